@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up of a machine for vm-cluster: Debian packages, npm packages,
+# the pulumi CLI built from Go modules (cached by version), and our language host beside it.
+# Every step is all-or-nothing; a failure names the step.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+tools="$root/.tools"
+cache="${VM_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm-cluster}"
+pin=$(node -p 'require("./package.json").config.pulumiCliVersion')
+
+current_step=""
+trap 'rc=$?; [ $rc -ne 0 ] && [ -n "$current_step" ] && echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2' EXIT
+step() { current_step=$1; echo "setup: $1" >&2; }
+
+step "Debian packages"
+mapfile -t wanted < <(grep -Ev '^\s*(#|$)' tools/debian-packages.txt)
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || { echo "missing packages (${missing[*]}) and no apt-get: install their equivalents by hand" >&2; exit 1; }
+  [ "$(id -u)" -eq 0 ] || { echo "missing packages: ${missing[*]}; run this as root or: sudo apt-get install ${missing[*]}" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "npm packages"
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.vm-cluster-lock 2>/dev/null)" != "$lock_hash" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.vm-cluster-lock
+fi
+
+step "pulumi CLI v$pin"
+# A pulumi already on PATH that is ours, or older than the pin, does not count.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+engine=""
+if found=$(command -v pulumi 2>/dev/null) && [ "${found#"$tools"}" = "$found" ]; then
+  have=$("$found" version 2>/dev/null | sed 's/^v//; s/[-+].*//')
+  if [ -n "$have" ] && version_ge "$have" "$pin"; then engine=$found; fi
+fi
+mkdir -p "$tools/cli" "$tools/bin"
+if [ -z "$engine" ]; then
+  built=$(bash tools/build-cli.sh "$pin" "$cache")
+  if ! cmp -s "$built" "$tools/cli/pulumi"; then
+    ln -f "$built" "$tools/cli/pulumi.new" 2>/dev/null || cp "$built" "$tools/cli/pulumi.new"
+    mv -f "$tools/cli/pulumi.new" "$tools/cli/pulumi"
+  fi
+  engine="$tools/cli/pulumi"
+fi
+
+step "language host and dynamic-provider launcher"
+npx tsc -p engine/tsconfig.json
+write_exec() { # atomically write an executable script
+  local tmp; tmp=$(mktemp "$1.XXXXXX"); cat > "$tmp"; chmod 0755 "$tmp"; mv -f "$tmp" "$1"
+}
+write_exec "$tools/cli/pulumi-language-nodejs" <<SH
+#!/bin/sh
+exec node "$tools/engine/language-host.js" "\$@"
+SH
+# The engine runs dynamic providers through this launcher; the program's own @pulumi/pulumi serves them.
+# Resolved from the working folder first (a project's own SDK), else from this project.
+write_exec "$tools/cli/pulumi-resource-pulumi-nodejs" <<SH
+#!/bin/sh
+exec node "\$(node -p 'const id="@pulumi/pulumi/cmd/dynamic-provider"; try { require.resolve(id, { paths: [process.cwd()] }) } catch { require.resolve(id, { paths: ["$root"] }) }')" "\$@"
+SH
+# Our language host is used only where no official one is beside the engine or on PATH.
+extra_path=""
+if [ "$engine" != "$tools/cli/pulumi" ] && [ ! -x "$(dirname "$engine")/pulumi-language-nodejs" ] \
+   && ! command -v pulumi-language-nodejs >/dev/null; then
+  extra_path="$tools/cli:"
+fi
+
+step "pulumi wrapper and local state"
+mkdir -p "$root/.state"
+if [ ! -s "$root/.state/passphrase" ]; then
+  (umask 077; head -c 24 /dev/urandom | base64 > "$root/.state/passphrase.new" && mv "$root/.state/passphrase.new" "$root/.state/passphrase")
+fi
+write_exec "$tools/bin/pulumi" <<SH
+#!/bin/sh
+# vm-cluster's pulumi: local file state and a generated passphrase unless you set your own,
+# no update check, and no plugin download, ever.
+: "\${PULUMI_BACKEND_URL:=file://$root/.state}"
+if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ]; then
+  PULUMI_CONFIG_PASSPHRASE_FILE="$root/.state/passphrase"; export PULUMI_CONFIG_PASSPHRASE_FILE
+fi
+PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_BACKEND_URL PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+${extra_path:+PATH=\"$extra_path\$PATH\"; export PATH}
+exec "$engine" "\$@"
+SH
+current_step=""
+echo "setup: done: $("$tools/bin/pulumi" version) at $engine" >&2
