@@ -1,0 +1,72 @@
+// What every host connection shares: the command interface, its errors, and the argv wrappers.
+// Commands are argv arrays end to end; over SSH, where the remote shell must parse one string,
+// `shellQuote` is the one place that quotes them.
+
+/** Options both connection kinds share. */
+export interface CommonConnectionSpec {
+  /** Run every command through `sudo -n` (a user with passwordless sudo). */
+  sudo?: boolean;
+  /** Run every command inside this network namespace (`ip netns exec`): the test bed and demo. */
+  netns?: string;
+}
+
+export interface RunOptions {
+  /** Bytes for the program's standard input. */
+  input?: string | Buffer;
+  /** Exit codes that are not an error (default: only 0). */
+  okCodes?: number[];
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface HostConnection {
+  /** For messages: where commands run. */
+  readonly description: string;
+  /** Runs argv; rejects with a CommandError when the exit code is not in `okCodes`. */
+  run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
+}
+
+/** A failed host command, with everything needed to see why. */
+export class CommandError extends Error {
+  constructor(
+    readonly argv: string[],
+    readonly code: number | null,
+    readonly stderr: string,
+    where: string,
+  ) {
+    super(`\`${argv.join(" ")}\` on ${where} failed (exit ${code ?? "by signal"}): ${stderr.trim() || "no error output"}`);
+    this.name = "CommandError";
+  }
+}
+
+/** The argv actually run: sudo and namespace wrappers around the command. */
+export function wrapArgv(spec: CommonConnectionSpec, argv: string[]): string[] {
+  let out = argv;
+  if (spec.netns) out = ["ip", "netns", "exec", spec.netns, ...out];
+  if (spec.sudo) out = ["sudo", "-n", "--", ...out];
+  return out;
+}
+
+/** POSIX shell quoting of an argv: each word in single quotes, embedded quotes closed and escaped. */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** Collects a child's output and settles like `run` does: shared by both connections. */
+export function settle(
+  argv: string[],
+  where: string,
+  opts: RunOptions,
+  code: number | null,
+  stdout: Buffer[],
+  stderr: Buffer[],
+): { ok: true; result: CommandResult } | { ok: false; error: CommandError } {
+  const result = { stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8"), code: code ?? -1 };
+  return (opts.okCodes ?? [0]).includes(result.code)
+    ? { ok: true, result }
+    : { ok: false, error: new CommandError(argv, code, result.stderr, where) };
+}

@@ -1,0 +1,24 @@
+// How to reach the VM host, and the connection for a spec. Providers receive the spec as plain
+// inputs (secret parts as secrets) and connect inside each call: nothing live is captured.
+import { LocalConnection, type LocalConnectionSpec } from "./local-connection";
+import { SshConnection, type SshConnectionSpec } from "./ssh-connection";
+import type { HostConnection } from "./command";
+
+export * from "./command";
+export { LocalConnection, type LocalConnectionSpec } from "./local-connection";
+export { SshConnection, type SshConnectionSpec } from "./ssh-connection";
+
+export type ConnectionSpec = LocalConnectionSpec | SshConnectionSpec;
+
+export function connect(spec: ConnectionSpec): HostConnection {
+  switch (spec.type) {
+    case "local":
+      return new LocalConnection(spec);
+    case "ssh":
+      return new SshConnection(spec);
+    default: {
+      const never: never = spec;
+      throw new Error(`unknown host connection type ${String((never as { type: unknown }).type)}`);
+    }
+  }
+}

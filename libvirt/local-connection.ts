@@ -1,0 +1,38 @@
+// Commands on this machine: a plain spawn of the argv, no shell.
+import { spawn } from "node:child_process";
+import { CommandError, settle, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+
+export interface LocalConnectionSpec extends CommonConnectionSpec {
+  type: "local";
+}
+
+export class LocalConnection implements HostConnection {
+  readonly description: string;
+
+  constructor(private readonly spec: LocalConnectionSpec) {
+    this.description = spec.netns ? `this machine (network namespace ${spec.netns})` : "this machine";
+  }
+
+  run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const full = wrapArgv(this.spec, argv);
+    return new Promise((resolve, reject) => {
+      // LC_ALL=C: tools answer in English so their output can be parsed, as the seed does for lscpu.
+      const child = spawn(full[0], full.slice(1), {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, LC_ALL: "C" },
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => out.push(b));
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.on("error", (e) => reject(new CommandError(argv, null, e.message, this.description)));
+      child.on("close", (code) => {
+        const s = settle(argv, this.description, opts, code, out, err);
+        if (s.ok) resolve(s.result);
+        else reject(s.error);
+      });
+      child.stdin.on("error", () => undefined); // a program that exits without reading its input
+      child.stdin.end(opts.input ?? "");
+    });
+  }
+}

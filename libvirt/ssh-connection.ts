@@ -1,0 +1,79 @@
+// Commands on a remote VM host over SSH (the ssh2 library: no ssh binary, no agent needed).
+// Key authentication only, and the host key must match the one configured: no trust on first use.
+import { createHash } from "node:crypto";
+import { Client } from "ssh2";
+import { CommandError, settle, shellQuote, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+
+export interface SshConnectionSpec extends CommonConnectionSpec {
+  type: "ssh";
+  host: string;
+  port?: number;
+  user: string;
+  /** The private key itself (OpenSSH or PEM text): pass it as a Pulumi secret. */
+  privateKey: string;
+  /** The host's public key as a known_hosts / `.pub` line ("ssh-ed25519 AAAA..."), or its "SHA256:..." fingerprint. */
+  hostKey: string;
+}
+
+/** Whether the key the server presented is the configured one. */
+export function hostKeyMatches(presented: Buffer, configured: string): boolean {
+  const want = configured.trim();
+  if (want.startsWith("SHA256:")) {
+    const fingerprint = createHash("sha256").update(presented).digest("base64").replace(/=+$/, "");
+    return fingerprint === want.slice("SHA256:".length).replace(/=+$/, "");
+  }
+  // A known_hosts line may start with host names; the key blob is the base64 word after the type.
+  const words = want.split(/\s+/);
+  const typeAt = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
+  return typeAt >= 0 && words[typeAt + 1] === presented.toString("base64");
+}
+
+export class SshConnection implements HostConnection {
+  readonly description: string;
+
+  constructor(private readonly spec: SshConnectionSpec) {
+    this.description = `${spec.user}@${spec.host}:${spec.port ?? 22}`;
+  }
+
+  run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const command = shellQuote(["env", "LC_ALL=C", ...wrapArgv(this.spec, argv)]);
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let hostKeyRejected = false;
+      const fail = (message: string) => {
+        client.end();
+        reject(new CommandError(argv, null, message, this.description));
+      };
+      client.on("error", (e) =>
+        fail(hostKeyRejected ? `the host key of ${this.spec.host} does not match the configured hostKey` : `SSH: ${e.message}`),
+      );
+      client.on("ready", () => {
+        client.exec(command, (err, stream) => {
+          if (err) return fail(`SSH exec: ${err.message}`);
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          stream.on("data", (b: Buffer) => out.push(b));
+          stream.stderr.on("data", (b: Buffer) => errOut.push(b));
+          stream.on("close", (code: number | null) => {
+            client.end();
+            const s = settle(argv, this.description, opts, code, out, errOut);
+            if (s.ok) resolve(s.result);
+            else reject(s.error);
+          });
+          stream.end(opts.input ?? "");
+        });
+      });
+      client.connect({
+        host: this.spec.host,
+        port: this.spec.port ?? 22,
+        username: this.spec.user,
+        privateKey: this.spec.privateKey,
+        readyTimeout: 20_000,
+        hostVerifier: (key: Buffer) => {
+          hostKeyRejected = !hostKeyMatches(key, this.spec.hostKey);
+          return !hostKeyRejected;
+        },
+      });
+    });
+  }
+}

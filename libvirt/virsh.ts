@@ -1,0 +1,64 @@
+// virsh over a host connection: the one way our providers talk to libvirt. XML goes in through
+// standard input (`/dev/stdin`), so nothing is written to the host's disk and no file name is built.
+import { CommandError, connect, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
+
+/** Where libvirt is: the host connection and the libvirt URI on that host. */
+export interface LibvirtTarget {
+  connection: ConnectionSpec;
+  /** Default `qemu:///system`. */
+  uri?: string;
+}
+
+export const DEFAULT_URI = "qemu:///system";
+
+export function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions): Promise<CommandResult> {
+  return connect(t.connection).run(["virsh", "-q", "-c", t.uri ?? DEFAULT_URI, ...args], opts);
+}
+
+export type ObjectKind = "pool" | "net" | "dom" | "vol";
+
+const infoCommand: Record<ObjectKind, string> = { pool: "pool-info", net: "net-info", dom: "dominfo", vol: "vol-info" };
+// libvirt's own words for "no such object", per kind (virErrorNumber NO_STORAGE_POOL, NO_NETWORK, NO_DOMAIN, NO_STORAGE_VOL).
+const notFound = /(no storage pool with matching|Network not found|no network with matching|Domain not found|no domain with matching|Storage volume not found|no storage vol with matching)/i;
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof CommandError && notFound.test(err.stderr);
+}
+
+/** Runs virsh and maps "no such object" to undefined; any other failure is an error. */
+export async function virshIfExists(t: LibvirtTarget, args: string[], opts?: RunOptions): Promise<string | undefined> {
+  try {
+    return (await virsh(t, args, opts)).stdout;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function exists(t: LibvirtTarget, kind: ObjectKind, name: string, pool?: string): Promise<boolean> {
+  const args = kind === "vol" ? [infoCommand.vol, "--pool", pool ?? "", name] : [infoCommand[kind], name];
+  return (await virshIfExists(t, args)) !== undefined;
+}
+
+/** `virsh pool-define` / `net-define` / `define` / `vol-create` with the XML on standard input. */
+export async function defineXml(t: LibvirtTarget, command: string[], xml: string): Promise<void> {
+  await virsh(t, [...command, "/dev/stdin"], { input: xml });
+}
+
+/** `virsh *-info` output as a map: "Name:  x" lines. */
+export function parseInfo(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const m = /^([^:]+):\s*(.*)$/.exec(line.trim());
+    if (m) out[m[1].trim()] = m[2].trim();
+  }
+  return out;
+}
+
+/** The error for a name that is taken by something this stack does not own. */
+export function nameTakenError(kind: string, name: string, removeHint: string): Error {
+  return new Error(
+    `a libvirt ${kind} named "${name}" already exists and this stack did not create it; ` +
+      `vm-cluster never takes over objects it does not own. Remove it (${removeHint}) or choose another cluster name.`,
+  );
+}
