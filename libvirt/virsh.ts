@@ -1,5 +1,4 @@
-// virsh over a host connection: the one way our providers talk to libvirt. XML goes in through
-// standard input (`/dev/stdin`), so nothing is written to the host's disk and no file name is built.
+// virsh over a host connection: the one way our providers talk to libvirt.
 import { CommandError, connect, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
 
 /** Where libvirt is: the host connection and the libvirt URI on that host. */
@@ -40,9 +39,25 @@ export async function exists(t: LibvirtTarget, kind: ObjectKind, name: string, p
   return (await virshIfExists(t, args)) !== undefined;
 }
 
-/** `virsh pool-define` / `net-define` / `define` / `vol-create` with the XML on standard input. */
+/**
+ * Puts `content` in a private temporary file on the host for the length of `use`. virsh reads
+ * definitions and uploads from files, and `/dev/stdin` cannot be opened when standard input is a
+ * socket, as it is for a spawned child; `tee` reads it like any stream.
+ */
+export async function withHostFile<T>(t: LibvirtTarget, content: string | Buffer, use: (path: string) => Promise<T>): Promise<T> {
+  const conn = connect(t.connection);
+  const file = (await conn.run(["mktemp", "/tmp/vm-cluster.XXXXXXXX"])).stdout.trim();
+  try {
+    await conn.run(["tee", file], { input: content });
+    return await use(file);
+  } finally {
+    await conn.run(["rm", "-f", file]);
+  }
+}
+
+/** `virsh pool-define` / `net-define` / `define` / `vol-create <pool>` with the XML from a file. */
 export async function defineXml(t: LibvirtTarget, command: string[], xml: string): Promise<void> {
-  await virsh(t, [...command, "/dev/stdin"], { input: xml });
+  await withHostFile(t, xml, (file) => virsh(t, [...command, file]));
 }
 
 /** `virsh *-info` output as a map: "Name:  x" lines. */

@@ -1,0 +1,143 @@
+// The cluster's base image: downloaded on the VM host (as the seed's get_url does), verified
+// against SHA512, cached on the host by checksum so other stacks reuse it without downloading,
+// and copied into the cluster's pool as a volume that the VM disks are overlays of.
+import * as pulumi from "@pulumi/pulumi";
+import { connect, type HostConnection } from "./connection";
+import { poolPath } from "./pool";
+import { nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+
+export interface BaseImageInputs {
+  target: LibvirtTarget;
+  pool: string;
+  /** Volume name in the pool. */
+  name: string;
+  /** http(s):// or file:// */
+  url: string;
+  /** Expected SHA512 (hex), or undefined to look it up in `checksumsUrl`. */
+  sha512?: string;
+  /** A SHA512SUMS file that lists the image under `fileName`. */
+  checksumsUrl?: string;
+  fileName: string;
+  /** Host folder of the shared download cache. */
+  cacheDir: string;
+}
+
+export interface BaseImageState extends BaseImageInputs {
+  /** The verified checksum (from the input or the checksums file). */
+  verifiedSha512: string;
+  /** Where the volume is on the host: the VM disks' backing file. */
+  path: string;
+}
+
+export interface BaseImageArgs {
+  target: pulumi.Input<LibvirtTarget>;
+  pool: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  url: pulumi.Input<string>;
+  sha512?: pulumi.Input<string>;
+  checksumsUrl?: pulumi.Input<string>;
+  fileName: pulumi.Input<string>;
+  cacheDir?: pulumi.Input<string>;
+}
+
+export const DEFAULT_IMAGE_CACHE = "/var/lib/vm-cluster/images";
+
+/** The checksum of `fileName` in a SHA512SUMS file (`<hex>  <name>` or `<hex> *<name>` lines). */
+export function checksumFor(sums: string, fileName: string): string | undefined {
+  for (const line of sums.split("\n")) {
+    const m = /^([0-9a-fA-F]{128})\s+\*?(.+)$/.exec(line.trim());
+    if (m && (m[2] === fileName || m[2].endsWith(`/${fileName}`))) return m[1].toLowerCase();
+  }
+  return undefined;
+}
+
+async function sha512Of(conn: HostConnection, path: string): Promise<string> {
+  return (await conn.run(["sha512sum", path])).stdout.split(/\s+/)[0].toLowerCase();
+}
+
+async function expectedSha512(conn: HostConnection, inputs: BaseImageInputs): Promise<string> {
+  if (inputs.sha512) return inputs.sha512.toLowerCase();
+  const sums = (await conn.run(["curl", "-fsSL", "--retry", "2", "--", inputs.checksumsUrl!])).stdout;
+  const sha = checksumFor(sums, inputs.fileName);
+  if (!sha) throw new Error(`${inputs.checksumsUrl} lists no SHA512 for ${inputs.fileName}: check image.url and image.checksumsUrl`);
+  return sha;
+}
+
+/** The cached, verified image on the host, downloading it when absent; a bad download leaves nothing. */
+async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512: string): Promise<string> {
+  const cached = `${inputs.cacheDir}/${sha512}.qcow2`;
+  const present = (await conn.run(["test", "-f", cached], { okCodes: [0, 1] })).code === 0;
+  if (present && (await sha512Of(conn, cached)) === sha512) return cached;
+  await conn.run(["mkdir", "-p", inputs.cacheDir]);
+  const part = (await conn.run(["mktemp", `${cached}.part.XXXXXX`])).stdout.trim();
+  try {
+    await conn.run(["curl", "-fsSL", "--retry", "2", "-o", part, "--", inputs.url]);
+    const got = await sha512Of(conn, part);
+    if (got !== sha512) {
+      throw new Error(`checksum mismatch for ${inputs.url}: expected SHA512 ${sha512}, got ${got}; the download was removed`);
+    }
+    await conn.run(["mv", "-f", part, cached]);
+    return cached;
+  } finally {
+    await conn.run(["rm", "-f", part]);
+  }
+}
+
+async function volumePath(t: LibvirtTarget, pool: string, name: string): Promise<string | undefined> {
+  return (await virshIfExists(t, ["vol-path", "--pool", pool, name]))?.trim();
+}
+
+export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = {
+  async check(_olds, news) {
+    const failures = [];
+    if (!news.sha512 === !news.checksumsUrl) failures.push({ property: "sha512", reason: "give exactly one of sha512 and checksumsUrl" });
+    return { inputs: { ...news, cacheDir: news.cacheDir || DEFAULT_IMAGE_CACHE }, failures };
+  },
+
+  async create(inputs) {
+    const t = inputs.target;
+    const conn = connect(t.connection);
+    if ((await volumePath(t, inputs.pool, inputs.name)) !== undefined) {
+      throw nameTakenError("volume", inputs.name, `virsh vol-delete --pool ${inputs.pool} ${inputs.name}`);
+    }
+    const sha512 = await expectedSha512(conn, inputs);
+    const cached = await cachedImage(conn, inputs, sha512);
+    const path = `${await poolPath(t, inputs.pool)}/${inputs.name}`;
+    // A reflink where the file system has them, else a plain copy: the cache stays pristine.
+    await conn.run(["cp", "--reflink=auto", cached, path]);
+    await virsh(t, ["pool-refresh", inputs.pool]);
+    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, verifiedSha512: sha512, path } };
+  },
+
+  async read(id, props) {
+    if (!props) return {};
+    const path = await volumePath(props.target, props.pool, props.name);
+    return path === undefined ? {} : { id, props: { ...props, path } };
+  },
+
+  async diff(_id, olds, news) {
+    const keys = ["pool", "name", "url", "sha512", "checksumsUrl", "fileName"] as const;
+    const replaces: string[] = keys.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    // The cache folder only says where downloads go: changing it changes nothing on the VMs.
+    return { changes: replaces.length > 0 || olds.cacheDir !== news.cacheDir, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(_id, olds, news) {
+    return { outs: { ...olds, cacheDir: news.cacheDir } };
+  },
+
+  async delete(_id, props) {
+    if ((await volumePath(props.target, props.pool, props.name)) !== undefined) {
+      await virsh(props.target, ["vol-delete", "--pool", props.pool, props.name]);
+    }
+  },
+};
+
+export class BaseImage extends pulumi.dynamic.Resource {
+  declare readonly path: pulumi.Output<string>;
+  declare readonly verifiedSha512: pulumi.Output<string>;
+
+  constructor(name: string, args: BaseImageArgs, opts?: pulumi.CustomResourceOptions) {
+    super(baseImageProvider, name, { ...args, verifiedSha512: undefined, path: undefined }, opts, "vm-cluster", "BaseImage");
+  }
+}

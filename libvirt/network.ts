@@ -1,0 +1,152 @@
+// The cluster's NAT network with one DHCP reservation per VM. Reservations change live
+// (`net-update --live --config`): adding or removing a VM never restarts the network or touches
+// the other VMs. Everything else about the network is fixed for its life (a change replaces it).
+import * as pulumi from "@pulumi/pulumi";
+import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, type DhcpHost, type Owner } from "./xml";
+
+export interface NatNetworkInputs {
+  target: LibvirtTarget;
+  name: string;
+  bridge: string;
+  /** The host's address on the bridge: the VMs' gateway. */
+  address: string;
+  netmask: string;
+  dhcpStart: string;
+  dhcpEnd: string;
+  hosts: DhcpHost[];
+  owner: Owner;
+}
+
+export interface NatNetworkState extends NatNetworkInputs {
+  active: boolean;
+  autostart: boolean;
+}
+
+export interface NatNetworkArgs {
+  target: pulumi.Input<LibvirtTarget>;
+  name: pulumi.Input<string>;
+  bridge: pulumi.Input<string>;
+  address: pulumi.Input<string>;
+  netmask: pulumi.Input<string>;
+  dhcpStart: pulumi.Input<string>;
+  dhcpEnd: pulumi.Input<string>;
+  hosts: pulumi.Input<pulumi.Input<DhcpHost>[]>;
+  owner: pulumi.Input<Owner>;
+}
+
+/** Properties whose change needs a new network. */
+const FIXED = ["name", "bridge", "address", "netmask", "dhcpStart", "dhcpEnd"] as const;
+
+async function readNetwork(t: LibvirtTarget, name: string) {
+  const xml = await virshIfExists(t, ["net-dumpxml", "--inactive", name]);
+  if (xml === undefined) return undefined;
+  const net = parseNetworkXml(xml);
+  const info = parseInfo((await virsh(t, ["net-info", name])).stdout);
+  return {
+    live: {
+      bridge: net.bridge.name,
+      address: net.ip.address,
+      netmask: "netmask" in net.ip ? net.ip.netmask : prefixToNetmask(net.ip.prefix),
+      dhcpStart: net.ip.dhcp.range.start,
+      dhcpEnd: net.ip.dhcp.range.end,
+      hosts: net.ip.dhcp.hosts,
+      active: info.Active === "yes",
+      autostart: info.Autostart === "yes",
+    },
+    owner: net.metadata?.owner,
+  };
+}
+
+export function prefixToNetmask(prefix: number): string {
+  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join(".");
+}
+
+const sameOwner = (a: Owner | undefined, b: Owner) =>
+  a !== undefined && a.project === b.project && a.stack === b.stack && a.cluster === b.cluster;
+
+/** Applies reservation edits; `--live` only while the network runs. */
+async function updateHosts(t: LibvirtTarget, name: string, current: DhcpHost[], wanted: DhcpHost[], active: boolean) {
+  const changes = dhcpHostChanges(current, wanted);
+  const scope = active ? ["--live", "--config"] : ["--config"];
+  const edit = (command: string, host: DhcpHost) =>
+    virsh(t, ["net-update", name, command, "ip-dhcp-host", buildDhcpHostXml(host), ...scope]);
+  for (const host of changes.remove) await edit("delete", host);
+  for (const host of changes.modify) await edit("modify", host);
+  for (const host of changes.add) await edit("add", host);
+}
+
+async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }) {
+  if (!state.active) await virsh(t, ["net-start", name]);
+  if (!state.autostart) await virsh(t, ["net-autostart", name]);
+}
+
+export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInputs, NatNetworkState> = {
+  async create(inputs) {
+    const t = inputs.target;
+    const existing = await readNetwork(t, inputs.name);
+    if (existing !== undefined) {
+      // Ours from an interrupted run (its marker names this very stack): take it over and converge.
+      if (!sameOwner(existing.owner, inputs.owner)) {
+        throw nameTakenError("network", inputs.name, `virsh net-destroy ${inputs.name}; virsh net-undefine ${inputs.name}`);
+      }
+      const differs = FIXED.filter((k) => k !== "name" && existing.live[k] !== inputs[k]);
+      if (differs.length > 0) {
+        throw new Error(`network ${inputs.name} left by an interrupted run differs in ${differs.join(", ")}: run \`pulumi destroy\` or remove it by hand (virsh net-destroy/net-undefine ${inputs.name})`);
+      }
+      await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
+      await ensureRunning(t, inputs.name, existing.live);
+      return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
+    }
+    const xml = buildNetworkXml({
+      name: inputs.name,
+      metadata: { owner: inputs.owner },
+      bridge: { name: inputs.bridge },
+      ip: { address: inputs.address, netmask: inputs.netmask, dhcp: { range: { start: inputs.dhcpStart, end: inputs.dhcpEnd }, hosts: inputs.hosts } },
+    });
+    await defineXml(t, ["net-define"], xml);
+    try {
+      await ensureRunning(t, inputs.name, { active: false, autostart: false });
+    } catch (err) {
+      await virsh(t, ["net-undefine", inputs.name]).catch(() => undefined);
+      throw err;
+    }
+    return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
+  },
+
+  async read(id, props) {
+    const found = props && (await readNetwork(props.target, id));
+    return found ? { id, props: { ...props, ...found.live } } : {};
+  },
+
+  async diff(_id, olds, news) {
+    const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
+    const hostsChanged = JSON.stringify(olds.hosts) !== JSON.stringify(news.hosts);
+    const drift = !olds.active || !olds.autostart;
+    return { changes: replaces.length > 0 || hostsChanged || drift, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(id, olds, news) {
+    const t = news.target;
+    await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
+    await ensureRunning(t, id, olds);
+    return { outs: { ...news, active: true, autostart: true } };
+  },
+
+  async delete(id, props) {
+    const found = await readNetwork(props.target, id);
+    if (!found) return;
+    if (found.live.active) await virsh(props.target, ["net-destroy", id]);
+    await virsh(props.target, ["net-undefine", id]);
+  },
+};
+
+export class NatNetwork extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly bridge: pulumi.Output<string>;
+
+  constructor(name: string, args: NatNetworkArgs, opts?: pulumi.CustomResourceOptions) {
+    super(natNetworkProvider, name, { ...args, active: undefined, autostart: undefined }, opts, "vm-cluster", "NatNetwork");
+  }
+}

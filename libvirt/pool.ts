@@ -1,0 +1,110 @@
+// A dir storage pool: defined, built, started and autostarted; its directory is removed on delete
+// only when this resource created it.
+import * as pulumi from "@pulumi/pulumi";
+import { connect } from "./connection";
+import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { buildPoolXml, parsePoolXml } from "./xml";
+
+export interface StoragePoolInputs {
+  target: LibvirtTarget;
+  name: string;
+  path: string;
+}
+
+export interface StoragePoolState extends StoragePoolInputs {
+  /** Whether create made the directory (and so delete removes it). */
+  createdDir: boolean;
+  active: boolean;
+  autostart: boolean;
+}
+
+export interface StoragePoolArgs {
+  target: pulumi.Input<LibvirtTarget>;
+  name: pulumi.Input<string>;
+  path: pulumi.Input<string>;
+}
+
+/** The seed's pool permissions: root-owned, world-readable (QEMU runs as another user). */
+const SEED_PERMISSIONS = { mode: "0755", owner: 0, group: 0 };
+
+/** A pool's directory on the host, from its live XML. */
+export async function poolPath(t: LibvirtTarget, pool: string): Promise<string> {
+  return parsePoolXml((await virsh(t, ["pool-dumpxml", pool])).stdout).target.path;
+}
+
+async function dirExists(t: LibvirtTarget, path: string): Promise<boolean> {
+  return (await connect(t.connection).run(["test", "-d", path], { okCodes: [0, 1] })).code === 0;
+}
+
+async function readPool(t: LibvirtTarget, name: string): Promise<{ path: string; active: boolean; autostart: boolean } | undefined> {
+  const xml = await virshIfExists(t, ["pool-dumpxml", name]);
+  if (xml === undefined) return undefined;
+  const info = parseInfo((await virsh(t, ["pool-info", name])).stdout);
+  return { path: parsePoolXml(xml).target.path, active: info.State === "running", autostart: info.Autostart === "yes" };
+}
+
+async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }): Promise<void> {
+  if (!state.active) await virsh(t, ["pool-start", name]);
+  if (!state.autostart) await virsh(t, ["pool-autostart", name]);
+}
+
+export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = {
+  async create(inputs) {
+    const t = inputs.target;
+    if ((await readPool(t, inputs.name)) !== undefined) {
+      throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
+    }
+    const createdDir = !(await dirExists(t, inputs.path));
+    await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
+    try {
+      await virsh(t, ["pool-build", inputs.name]);
+      await ensureRunning(t, inputs.name, { active: false, autostart: false });
+    } catch (err) {
+      // Leave nothing half-made behind.
+      await virsh(t, ["pool-undefine", inputs.name]).catch(() => undefined);
+      if (createdDir) await connect(t.connection).run(["rmdir", inputs.path], { okCodes: [0, 1] });
+      throw err;
+    }
+    return { id: inputs.name, outs: { ...inputs, createdDir, active: true, autostart: true } };
+  },
+
+  async read(id, props) {
+    const live = props && (await readPool(props.target, id));
+    if (!props || !live) return {};
+    return { id, props: { ...props, ...live } };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = (["name", "path"] as const).filter((k) => olds[k] !== news[k]);
+    const drift = !olds.active || !olds.autostart;
+    return { changes: replaces.length > 0 || drift, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(id, olds, news) {
+    await ensureRunning(news.target, id, olds);
+    return { outs: { ...news, createdDir: olds.createdDir, active: true, autostart: true } };
+  },
+
+  async delete(id, props) {
+    const t = props.target;
+    const live = await readPool(t, id);
+    if (live) {
+      if (live.active) await virsh(t, ["pool-destroy", id]);
+      // pool-delete removes the directory, and fails while it still holds volumes: nothing is lost silently.
+      if (props.createdDir) await virsh(t, ["pool-delete", id]);
+      await virsh(t, ["pool-undefine", id]);
+    } else if (props.createdDir) {
+      await connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", props.path], { okCodes: [0, 1] });
+    }
+  },
+};
+
+/** The cluster's own storage pool (the seed's `<cluster>-pool`). */
+export class StoragePool extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly path: pulumi.Output<string>;
+
+  constructor(name: string, args: StoragePoolArgs, opts?: pulumi.CustomResourceOptions) {
+    super(storagePoolProvider, name, { ...args, createdDir: undefined, active: undefined, autostart: undefined }, opts, "vm-cluster", "StoragePool");
+  }
+}
