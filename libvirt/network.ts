@@ -63,6 +63,10 @@ export function prefixToNetmask(prefix: number): string {
   return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join(".");
 }
 
+/** Reservations compared as libvirt does: MACs case-insensitively, order and key order ignored. */
+const hostsKey = (hosts: DhcpHost[]) =>
+  hosts.map((h) => `${h.mac?.toLowerCase() ?? ""}|${h.name ?? ""}|${h.ip}`).sort().join(",");
+
 const sameOwner = (a: Owner | undefined, b: Owner) =>
   a !== undefined && a.project === b.project && a.stack === b.stack && a.cluster === b.cluster;
 
@@ -122,7 +126,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
 
   async diff(_id, olds, news) {
     const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
-    const hostsChanged = JSON.stringify(olds.hosts) !== JSON.stringify(news.hosts);
+    const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
     const drift = !olds.active || !olds.autostart;
     return { changes: replaces.length > 0 || hostsChanged || drift, replaces, deleteBeforeReplace: true };
   },
