@@ -17,8 +17,10 @@ export function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions): Prom
 export type ObjectKind = "pool" | "net" | "dom" | "vol";
 
 const infoCommand: Record<ObjectKind, string> = { pool: "pool-info", net: "net-info", dom: "dominfo", vol: "vol-info" };
-// libvirt's own words for "no such object", per kind (virErrorNumber NO_STORAGE_POOL, NO_NETWORK, NO_DOMAIN, NO_STORAGE_VOL).
-const notFound = /(no storage pool with matching|Network not found|no network with matching|Domain not found|no domain with matching|Storage volume not found|no storage vol with matching)/i;
+// libvirt's own words for "no such object", per kind (virErrorNumber NO_STORAGE_POOL, NO_NETWORK,
+// NO_DOMAIN, NO_STORAGE_VOL). For domains, virsh 9 prints only its own "failed to get domain".
+const notFound =
+  /(no storage pool with matching|Network not found|no network with matching|Domain not found|no domain with matching|failed to get domain '|Storage volume not found|no storage vol with matching)/i;
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof CommandError && notFound.test(err.stderr);

@@ -1,0 +1,153 @@
+// One VM's libvirt domain: defined with our owner marker and started. Changes of memory, vCPUs or
+// devices redefine it and, when it runs, restart it with a graceful shutdown first; delete is a
+// bounded graceful shutdown, then destroy and undefine. Nothing here waits without a bound.
+import * as pulumi from "@pulumi/pulumi";
+import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { buildDomainXml, parseDomainXml, type DomainType, type Owner } from "./xml";
+
+export interface DomainInputs {
+  target: LibvirtTarget;
+  name: string;
+  type: DomainType;
+  memoryMiB: number;
+  vcpus: number;
+  /** The VM's disk (the overlay) and its read-only cloud-init seed, as host paths. */
+  diskPath: string;
+  seedPath: string;
+  network: string;
+  mac: string;
+  /** Serial console log on the host, rewritten at each boot. */
+  consoleLog: string;
+  owner: Owner;
+  /** How long a graceful shutdown may take before the domain is switched off. */
+  shutdownTimeoutSeconds: number;
+}
+
+export interface DomainState extends DomainInputs {
+  running: boolean;
+}
+
+export type DomainArgs = { [K in keyof DomainInputs]: pulumi.Input<DomainInputs[K]> };
+
+/** Properties that name the domain or what it is: a change replaces it. */
+const IDENTITY = ["name", "type"] as const;
+/** Properties a redefine (and restart) applies. */
+const SETTINGS = ["memoryMiB", "vcpus", "diskPath", "seedPath", "network", "mac", "consoleLog"] as const;
+
+export function domainXml(i: DomainInputs, uuid?: string): string {
+  return buildDomainXml({
+    type: i.type,
+    name: i.name,
+    uuid,
+    metadata: { owner: i.owner },
+    memory: i.memoryMiB,
+    vcpu: i.vcpus,
+    devices: {
+      disks: [
+        { driver: { type: "qcow2" }, source: { file: i.diskPath }, target: { dev: "vda" }, readonly: false },
+        { driver: { type: "raw" }, source: { file: i.seedPath }, target: { dev: "vdb" }, readonly: true },
+      ],
+      interfaces: [{ mac: { address: i.mac }, source: { network: i.network } }],
+      serials: [{ log: { file: i.consoleLog } }],
+    },
+  });
+}
+
+async function readDomain(t: LibvirtTarget, name: string) {
+  const xml = await virshIfExists(t, ["dumpxml", "--inactive", name]);
+  if (xml === undefined) return undefined;
+  const d = parseDomainXml(xml);
+  const state = (await virsh(t, ["domstate", name])).stdout.trim();
+  const disk = (dev: string) => d.devices.disks.find((x) => x.target.dev === dev)?.source.file ?? "";
+  return {
+    uuid: d.uuid,
+    owner: d.metadata?.owner,
+    live: {
+      type: d.type,
+      memoryMiB: d.memory,
+      vcpus: d.vcpu,
+      diskPath: disk("vda"),
+      seedPath: disk("vdb"),
+      network: d.devices.interfaces[0]?.source.network ?? "",
+      mac: d.devices.interfaces[0]?.mac.address ?? "",
+      consoleLog: d.devices.serials[0]?.log.file ?? "",
+      running: state === "running",
+    },
+  };
+}
+
+/** ACPI shutdown, waiting at most `seconds`; then the power is cut. An already stopped domain is fine. */
+async function stopDomain(t: LibvirtTarget, name: string, seconds: number): Promise<void> {
+  const state = async () => (await virshIfExists(t, ["domstate", name]))?.trim();
+  if ((await state()) !== "running") return;
+  await virsh(t, ["shutdown", name]).catch(() => undefined); // a guest without ACPI: destroy below
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if ((await state()) !== "running") return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await virsh(t, ["destroy", name], { okCodes: [0, 1] });
+}
+
+const sameOwner = (a: Owner | undefined, b: Owner) =>
+  a !== undefined && a.project === b.project && a.stack === b.stack && a.cluster === b.cluster;
+
+export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, DomainState> = {
+  async create(inputs) {
+    const t = inputs.target;
+    const existing = await readDomain(t, inputs.name);
+    if (existing !== undefined && !sameOwner(existing.owner, inputs.owner)) {
+      throw nameTakenError("domain", inputs.name, `virsh destroy ${inputs.name}; virsh undefine ${inputs.name}`);
+    }
+    // Ours from an interrupted run (the marker names this stack): redefine it to what is wanted.
+    if (existing?.live.running) await stopDomain(t, inputs.name, inputs.shutdownTimeoutSeconds);
+    await defineXml(t, ["define"], domainXml(inputs, existing?.uuid));
+    try {
+      await virsh(t, ["start", inputs.name]);
+    } catch (err) {
+      await virsh(t, ["undefine", inputs.name, "--nvram"]).catch(() => undefined);
+      throw err;
+    }
+    return { id: inputs.name, outs: { ...inputs, running: true } };
+  },
+
+  async read(id, props) {
+    const found = props && (await readDomain(props.target, id));
+    return found ? { id, props: { ...props, ...found.live } } : {};
+  },
+
+  async diff(_id, olds, news) {
+    const replaces: string[] = IDENTITY.filter((k) => olds[k] !== news[k]);
+    const changed = SETTINGS.some((k) => olds[k] !== news[k]) || !olds.running;
+    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(id, olds, news) {
+    const t = news.target;
+    const redefine = SETTINGS.some((k) => olds[k] !== news[k]);
+    if (redefine) {
+      const uuid = (await virsh(t, ["domuuid", id])).stdout.trim();
+      await stopDomain(t, id, news.shutdownTimeoutSeconds);
+      await defineXml(t, ["define"], domainXml(news, uuid));
+    }
+    const state = (await virshIfExists(t, ["domstate", id]))?.trim();
+    if (state !== "running") await virsh(t, ["start", id]);
+    return { outs: { ...news, running: true } };
+  },
+
+  async delete(id, props) {
+    const t = props.target;
+    if ((await readDomain(t, id)) === undefined) return;
+    await stopDomain(t, id, props.shutdownTimeoutSeconds);
+    await virsh(t, ["undefine", id, "--nvram"]);
+  },
+};
+
+export class Domain extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly consoleLog: pulumi.Output<string>;
+
+  constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
+    super(domainProvider, name, { ...args, running: undefined }, opts, "vm-cluster", "Domain");
+  }
+}

@@ -1,0 +1,14 @@
+// Typed libvirt XML for the providers: build* turns an object into the XML a virsh *-define/-create
+// takes, parse* reads `virsh *dumpxml` back into the same shape, so `pulumi refresh` sees drift.
+// Field names mirror the XML: an element is an object, an attribute a field, a text-only element
+// a value, repeated elements a plural array. Only what varies between our objects is read back.
+export { buildDomainXml, parseDomainXml } from "./domain";
+export type { DiskDriverType, Domain, DomainDevices, DomainDisk, DomainInterface, DomainSerial, DomainType } from "./domain";
+export { OWNER_NAMESPACE, parseOwner } from "./metadata";
+export type { Metadata, Owner } from "./metadata";
+export { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml } from "./network";
+export type { DhcpHost, DhcpHostChanges, Network, NetworkDhcp, NetworkIp } from "./network";
+export { buildPoolXml, parsePoolXml } from "./pool";
+export type { Pool, PoolPermissions } from "./pool";
+export { buildVolumeXml, parseVolumeXml } from "./volume";
+export type { Volume, VolumeFormat } from "./volume";

@@ -1,0 +1,68 @@
+// The ownership marker: libvirt keeps foreign namespaced elements under <metadata> of domains and
+// (since 9.0's schema allows it) networks, so a provider can prove an object is ours before it adopts
+// or deletes it, and a user can find the orphans of a lost stack.
+import { attr, attrs, child, childTags, children, parseAnyDocument, type XmlElement } from "./codec";
+
+export const OWNER_NAMESPACE = "https://vm-cluster.dev/xmlns/owner/1";
+const OWNER_PREFIX = "vmc";
+const OWNER_TAG = "owner";
+
+/** `<vmc:owner project='…' stack='…' cluster='…'/>`: which Pulumi stack created the object. */
+export interface Owner {
+  project: string;
+  stack: string;
+  cluster: string;
+}
+
+/** libvirt `<metadata>`: only our marker is read; other applications' elements are left alone. */
+export interface Metadata {
+  owner: Owner;
+}
+
+export function buildMetadataElement(metadata: Metadata): XmlElement {
+  const { project, stack, cluster } = metadata.owner;
+  return {
+    [`${OWNER_PREFIX}:${OWNER_TAG}`]: attrs({ [`xmlns:${OWNER_PREFIX}`]: OWNER_NAMESPACE, project, stack, cluster }),
+  };
+}
+
+/** Our `<metadata>` content of a parsed domain or network element, or undefined when it carries no marker. */
+export function parseMetadataElement(root: XmlElement): Metadata | undefined {
+  const metadata = child(root, "metadata");
+  if (metadata === undefined) return undefined;
+  // Match by namespace, not by prefix: `virsh metadata --key` may have written it under another one.
+  for (const tag of childTags(metadata)) {
+    const [prefix, local] = tag.includes(":") ? tag.split(":", 2) : [undefined, tag];
+    if (local !== OWNER_TAG) continue;
+    for (const element of children(metadata, tag)) {
+      if (namespaceOf(prefix, [element, metadata, root]) !== OWNER_NAMESPACE) continue;
+      const owner = ownerOf(element);
+      if (owner !== undefined) return { owner };
+    }
+  }
+  return undefined;
+}
+
+/** The owner marked in a domain or network XML document, or undefined when it is not marked as ours. */
+export function parseOwner(xml: string): Owner | undefined {
+  return parseMetadataElement(parseAnyDocument(xml))?.owner;
+}
+
+// The nearest declaration wins, from the element outwards.
+function namespaceOf(prefix: string | undefined, scopes: XmlElement[]): string | undefined {
+  const declaration = prefix === undefined ? "xmlns" : `xmlns:${prefix}`;
+  for (const scope of scopes) {
+    const uri = attr(scope, declaration);
+    if (uri !== undefined) return uri;
+  }
+  return undefined;
+}
+
+// A marker missing an attribute proves nothing: treat it as no marker rather than guess.
+function ownerOf(element: XmlElement): Owner | undefined {
+  const project = attr(element, "project");
+  const stack = attr(element, "stack");
+  const cluster = attr(element, "cluster");
+  if (project === undefined || stack === undefined || cluster === undefined) return undefined;
+  return { project, stack, cluster };
+}

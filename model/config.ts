@@ -1,0 +1,52 @@
+// Entry point: raw `vm-cluster:` stack config in, a ClusterModel or every problem out.
+import { z } from "zod";
+import type { ClusterModel } from "./cluster-model";
+import type { ConfigIo } from "./config-io";
+import { clusterConfigSchema } from "./schema";
+
+export const CONFIG_NAMESPACE = "vm-cluster";
+
+export type ConfigResult = { ok: true; model: ClusterModel } | { ok: false; problems: string[] };
+
+/**
+ * Validates the stack config of namespace `vm-cluster` (keys without the prefix; structured
+ * values as parsed JSON, scalars possibly as strings). Each problem names its key and the fix.
+ */
+export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo): ConfigResult {
+  const result = clusterConfigSchema(io).safeParse(raw, { error: describeIssue });
+  if (result.success) return { ok: true, model: result.data };
+  return { ok: false, problems: result.error.issues.flatMap(formatIssue) };
+}
+
+/** `vm-cluster:vms[2].ip` for ["vms", 2, "ip"]. */
+export function configKeyPath(path: readonly PropertyKey[]): string {
+  const tail = path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("");
+  return `${CONFIG_NAMESPACE}:${tail}`;
+}
+
+// zod reports all unknown keys of an object in one issue; each gets its own line here.
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  const keys = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+  return keys.map((path) => `${path.length === 0 ? `${CONFIG_NAMESPACE} config` : configKeyPath(path)}: ${issue.message}`);
+}
+
+const EXPECTED: Readonly<Record<string, string>> = {
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  object: "a mapping of keys to values",
+  array: "a list",
+};
+
+// Messages for zod's built-in checks; ours carry their own.
+function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return issue.path?.length === 1 ? "is required; set it in Pulumi.<stack>.yaml" : "is required";
+      return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${JSON.stringify(issue.input)}`;
+    case "invalid_value":
+      return `${JSON.stringify(issue.input)} is not allowed; use ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+// Rules that span config keys: addresses against the network, uniqueness across VMs,
+// the LAN against the cluster network. Each rule runs only on sections that parsed
+// cleanly (`clean`), so a broken section never hides the problems of the others.
+import { stableMac } from "./mac";
+import { type Ipv4Cidr, broadcastAddress, cidrContains, cidrsOverlap, formatCidr, formatIpv4, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
+import type { ClusterConfig } from "./schema";
+
+export interface ConfigProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+type Clean = (...path: (string | number)[]) => boolean;
+type Vm = ClusterConfig["vms"][number];
+
+export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  // The bridge name plays no part in the address rules.
+  const addressesClean = ["cidr", "gateway", "dhcpStart", "dhcpEnd"].every((key) => clean("network", key));
+  const network = addressesClean ? parseCidr(config.network.cidr) : undefined;
+  if (network) problems.push(...checkNetwork(config.network, network));
+  if (network && clean("lan")) problems.push(...checkLan(config, network, clean("network", "bridge")));
+
+  // Field by field, so a VM with a bad disk size still has its address checked.
+  const vms = (Array.isArray(config.vms) ? config.vms : []).map((vm, index) => ({ vm, index }));
+  const withClean = (key: keyof Vm) => vms.filter(({ index }) => clean("vms", index, key));
+  if (network) {
+    const gateway = parseIpv4(config.network.gateway);
+    for (const { vm, index } of withClean("ip")) {
+      const problem = addressProblem(vm.ip, network, "a VM", gateway);
+      if (problem) problems.push({ path: ["vms", index, "ip"], message: problem });
+    }
+  }
+  const nameProblems = duplicates(withClean("name"), "name", (vm) => vm.name, "name");
+  problems.push(...nameProblems, ...duplicates(withClean("ip"), "ip", (vm) => vm.ip, "address"));
+  // A derived MAC needs the cluster and VM names; configured ones are compared regardless.
+  // A repeated name repeats its derived MAC too, which the name problem already covers.
+  const repeatedName = new Set(nameProblems.map((problem) => problem.path[1]));
+  const macOf = (vm: Vm, index: number) =>
+    vm.mac ?? (clean("cluster") && clean("vms", index, "name") && !repeatedName.has(index) ? stableMac(config.cluster, vm.name) : undefined);
+  problems.push(...duplicates(withClean("mac"), "mac", macOf, "MAC"));
+  return problems;
+}
+
+function checkNetwork(network: ClusterConfig["network"], cidr: Ipv4Cidr): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const at = (key: string, message: string | undefined) => {
+    if (message !== undefined) problems.push({ path: ["network", key], message });
+  };
+  const gateway = parseIpv4(network.gateway)!;
+  const start = parseIpv4(network.dhcpStart)!;
+  const end = parseIpv4(network.dhcpEnd)!;
+  at("gateway", addressProblem(network.gateway, cidr, "the gateway (the host's address on the bridge)"));
+  at("dhcpStart", addressProblem(network.dhcpStart, cidr, "the DHCP range"));
+  at("dhcpEnd", addressProblem(network.dhcpEnd, cidr, "the DHCP range"));
+  if (start > end) {
+    at("dhcpEnd", `${network.dhcpEnd} comes before dhcpStart ${network.dhcpStart}; the range is reversed, swap the two`);
+  } else if (gateway >= start && gateway <= end) {
+    at("dhcpStart", `the DHCP range ${network.dhcpStart}-${network.dhcpEnd} includes the gateway ${network.gateway}; start the range after it`);
+  }
+  return problems;
+}
+
+function checkLan(config: ClusterConfig, network: Ipv4Cidr, bridgeClean: boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const lan = parseCidr(config.lan.subnet)!;
+  if (cidrsOverlap(lan, network)) {
+    problems.push({
+      path: ["network", "cidr"],
+      message: `${config.network.cidr} overlaps lan.subnet ${config.lan.subnet}; give the cluster a subnet the LAN does not use, so it can be routed`,
+    });
+  }
+  if (bridgeClean && config.network.bridge === config.lan.interface) {
+    problems.push({
+      path: ["network", "bridge"],
+      message: `"${config.network.bridge}" is the LAN interface (lan.interface); the cluster needs a bridge of its own, or leave bridge out`,
+    });
+  }
+  return problems;
+}
+
+/** Why `text` cannot be a host address in `cidr`, phrased for `role`; undefined when it can. */
+function addressProblem(text: string, cidr: Ipv4Cidr, role: string, gateway?: number): string | undefined {
+  const address = parseIpv4(text)!;
+  const first = formatIpv4(networkAddress(cidr) + 1);
+  const last = formatIpv4(broadcastAddress(cidr) - 1);
+  if (!cidrContains(cidr, address)) return `${text} is outside network.cidr ${formatCidr(cidr)}; ${role} needs an address from ${first} to ${last}`;
+  if (address === networkAddress(cidr)) return `${text} is the network address of ${formatCidr(cidr)}; use one from ${first} to ${last}`;
+  if (address === broadcastAddress(cidr)) return `${text} is the broadcast address of ${formatCidr(cidr)}; use one from ${first} to ${last}`;
+  return address === gateway ? `${text} is the gateway (network.gateway); give the VM another address` : undefined;
+}
+
+/** One problem per later VM repeating an earlier VM's value. */
+function duplicates(
+  vms: readonly { vm: Vm; index: number }[],
+  key: string,
+  valueOf: (vm: Vm, index: number) => string | undefined,
+  what: string,
+): ConfigProblem[] {
+  const seen = new Map<string, { vm: Vm; index: number }>();
+  const problems: ConfigProblem[] = [];
+  for (const entry of vms) {
+    const value = valueOf(entry.vm, entry.index);
+    if (value === undefined) continue;
+    const first = seen.get(value);
+    if (!first) {
+      seen.set(value, entry);
+      continue;
+    }
+    const owner = key === "name" ? `vms[${first.index}]` : `vms[${first.index}] (${first.vm.name})`;
+    const fix = key === "mac" && entry.vm.mac === undefined ? "set mac on one of them" : "each VM needs its own";
+    problems.push({ path: ["vms", entry.index, key], message: `${value} is already the ${what} of ${owner}; ${fix}` });
+  }
+  return problems;
+}

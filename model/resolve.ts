@@ -1,0 +1,53 @@
+// From checked config sections to the ClusterModel: defaults applied, names derived.
+import type { ClusterModel, ImageModel } from "./cluster-model";
+import { formatCidr, formatIpv4, netmask, parseCidr } from "./ipv4";
+import { stableMac } from "./mac";
+import { clusterNames, vmNames } from "./names";
+import type { ClusterConfig } from "./schema";
+
+export function resolveModel(config: ClusterConfig): ClusterModel {
+  const names = clusterNames(config.cluster);
+  const cidr = parseCidr(config.network.cidr)!;
+  return {
+    cluster: config.cluster,
+    host: config.host,
+    lan: { interface: config.lan.interface, subnet: formatCidr(parseCidr(config.lan.subnet)!) },
+    network: {
+      name: names.network,
+      bridge: config.network.bridge ?? names.defaultBridge,
+      cidr: formatCidr(cidr),
+      prefix: cidr.prefix,
+      netmask: formatIpv4(netmask(cidr.prefix)),
+      gateway: config.network.gateway,
+      dhcpStart: config.network.dhcpStart,
+      dhcpEnd: config.network.dhcpEnd,
+    },
+    pool: { name: names.pool, dir: config.poolDir ?? names.defaultPoolDir },
+    firewallTag: names.firewallTag,
+    vms: config.vms.map((vm) => ({
+      name: vm.name,
+      ip: vm.ip,
+      mac: vm.mac ?? stableMac(config.cluster, vm.name),
+      memoryMiB: vm.memoryMiB ?? config.defaults.memoryMiB,
+      vcpus: vm.vcpus ?? config.defaults.vcpus,
+      diskBytes: vm.disk ?? config.defaults.disk,
+      ...vmNames(config.cluster, vm.name),
+    })),
+    sshPublicKey: config.sshPublicKey,
+    ...(config.caCertificate !== undefined && { caCertificatePem: config.caCertificate }),
+    image: resolveImage(config.image),
+    domainType: config.domainType,
+    readinessTimeoutSeconds: config.readinessTimeoutSeconds,
+    consolePassword: config.consolePassword,
+    disableCloudInitAfterBoot: config.disableCloudInitAfterBoot,
+  };
+}
+
+function resolveImage(image: ClusterConfig["image"]): ImageModel {
+  const fileName = decodeURIComponent(new URL(image.url).pathname.split("/").at(-1)!);
+  const checksum =
+    image.sha512 !== undefined
+      ? { kind: "sha512" as const, sha512: image.sha512.toLowerCase() }
+      : { kind: "checksumsUrl" as const, checksumsUrl: image.checksumsUrl! };
+  return { url: image.url, fileName, checksum };
+}

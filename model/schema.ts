@@ -1,0 +1,254 @@
+// The zod schema of the `vm-cluster:` stack config. Field schemas check one value each;
+// cross-field rules live in cross-checks.ts and run on every section that parsed cleanly,
+// so one run reports every problem. Success yields the resolved ClusterModel.
+import { z } from "zod";
+import { type ConfigIo, readConfigFile } from "./config-io";
+import { parseCertificatePem } from "./certificate";
+import { crossCheck } from "./cross-checks";
+import * as defaults from "./defaults";
+import { CLUSTER_NAME, HOST_LABEL, INTERFACE_NAME, USER_NAME, isHostAddress } from "./identifiers";
+import { formatCidr, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
+import { isLocalUnicastMac, parseMac } from "./mac";
+import type { Parsed } from "./parsed";
+import { resolveModel } from "./resolve";
+import { parseSize } from "./size";
+import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
+
+// Pulumi hands top-level scalars over as strings ("2048", "true"); nested JSON keeps its types.
+const toNumber = (v: unknown) => (typeof v === "string" && /^\s*-?[0-9]+\s*$/.test(v) ? Number(v) : v);
+const toBoolean = (v: unknown) => (v === "true" ? true : v === "false" ? false : v);
+
+const flag = z.preprocess(toBoolean, z.boolean());
+
+function count(unit: string) {
+  const message = `must be a whole number of ${unit}, at least 1`;
+  return z.preprocess(toNumber, z.number().int({ error: message }).positive({ error: message }));
+}
+
+/** A string whose problem, if any, `problem` describes. */
+function checked(problem: (s: string) => string | undefined) {
+  return z.string().superRefine((s, ctx) => {
+    const message = problem(s);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+/** `.strict()` with a message that lists what is allowed, so a typo is easy to fix. */
+function strictObject<S extends z.ZodRawShape>(shape: S) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key; the keys allowed here are ${allowed}` : undefined),
+  });
+}
+
+function exactlyOne<T extends object>(a: keyof T & string, b: keyof T & string, what: string) {
+  return (value: T, ctx: z.RefinementCtx<T>) => {
+    const count = [a, b].filter((key) => value[key] !== undefined).length;
+    if (count !== 1) ctx.addIssue({ code: "custom", message: `set exactly one of ${a} and ${b} (${what}); ${count === 0 ? "neither is set" : "both are set"}` });
+  };
+}
+
+const clusterName = checked((s) =>
+  CLUSTER_NAME.test(s)
+    ? undefined
+    : `"${s}" is not a valid cluster name: use 1-20 lowercase letters and digits, starting with a letter (no "-": derived names join cluster and VM names with "-")`,
+);
+
+const hostLabel = checked((s) =>
+  HOST_LABEL.test(s)
+    ? undefined
+    : `"${s}" is not an RFC 1123 host name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
+);
+
+const interfaceName = checked((s) => {
+  if (INTERFACE_NAME.test(s)) return undefined;
+  return s.length > 15
+    ? `"${s}" has ${s.length} characters; Linux interface names have at most 15`
+    : `"${s}" is not a Linux interface name: use letters, digits, "_", "." and "-", not starting with "-"`;
+});
+
+const ipv4 = checked((s) => (parseIpv4(s) === undefined ? `"${s}" is not an IPv4 address like 172.17.2.10` : undefined));
+
+function cidr(limit?: { maxPrefix: number; why: string }) {
+  return checked((s) => {
+    const parsed = parseCidr(s);
+    if (!parsed) return `"${s}" is not an IPv4 CIDR like 172.17.2.0/24`;
+    if (parsed.base !== networkAddress(parsed)) return `"${s}" has host bits set; write the network as ${formatCidr(parsed)}`;
+    return limit && parsed.prefix > limit.maxPrefix ? `"${s}" is too small: ${limit.why}; use /${limit.maxPrefix} or shorter, e.g. /24` : undefined;
+  });
+}
+
+const mac = checked((s) => {
+  const parsed = parseMac(s);
+  if (!parsed) return `"${s}" is not a MAC address like 52:54:00:12:34:56`;
+  return isLocalUnicastMac(parsed)
+    ? undefined
+    : `"${s}" is not a locally administered unicast MAC (first octet with bit 1 set and bit 0 clear); use the 52:54:00:xx:xx:xx range or leave mac out to get a stable one`;
+}).transform((s) => s.toLowerCase());
+
+const size = z.unknown().transform((v, ctx) => {
+  const bytes = typeof v === "string" || typeof v === "number" ? parseSize(v) : undefined;
+  const problem =
+    bytes === undefined
+      ? `${JSON.stringify(v)} is not a size: write e.g. 35G or 35GiB (K, M, G, T are 1024-based, as in qemu-img) or a byte count`
+      : bytes === 0
+        ? "must be more than 0"
+        : bytes % 512 !== 0
+          ? `${bytes} bytes is not a multiple of 512 (qcow2 sizes are whole sectors)`
+          : undefined;
+  if (problem === undefined) return bytes!;
+  ctx.addIssue({ code: "custom", message: problem });
+  return z.NEVER;
+});
+
+function url(what: string) {
+  return checked((s) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(s);
+    } catch {
+      return `"${s}" is not a URL; give the ${what} as http://, https:// or file:// URL`;
+    }
+    if (!["http:", "https:", "file:"].includes(parsed.protocol)) return `"${s}" uses ${parsed.protocol}; only http://, https:// and file:// are supported`;
+    return parsed.pathname.endsWith("/") ? `"${s}" names a directory; give the URL of the ${what} itself` : undefined;
+  });
+}
+
+// Destroy removes the pool directory, so it must be one of our own, never a system one.
+const SYSTEM_DIRS = new Set(["/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/var/lib/libvirt", "/var/lib/libvirt/images"]);
+const poolDir = checked((s) => {
+  if (!s.startsWith("/")) return `"${s}" is not absolute; give a path on the VM host starting with /`;
+  if (s.split("/").some((seg) => seg === ".." || seg === ".")) return `"${s}" contains "." or ".." segments; give the plain absolute path`;
+  if (/[\u0000-\u001f]/.test(s)) return `${JSON.stringify(s)} contains control characters; remove them`;
+  return SYSTEM_DIRS.has(s.replace(/\/+$/, "") || "/") ? `"${s}" is a system directory that destroy would remove; use a directory of its own, e.g. /var/lib/libvirt/images/<cluster>` : undefined;
+}).transform((s) => s.replace(/\/+$/, ""));
+
+/** Text from a file or given inline, parsed; a problem is reported at `key`. Key text never goes into messages. */
+function load<T>(
+  io: ConfigIo,
+  ctx: z.RefinementCtx,
+  key: string,
+  source: { file: string } | { text: string },
+  what: string,
+  parse: (text: string) => Parsed<T>,
+): T | undefined {
+  const read = "file" in source ? readConfigFile(io, source.file) : { ok: true as const, value: { path: "the value", text: source.text } };
+  const parsed = read.ok ? parse(read.value.text) : undefined;
+  if (parsed?.ok) return parsed.value;
+  const message = read.ok ? `${read.value.path} is not ${what}: ${parsed!.reason}` : read.reason;
+  ctx.addIssue({ code: "custom", path: [key], message });
+  return undefined;
+}
+
+const PORT = "must be a TCP port number, 1-65535";
+
+function hostSchema(io: ConfigIo) {
+  const local = strictObject({
+    type: z.literal("local"),
+    sudo: flag.default(false),
+    // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
+    // machine's own network: the demo and the tests on a machine that must not route VM traffic.
+    netns: checked((s) => (/^[A-Za-z0-9_.-]{1,64}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-")`)).optional(),
+  });
+  const ssh = strictObject({
+    type: z.literal("ssh"),
+    host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)),
+    port: z.preprocess(toNumber, z.number().int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT })).default(defaults.DEFAULT_SSH_PORT),
+    user: checked((s) => (USER_NAME.test(s) ? undefined : `"${s}" is not a user name (lowercase letters, digits, "_", "-")`)),
+    privateKey: z.string(),
+    hostKey: z.string(),
+    sudo: flag.default(false),
+  });
+  return z
+    .discriminatedUnion("type", [local, ssh], {
+      error: (issue) => (issue.code === "invalid_union" ? 'set type to "local" (this machine) or "ssh"' : undefined),
+    })
+    .transform((host, ctx) => {
+      if (host.type === "local") return host;
+      // A literal key is recognisable by its PEM armour; anything else is a path.
+      const source = host.privateKey.includes("-----BEGIN") ? { text: host.privateKey } : { file: host.privateKey };
+      const privateKey = load(io, ctx, "privateKey", source, "a private key", (text) =>
+        looksLikePrivateKey(text) ? { ok: true, value: text } : { ok: false, reason: "expected a -----BEGIN ... PRIVATE KEY----- block" },
+      );
+      const hostKey = parseHostKeyPin(host.hostKey);
+      if (!hostKey.ok) {
+        ctx.addIssue({ code: "custom", path: ["hostKey"], message: `not a SHA256:... fingerprint or known_hosts line: ${hostKey.reason}` });
+      }
+      return privateKey !== undefined && hostKey.ok ? { ...host, privateKey, hostKey: hostKey.value } : z.NEVER;
+    })
+    .default({ type: "local", sudo: false });
+}
+
+/** The config sections, each checked on its own (see crossCheck for rules spanning sections). */
+function configSections(io: ConfigIo) {
+  const vm = strictObject({
+    name: hostLabel,
+    ip: ipv4,
+    mac: mac.optional(),
+    memoryMiB: count("MiB").optional(),
+    vcpus: count("vCPUs").optional(),
+    disk: size.optional(),
+  });
+  return strictObject({
+    cluster: clusterName,
+    host: hostSchema(io),
+    lan: strictObject({ interface: interfaceName, subnet: cidr() }),
+    network: strictObject({
+      cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }),
+      gateway: ipv4,
+      dhcpStart: ipv4,
+      dhcpEnd: ipv4,
+      bridge: interfaceName.optional(),
+    }),
+    vms: z.array(vm).min(1, { error: "list at least one VM ({ name, ip })" }),
+    defaults: strictObject({
+      disk: size.default(parseSize(defaults.DEFAULT_DISK)!),
+      memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB),
+      vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS),
+    }).prefault({}),
+    sshPublicKey: strictObject({ file: z.string().optional(), key: z.string().optional() })
+      .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
+      .transform((spec, ctx) => {
+        const source = spec.file !== undefined ? { file: spec.file } : { text: spec.key ?? "" };
+        return load(io, ctx, spec.file !== undefined ? "file" : "key", source, "an SSH public key", parsePublicKey)?.line ?? z.NEVER;
+      }),
+    caCertificate: strictObject({ file: z.string().optional(), pem: z.string().optional() })
+      .superRefine(exactlyOne("file", "pem", "the CA certificate"))
+      .transform((spec, ctx) => {
+        const source = spec.file !== undefined ? { file: spec.file } : { text: spec.pem ?? "" };
+        return load(io, ctx, spec.file !== undefined ? "file" : "pem", source, "a PEM certificate", parseCertificatePem) ?? z.NEVER;
+      })
+      .optional(),
+    image: strictObject({
+      url: url("image"),
+      sha512: checked((s) => (/^[0-9a-fA-F]{128}$/.test(s) ? undefined : "is not a SHA-512 digest (128 hex digits)")).optional(),
+      checksumsUrl: url("SHA512SUMS file").optional(),
+    })
+      .superRefine(exactlyOne("sha512", "checksumsUrl", "how to verify the download"))
+      .prefault(defaults.DEFAULT_IMAGE),
+    poolDir: poolDir.optional(),
+    domainType: z.enum(["kvm", "qemu"]).default(defaults.DEFAULT_DOMAIN_TYPE),
+    readinessTimeoutSeconds: count("seconds").default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS),
+    consolePassword: flag.default(false),
+    disableCloudInitAfterBoot: flag.default(false),
+  });
+}
+
+/** Sections as parsed: files read, sizes in bytes, defaults of each section applied. */
+export type ClusterConfig = z.output<ReturnType<typeof configSections>>;
+
+export function clusterConfigSchema(io: ConfigIo) {
+  return configSections(io)
+    .superRefine(
+      (config, ctx) => {
+        // A value is usable when no issue sits on it, inside it or on a value containing it.
+        // Unknown keys are the exception: they leave the known ones intact.
+        const broken = ctx.issues.filter((issue) => issue.code !== "unrecognized_keys").map((issue) => issue.path ?? []);
+        const clean = (...path: (string | number)[]) =>
+          !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
+        for (const problem of crossCheck(config, clean)) ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message });
+      },
+      { when: () => true },
+    )
+    .transform(resolveModel);
+}

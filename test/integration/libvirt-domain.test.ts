@@ -1,0 +1,120 @@
+// Domain provider against a real libvirtd (software emulation, tiny memory). The guest needs no
+// OS for these checks: a blank disk keeps it in the firmware, which is all a domain's life cycle needs.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { domainProvider, domainXml, type DomainInputs, type DomainState } from "../../libvirt/domain";
+import { natNetworkProvider, type NatNetworkInputs } from "../../libvirt/network";
+import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
+
+const lv = useLibvirt();
+const NAME = "vmctest-dom";
+const NET = "vmctest-domnet";
+const owner = { project: "vm-cluster", stack: "test", cluster: "vmctest" };
+let work: string;
+let net: NatNetworkInputs;
+
+const inputs = (over: Partial<DomainInputs> = {}): DomainInputs => ({
+  target: lv.target(),
+  name: NAME,
+  type: "qemu",
+  memoryMiB: 64,
+  vcpus: 1,
+  diskPath: path.join(work, "disk.qcow2"),
+  seedPath: path.join(work, "seed.iso"),
+  network: NET,
+  mac: "52:54:00:aa:bb:01",
+  consoleLog: path.join(work, "console.log"),
+  owner,
+  shutdownTimeoutSeconds: 2,
+  ...over,
+});
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "vmc-dom-"));
+  execFileSync("chmod", ["0755", work]); // qemu runs as another user
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", path.join(work, "disk.qcow2"), "16M"]);
+  writeFileSync(path.join(work, "seed.iso"), Buffer.alloc(64 * 1024));
+  net = {
+    target: lv.target(),
+    name: NET,
+    bridge: "vmctest-dbr0",
+    address: "10.231.8.1",
+    netmask: "255.255.255.0",
+    dhcpStart: "10.231.8.2",
+    dhcpEnd: "10.231.8.254",
+    hosts: [],
+    owner,
+  };
+  await natNetworkProvider.create(net);
+});
+
+afterAll(async () => {
+  virshOk("destroy", NAME);
+  virshOk("undefine", NAME, "--nvram");
+  await natNetworkProvider.delete!(NET, { ...net, active: true, autostart: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("domain", () => {
+  let state: DomainState;
+
+  it("defines and starts the domain with our marker, disks as files and the reserved MAC", async () => {
+    state = (await domainProvider.create(inputs())).outs as DomainState;
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+    const xml = virshSync("dumpxml", NAME);
+    expect(xml).toContain("https://vm-cluster.dev/xmlns/owner/1");
+    expect(xml).toMatch(/<disk type='file' device='disk'>[\s\S]*disk\.qcow2/);
+    expect(xml).toMatch(/<readonly\/>/);
+    expect(xml).toContain("52:54:00:aa:bb:01");
+    expect(xml).toContain(`<log file='${path.join(work, "console.log")}'`);
+  });
+
+  it("reads back no drift", async () => {
+    const read = await domainProvider.read!(NAME, state);
+    expect(read.props!.running).toBe(true);
+    expect((await domainProvider.diff!(NAME, read.props!, inputs())).changes).toBe(false);
+  });
+
+  it("applies a memory change by redefining and restarting, in place", async () => {
+    const wanted = inputs({ memoryMiB: 96 });
+    const diff = await domainProvider.diff!(NAME, state, wanted);
+    expect(diff.changes).toBe(true);
+    expect(diff.replaces).toEqual([]);
+    state = (await domainProvider.update!(NAME, state, wanted)).outs as DomainState;
+    expect(virshSync("dominfo", NAME)).toMatch(/Max memory:\s+98304 KiB/);
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+  });
+
+  it("sees a domain stopped by hand and starts it again", async () => {
+    virshSync("destroy", NAME);
+    const read = (await domainProvider.read!(NAME, state)).props!;
+    expect(read.running).toBe(false);
+    expect((await domainProvider.diff!(NAME, read, state)).changes).toBe(true);
+    await domainProvider.update!(NAME, read, state);
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+  });
+
+  it("replaces, not updates, on a change of domain type", async () => {
+    expect((await domainProvider.diff!(NAME, state, inputs({ type: "kvm", memoryMiB: 96 }))).replaces).toEqual(["type"]);
+  });
+
+  it("deletes it (stopping it first), sees it gone, and a second delete succeeds", async () => {
+    await domainProvider.delete!(NAME, state);
+    expect(virshOk("dominfo", NAME)).toBe(false);
+    expect((await domainProvider.read!(NAME, state)).id).toBeUndefined();
+    await domainProvider.delete!(NAME, state);
+  });
+
+  it("refuses a domain of the same name that is not marked as this stack's", async () => {
+    const foreign = domainXml(inputs()).replace(/<metadata>[\s\S]*<\/metadata>/, "");
+    const file = path.join(work, "foreign.xml");
+    writeFileSync(file, foreign);
+    virshSync("define", file);
+    await expect(domainProvider.create(inputs())).rejects.toThrow(/already exists and this stack did not create it/);
+    expect(virshSync("domstate", NAME).trim()).toBe("shut off"); // untouched
+    virshSync("undefine", NAME);
+  });
+});
