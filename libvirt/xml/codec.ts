@@ -8,16 +8,18 @@ export type XmlElement = { [key: string]: unknown };
 const ATTR = "@_";
 const TEXT = "#text";
 
-const builder = new XMLBuilder({
+// Options only, not instances: the providers that use this module are serialized into state by
+// Pulumi, which re-requires a library's classes but would try to copy a live instance by value.
+const BUILDER_OPTIONS = {
   ignoreAttributes: false,
   attributeNamePrefix: ATTR,
   textNodeName: TEXT,
   format: true,
   indentBy: "  ",
   suppressEmptyNode: true,
-});
+};
 
-const parser = new XMLParser({
+const PARSER_OPTIONS = {
   ignoreAttributes: false,
   attributeNamePrefix: ATTR,
   textNodeName: TEXT,
@@ -28,7 +30,7 @@ const parser = new XMLParser({
   // For numeric references (&#10;), which libxml2 writes; the HTML entity names it also enables never
   // occur in libvirt's output.
   htmlEntities: true,
-});
+};
 
 /** Attributes of an element to build, named without the "@_" prefix; undefined ones are left out. */
 export function attrs(values: Record<string, string | number | undefined>): XmlElement {
@@ -45,7 +47,7 @@ export function textWithAttrs(text: string | number, values: Record<string, stri
 }
 
 export function buildDocument(root: string, element: XmlElement): string {
-  return builder.build({ [root]: element }) as string;
+  return new XMLBuilder(BUILDER_OPTIONS).build({ [root]: element }) as string;
 }
 
 /** Parses a whole document and returns its root element; malformed XML and a wrong root are errors. */
@@ -68,7 +70,7 @@ export function parseAnyDocument(xml: string): XmlElement {
 
 function parseXml(xml: string): XmlElement {
   try {
-    return parser.parse(xml, true) as XmlElement;
+    return new XMLParser(PARSER_OPTIONS).parse(xml, true) as XmlElement;
   } catch (error) {
     throw new Error(`not well-formed XML: ${(error as Error).message}`);
   }

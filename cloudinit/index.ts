@@ -1,0 +1,5 @@
+export * from "./host-key";
+export * from "./meta-data";
+export * from "./network-config";
+export * from "./seed-iso";
+export * from "./user-data";

@@ -1,0 +1,142 @@
+// The whole cluster, in the seed's order: VM host checks and preparation, then the storage pool
+// and the NAT network, the base image, one VirtualMachine per VM, and the firewall rules last.
+// Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
+import * as pulumi from "@pulumi/pulumi";
+import { SshKeyPair } from "../generated/ssh-key-pair";
+import { FirewallRules } from "../host";
+import { BaseImage } from "../libvirt/base-image";
+import type { ConnectionSpec } from "../libvirt/connection";
+import { NatNetwork } from "../libvirt/network";
+import { StoragePool } from "../libvirt/pool";
+import type { LibvirtTarget } from "../libvirt/virsh";
+import type { Owner } from "../libvirt/xml";
+import type { ClusterModel } from "../model";
+import { ansibleInventory, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
+import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
+import { VmHost } from "./vm-host";
+
+export interface ClusterArgs {
+  model: ClusterModel;
+  /** Pulumi project and stack: recorded on every libvirt object we make, to prove it is ours. */
+  project: string;
+  stack: string;
+  /** Where libvirt writes serial console logs on the host. */
+  consoleLogDir?: string;
+}
+
+/** The stack's outputs: everything a user needs to reach the cluster. */
+export interface ClusterOutputs {
+  vms: Record<string, VirtualMachineInfo>;
+  /** Ansible INI inventory, for `ansible-playbook -i`. */
+  inventory: string;
+  /** OpenSSH client config; expects the known_hosts output saved as `<cluster>.known_hosts`. */
+  sshConfig: string;
+  knownHosts: string;
+  /** The route LAN clients need to reach the cluster subnet through the VM host. */
+  route: string;
+}
+
+/** The host connection as provider input; the SSH private key travels as a secret. */
+export function connectionSpec(model: ClusterModel): pulumi.Output<ConnectionSpec> {
+  const host = model.host;
+  if (host.type === "local") return pulumi.output({ type: "local" as const, sudo: host.sudo, netns: host.netns });
+  return pulumi.secret({
+    type: "ssh" as const,
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    privateKey: host.privateKey,
+    hostKey: host.hostKey.sha256Fingerprint,
+    sudo: host.sudo,
+  });
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  readonly outputs: pulumi.Output<ClusterOutputs>;
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("vm-cluster:index:Cluster", name, {}, opts);
+    const { model } = args;
+    const parent = { parent: this };
+    const owner: Owner = { project: args.project, stack: args.stack, cluster: model.cluster };
+    const connection = connectionSpec(model);
+    const target: pulumi.Output<LibvirtTarget> = connection.apply((c) => ({ connection: c }));
+
+    const host = new VmHost(`${name}-host`, { connection, domainType: model.domainType }, parent);
+    const afterHost = { parent: this, dependsOn: host.ready };
+
+    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir }, afterHost);
+    const network = new NatNetwork(
+      `${name}-network`,
+      {
+        target,
+        name: model.network.name,
+        bridge: model.network.bridge,
+        address: model.network.gateway,
+        netmask: model.network.netmask,
+        dhcpStart: model.network.dhcpStart,
+        dhcpEnd: model.network.dhcpEnd,
+        hosts: model.vms.map((vm) => ({ mac: vm.mac, name: vm.name, ip: vm.ip })),
+        owner,
+      },
+      afterHost,
+    );
+    const checksum = model.image.checksum;
+    const base = new BaseImage(
+      `${name}-base-image`,
+      {
+        target,
+        pool: pool.name,
+        name: `${model.cluster}-base.qcow2`,
+        url: model.image.url,
+        fileName: model.image.fileName,
+        ...(checksum.kind === "sha512" ? { sha512: checksum.sha512 } : { checksumsUrl: checksum.checksumsUrl }),
+      },
+      parent,
+    );
+    const provisionerKey = new SshKeyPair(`${name}-provisioner-key`, { comment: `vm-cluster@${model.cluster}` }, parent);
+
+    const vms = model.vms.map(
+      (vm) =>
+        new VirtualMachine(
+          `${name}-${vm.name}`,
+          {
+            cluster: model,
+            vm,
+            target,
+            owner,
+            pool: pool.name,
+            network: network.name,
+            basePath: base.path,
+            provisionerKey,
+            consoleLogDir: args.consoleLogDir ?? "/var/log/libvirt/qemu",
+          },
+          parent,
+        ),
+    );
+
+    // Last, as in the seed: the rules open the cluster to the LAN once its VMs are up.
+    new FirewallRules(
+      `${name}-firewall`,
+      {
+        connection,
+        cluster: model.cluster,
+        lanInterface: model.lan.interface,
+        bridge: network.bridge,
+        clusterCidr: model.network.cidr,
+        lanCidr: model.lan.subnet,
+      },
+      { parent: this, dependsOn: vms.map((vm) => vm.ready) },
+    );
+
+    const knownHostsFile = `${model.cluster}.known_hosts`;
+    this.outputs = pulumi.all(vms.map((vm) => vm.info)).apply((infos) => ({
+      vms: Object.fromEntries(infos.map((info) => [info.name, info])),
+      inventory: ansibleInventory(model, { knownHostsPath: knownHostsFile }),
+      sshConfig: sshConfig(model, { knownHostsPath: knownHostsFile }),
+      knownHosts: knownHosts(model, Object.fromEntries(infos.map((info) => [info.name, [info.hostPublicKey]]))),
+      route: staticRouteCommand(model),
+    }));
+    this.registerOutputs({ outputs: this.outputs });
+  }
+}

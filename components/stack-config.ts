@@ -1,0 +1,28 @@
+// The edge: the stack's `vm-cluster:` config, validated once into a ClusterModel. Every problem is
+// reported at once, before any resource is registered, so a bad config changes nothing on the host.
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE, parseClusterConfig, type ClusterModel, type ConfigIo } from "../model";
+
+const defaultIo: ConfigIo = { readFile: (path) => readFileSync(path, "utf8"), homeDir: homedir() };
+
+/**
+ * `allConfig` is what `pulumi.runtime.allConfig()` returns: `namespace:key` → string, with
+ * structured values as JSON text. Keys of other namespaces are not ours to judge.
+ */
+export function loadClusterModel(allConfig: Record<string, string>, io: ConfigIo = defaultIo): ClusterModel {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(allConfig)) {
+    if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+    raw[key.slice(CONFIG_NAMESPACE.length + 1)] = /^\s*[[{]/.test(value) ? JSON.parse(value) : value;
+  }
+  const result = parseClusterConfig(raw, io);
+  if (!result.ok) {
+    // RunError: Pulumi shows the message alone, without a stack trace of ours.
+    throw new pulumi.RunError(
+      `the stack config has ${result.problems.length} problem(s); nothing was changed:\n` + result.problems.map((p) => `  - ${p}`).join("\n"),
+    );
+  }
+  return result.model;
+}

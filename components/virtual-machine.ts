@@ -1,0 +1,128 @@
+// One VM: its host key, a copy-on-write disk over the base image, a cloud-init seed, the domain,
+// and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
+import * as pulumi from "@pulumi/pulumi";
+import { metaData, networkConfig, userData } from "../cloudinit";
+import { SshKeyPair } from "../generated/ssh-key-pair";
+import { Readiness } from "../guest/readiness";
+import { Disk } from "../libvirt/disk";
+import { Domain } from "../libvirt/domain";
+import { Seed } from "../libvirt/seed";
+import type { LibvirtTarget } from "../libvirt/virsh";
+import type { Owner } from "../libvirt/xml";
+import type { ClusterModel, VmModel } from "../model";
+import { consoleCommand, sshCommand } from "../outputs";
+
+export interface VirtualMachineArgs {
+  cluster: ClusterModel;
+  vm: VmModel;
+  target: pulumi.Input<LibvirtTarget>;
+  owner: Owner;
+  pool: pulumi.Input<string>;
+  network: pulumi.Input<string>;
+  basePath: pulumi.Input<string>;
+  /** The stack's provisioner key pair, authorized for root so readiness can log in. */
+  provisionerKey: SshKeyPair;
+  /** Where libvirt writes serial console logs on the host. */
+  consoleLogDir: string;
+}
+
+/** What a user needs to reach the VM. */
+export interface VirtualMachineInfo {
+  name: string;
+  ip: string;
+  mac: string;
+  domain: string;
+  hostPublicKey: string;
+  ssh: string;
+  console: string;
+}
+
+export class VirtualMachine extends pulumi.ComponentResource {
+  readonly info: pulumi.Output<VirtualMachineInfo>;
+  readonly ready: Readiness;
+  readonly domain: Domain;
+
+  constructor(name: string, args: VirtualMachineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("vm-cluster:index:VirtualMachine", name, {}, opts);
+    const { vm, cluster } = args;
+    const parent = { parent: this };
+
+    const hostKey = new SshKeyPair(`${name}-host-key`, { comment: `root@${vm.name}` }, parent);
+    const disk = new Disk(
+      `${name}-disk`,
+      { target: args.target, pool: args.pool, name: vm.diskVolume, capacityBytes: vm.diskBytes, backingPath: args.basePath },
+      parent,
+    );
+    const userDataDoc = pulumi
+      .all([hostKey.publicKey, hostKey.privateKey, args.provisionerKey.publicKey])
+      .apply(([publicKey, privateKey, provisionerPublicKey]) =>
+        userData(
+          {
+            hostname: vm.name,
+            rootAuthorizedKeys: [cluster.sshPublicKey, provisionerPublicKey],
+            hostKeys: { ed25519: { publicKey, privateKey } },
+            caCertificate: cluster.caCertificatePem === undefined ? undefined : { name: cluster.cluster, pem: cluster.caCertificatePem },
+            disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
+          },
+          this,
+        ),
+      );
+    const seed = new Seed(
+      `${name}-seed`,
+      {
+        target: args.target,
+        pool: args.pool,
+        name: vm.seedVolume,
+        userData: pulumi.secret(userDataDoc),
+        metaData: metaData({ instanceId: vm.domain, hostname: vm.name }, this),
+        networkConfig: networkConfig({ macAddress: vm.mac }, this),
+      },
+      parent,
+    );
+    const consoleLog = `${args.consoleLogDir}/${vm.domain}-console.log`;
+    this.domain = new Domain(
+      `${name}-domain`,
+      {
+        target: args.target,
+        name: vm.domain,
+        type: cluster.domainType,
+        memoryMiB: vm.memoryMiB,
+        vcpus: vm.vcpus,
+        diskPath: disk.path,
+        seedPath: seed.path,
+        network: args.network,
+        mac: vm.mac,
+        consoleLog,
+        owner: args.owner,
+        shutdownTimeoutSeconds: 10,
+      },
+      parent,
+    );
+    this.ready = new Readiness(
+      `${name}-ready`,
+      {
+        target: args.target,
+        vm: vm.name,
+        domain: this.domain.name,
+        network: args.network,
+        mac: vm.mac,
+        ip: vm.ip,
+        consoleLog,
+        hostPublicKey: hostKey.publicKey,
+        provisionerPrivateKey: args.provisionerKey.privateKey,
+        timeoutSeconds: cluster.readinessTimeoutSeconds,
+      },
+      parent,
+    );
+    this.info = pulumi.all([hostKey.publicKey, this.ready.id]).apply(([hostPublicKey]) => ({
+      name: vm.name,
+      ip: vm.ip,
+      mac: vm.mac,
+      domain: vm.domain,
+      hostPublicKey,
+      ssh: sshCommand(vm),
+      console: consoleCommand(vm),
+    }));
+    this.registerOutputs({ info: this.info });
+  }
+}

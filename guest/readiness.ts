@@ -1,0 +1,108 @@
+// Up returns only when a VM is usable: its DHCP lease, then SSH with the stack's provisioner key
+// and the VM's known host key (strict checking, no trust on first use), then cloud-init done.
+// Every wait is bounded; on timeout the error names the VM, what was awaited, and shows the
+// tail of its serial console log.
+import * as pulumi from "@pulumi/pulumi";
+import { connect } from "../libvirt/connection";
+import { virsh, withHostFile, type LibvirtTarget } from "../libvirt/virsh";
+
+export interface ReadinessInputs {
+  target: LibvirtTarget;
+  /** The VM's name, for messages. */
+  vm: string;
+  domain: string;
+  network: string;
+  mac: string;
+  ip: string;
+  consoleLog: string;
+  /** The VM's ed25519 host public key line. */
+  hostPublicKey: string;
+  /** Authorized for root in the guest; a secret. */
+  provisionerPrivateKey: string;
+  timeoutSeconds: number;
+}
+
+export type ReadinessArgs = { [K in keyof ReadinessInputs]: pulumi.Input<ReadinessInputs[K]> };
+
+const POLL_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lease for `mac` in `virsh net-dhcp-leases` output, if any. */
+export function leasedIp(leases: string, mac: string): string | undefined {
+  for (const line of leases.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    const at = words.findIndex((w) => w.toLowerCase() === mac.toLowerCase());
+    if (at >= 0) return words.find((w) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(w))?.split("/")[0];
+  }
+  return undefined;
+}
+
+/** The argv that asks the guest, over SSH with pinned keys, whether cloud-init has finished. */
+export function cloudInitArgv(ip: string, keyFile: string, knownHostsFile: string): string[] {
+  return [
+    "ssh",
+    "-i", keyFile,
+    "-o", "BatchMode=yes",
+    "-o", "IdentitiesOnly=yes",
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${knownHostsFile}`,
+    "-o", "ConnectTimeout=5",
+    `root@${ip}`,
+    "cloud-init", "status", "--wait",
+  ];
+}
+
+async function consoleTail(i: ReadinessInputs): Promise<string> {
+  const r = await connect(i.target.connection).run(["tail", "-n", "25", i.consoleLog], { okCodes: [0, 1] });
+  return r.stdout.trim() || `(the console log ${i.consoleLog} is empty or unreadable)`;
+}
+
+async function waitReady(i: ReadinessInputs): Promise<void> {
+  const deadline = Date.now() + i.timeoutSeconds * 1000;
+  const timedOut = async (what: string) =>
+    new Error(`VM ${i.vm} (domain ${i.domain}) was not ready within ${i.timeoutSeconds} s: ${what}.\nLast lines of its serial console:\n${await consoleTail(i)}`);
+
+  let ip: string | undefined;
+  while (ip === undefined) {
+    ip = leasedIp((await virsh(i.target, ["net-dhcp-leases", i.network, "--mac", i.mac])).stdout, i.mac);
+    if (ip !== undefined) break;
+    if (Date.now() > deadline) throw await timedOut(`no DHCP lease for ${i.mac} on network ${i.network}`);
+    await sleep(POLL_MS);
+  }
+  if (ip !== i.ip) throw new Error(`VM ${i.vm} got ${ip} from DHCP instead of its reservation ${i.ip}: another lease holds that address`);
+
+  const conn = connect(i.target.connection);
+  let last = "";
+  await withHostFile(i.target, i.provisionerPrivateKey.trim() + "\n", (keyFile) =>
+    withHostFile(i.target, `${i.ip} ${i.hostPublicKey}\n`, async (knownHosts) => {
+      for (;;) {
+        const r = await conn.run(cloudInitArgv(i.ip, keyFile, knownHosts), { okCodes: [0, 1, 2, 255] });
+        if (r.code === 0) return;
+        // 255: ssh itself could not connect yet; 1/2: cloud-init reports an error (recoverable or not).
+        if (r.code !== 255) throw new Error(`cloud-init on VM ${i.vm} finished with errors:\n${r.stdout}${r.stderr}\nConsole:\n${await consoleTail(i)}`);
+        last = r.stderr.trim();
+        if (Date.now() > deadline) throw await timedOut(`SSH to root@${i.ip} did not succeed (last: ${last || "no answer"})`);
+        await sleep(POLL_MS);
+      }
+    }),
+  );
+}
+
+export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessInputs> = {
+  async create(inputs) {
+    await waitReady(inputs);
+    return { id: inputs.domain, outs: inputs };
+  },
+  async diff(_id, olds, news) {
+    // A new VM (or a new address or host key) must be waited for again.
+    const replaces = (["domain", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
+    return { changes: replaces.length > 0, replaces };
+  },
+};
+
+/** Exists once its VM answered SSH and cloud-init finished; depend on it to use the VM. */
+export class Readiness extends pulumi.dynamic.Resource {
+  constructor(name: string, args: ReadinessArgs, opts?: pulumi.CustomResourceOptions) {
+    super(readinessProvider, name, args, { ...opts, additionalSecretOutputs: ["provisionerPrivateKey"] }, "vm-cluster", "Readiness");
+  }
+}

@@ -1,0 +1,12 @@
+// vm-cluster: read the stack config, validate it once, and build the cluster it describes.
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster, loadClusterModel } from "./components";
+
+const model = loadClusterModel(pulumi.runtime.allConfig());
+const cluster = new Cluster(model.cluster, { model, project: pulumi.getProject(), stack: pulumi.getStack() });
+
+export const vms = cluster.outputs.vms;
+export const inventory = cluster.outputs.inventory;
+export const sshConfig = cluster.outputs.sshConfig;
+export const knownHosts = cluster.outputs.knownHosts;
+export const route = cluster.outputs.route;

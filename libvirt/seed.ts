@@ -1,0 +1,80 @@
+// A VM's cloud-init NoCloud seed: the ISO is built here (xorriso) and uploaded into the pool, so a
+// remote VM host needs no ISO tool. Its documents hold the VM's private host key: secret inputs.
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
+import { nameTakenError, virsh, virshIfExists, withHostFile, type LibvirtTarget } from "./virsh";
+
+export interface SeedInputs extends NoCloudDocuments {
+  target: LibvirtTarget;
+  pool: string;
+  name: string;
+}
+
+export interface SeedState extends SeedInputs {
+  path: string;
+  /** sha256 of the ISO's documents, to see a change without comparing secrets in the clear. */
+  digest: string;
+}
+
+export type SeedArgs = { [K in keyof SeedInputs]: pulumi.Input<SeedInputs[K]> };
+
+export function seedDigest(docs: NoCloudDocuments): string {
+  return createHash("sha256").update(JSON.stringify([docs.userData, docs.metaData, docs.networkConfig])).digest("hex");
+}
+
+async function volumePath(t: LibvirtTarget, pool: string, name: string): Promise<string | undefined> {
+  return (await virshIfExists(t, ["vol-path", "--pool", pool, name]))?.trim();
+}
+
+export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = {
+  async create(inputs) {
+    const t = inputs.target;
+    if ((await volumePath(t, inputs.pool, inputs.name)) !== undefined) {
+      throw nameTakenError("volume", inputs.name, `virsh vol-delete --pool ${inputs.pool} ${inputs.name}`);
+    }
+    const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
+    try {
+      const iso = await readFile(await seedIso(inputs, work));
+      // `iso`: libvirt probes the uploaded content and would report a `raw` volume as iso (drift).
+      await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
+      await withHostFile(t, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
+    } catch (err) {
+      await virsh(t, ["vol-delete", "--pool", inputs.pool, inputs.name]).catch(() => undefined);
+      throw err;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const path = (await volumePath(t, inputs.pool, inputs.name))!;
+    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path, digest: seedDigest(inputs) } };
+  },
+
+  async read(id, props) {
+    const path = props && (await volumePath(props.target, props.pool, props.name));
+    return path ? { id, props: { ...props, path } } : {};
+  },
+
+  async diff(_id, olds, news) {
+    // cloud-init reads the seed at first boot only; a new one matters for a new VM, so it is replaced.
+    const replaces: string[] = (["pool", "name"] as const).filter((k) => olds[k] !== news[k]);
+    if (olds.digest !== seedDigest(news)) replaces.push("userData");
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async delete(_id, props) {
+    if ((await volumePath(props.target, props.pool, props.name)) !== undefined) {
+      await virsh(props.target, ["vol-delete", "--pool", props.pool, props.name]);
+    }
+  },
+};
+
+export class Seed extends pulumi.dynamic.Resource {
+  declare readonly path: pulumi.Output<string>;
+
+  constructor(name: string, args: SeedArgs, opts?: pulumi.CustomResourceOptions) {
+    super(seedProvider, name, { ...args, path: undefined, digest: undefined }, { ...opts, additionalSecretOutputs: ["userData"] }, "vm-cluster", "Seed");
+  }
+}

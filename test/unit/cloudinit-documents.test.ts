@@ -1,0 +1,160 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE, generateHostKey, metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+
+// PyYAML, which cloud-init uses, implements YAML 1.1.
+const parse11 = (text: string) => parse(text, { version: "1.1" });
+
+const ROOT_KEY = generateHostKey("admin@example").publicKey;
+const HOST_KEY = generateHostKey("root@boreas");
+const RSA_KEY = makeRsaKey();
+const base: UserDataArgs = { hostname: "boreas", rootAuthorizedKeys: [ROOT_KEY], hostKeys: { ed25519: HOST_KEY } };
+
+// A throwaway CA made by the real tool, as users bring theirs.
+function makeCa(cn: string): string {
+  return execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-keyout", "/dev/null", "-subj", `/CN=${cn}`, "-days", "2"],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+  );
+}
+
+describe("userData", () => {
+  it("starts with the #cloud-config header cloud-init requires", () => {
+    expect(userData(base).split("\n")[0]).toBe("#cloud-config");
+  });
+
+  it("sets the hostname, authorizes the root key, locks root's password and forbids password SSH", () => {
+    const doc = parse11(userData(base));
+    expect(doc.hostname).toBe("boreas");
+    expect(doc.manage_etc_hosts).toBe(true);
+    expect(doc.users).toEqual([{ name: "root", lock_passwd: true, ssh_authorized_keys: [ROOT_KEY] }]);
+    expect(doc.disable_root).toBe(false);
+    expect(doc.ssh_pwauth).toBe(false);
+    expect(doc.write_files).toBeUndefined();
+    expect(doc.packages).toBeUndefined();
+  });
+
+  it("installs the pre-generated host keys and deletes the image's", () => {
+    const doc = parse11(userData(base));
+    expect(doc.ssh_deletekeys).toBe(true);
+    // ssh_keys alone stops key generation; an empty ssh_genkeytypes would fail cloud-init's schema.
+    expect(doc.ssh_genkeytypes).toBeUndefined();
+    expect(doc.ssh_keys).toEqual({ ed25519_private: HOST_KEY.privateKey, ed25519_public: HOST_KEY.publicKey });
+  });
+
+  it("passes optional host key types through when they are given", () => {
+    const doc = parse11(userData({ ...base, hostKeys: { ed25519: HOST_KEY, rsa: RSA_KEY } }));
+    expect(Object.keys(doc.ssh_keys)).toEqual(["ed25519_private", "ed25519_public", "rsa_private", "rsa_public"]);
+  });
+
+  it("sets a console password hash instead of locking root when one is given", () => {
+    const hash = "$6$abcdefgh$" + "x".repeat(86);
+    const doc = parse11(userData({ ...base, consolePasswordHash: hash }));
+    expect(doc.users[0]).toEqual({ name: "root", lock_passwd: false, hashed_passwd: hash, ssh_authorized_keys: [ROOT_KEY] });
+    expect(doc.ssh_pwauth).toBe(false);
+  });
+
+  it("checks for python3 without apt, in a runcmd that stops at the first failure", () => {
+    const doc = parse11(userData(base));
+    expect(doc.runcmd[0]).toBe("set -e");
+    expect(doc.runcmd).toHaveLength(2);
+    // Run the commands as cloud-init's runcmd script would: one line each, string items verbatim.
+    const script = `${doc.runcmd.join("\n")}\necho after\n`;
+    const withPython = execFileSync("sh", ["-c", script], { encoding: "utf8" });
+    expect(withPython).toBe("after\n");
+    let failure: { status?: number; stderr?: string; stdout?: string } = {};
+    try {
+      execFileSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { PATH: "/nonexistent" }, stdio: "pipe" });
+    } catch (error) {
+      failure = error as typeof failure;
+    }
+    expect(failure.status).toBe(1);
+    expect(failure.stdout).toBe("");
+    expect(failure.stderr).toContain("python3 is missing");
+  });
+
+  it("installs a CA certificate under vm-cluster/ and updates the trust store", () => {
+    const pem = makeCa("Test Domain CA");
+    const doc = parse11(userData({ ...base, caCertificate: { name: "domain-ca", pem } }));
+    expect(doc.write_files).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
+    expect(doc.runcmd.at(-1)).toEqual(["update-ca-certificates"]);
+  });
+
+  it("splits a CA bundle into one file per certificate, as update-ca-certificates expects", () => {
+    const [a, b] = [makeCa("A"), makeCa("B")];
+    const doc = parse11(userData({ ...base, caCertificate: { name: "lab", pem: `${a}some text\n${b}` } }));
+    expect(doc.write_files.map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
+      [`${CA_DIR}/lab-1.crt`, a],
+      [`${CA_DIR}/lab-2.crt`, b],
+    ]);
+  });
+
+  it("disables cloud-init as the very last command when asked", () => {
+    const pem = makeCa("Test Domain CA");
+    const doc = parse11(userData({ ...base, caCertificate: { name: "ca", pem }, disableCloudInitAfterBoot: true }));
+    expect(doc.runcmd.slice(-2)).toEqual([["update-ca-certificates"], ["touch", CLOUD_INIT_DISABLED_FILE]]);
+    expect(parse11(userData({ ...base, disableCloudInitAfterBoot: false })).runcmd).not.toContainEqual(["touch", CLOUD_INIT_DISABLED_FILE]);
+  });
+
+  it.each<[string, Partial<UserDataArgs>, RegExp]>([
+    ["an invalid hostname", { hostname: "Boreas_1" }, /hostname "Boreas_1"/],
+    ["a private key as the root key", { rootAuthorizedKeys: [HOST_KEY.privateKey] }, /root authorized key 1.*PRIVATE/],
+    ["two keys in one entry", { rootAuthorizedKeys: [ROOT_KEY, `${ROOT_KEY}\n${ROOT_KEY}`] }, /root authorized key 2.*2 lines/],
+    ["no root key", { rootAuthorizedKeys: [] }, /no root authorized key/],
+    ["a public key of the wrong type in the ed25519 slot", { hostKeys: { ed25519: { privateKey: HOST_KEY.privateKey, publicKey: RSA_KEY.publicKey } } }, /ed25519 host key slot holds a ssh-rsa key/],
+    ["a PEM private key", { hostKeys: { ed25519: { privateKey: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n", publicKey: HOST_KEY.publicKey } } }, /not an unencrypted OpenSSH private key/],
+    ["a plain-text console password", { consolePasswordHash: "hunter2" }, /crypt\(3\) hash/],
+    ["a CA name with a slash", { caCertificate: { name: "../ca", pem: "" } }, /name "..\/ca"/],
+    ["a CA without a certificate", { caCertificate: { name: "ca", pem: "nothing" } }, /CA certificate is not usable/],
+  ])("refuses %s", (_what, change, message) => {
+    expect(() => userData({ ...base, ...change })).toThrow(message);
+  });
+});
+
+describe("metaData", () => {
+  it("names the instance and its host", () => {
+    expect(parse11(metaData({ instanceId: "anemoi-boreas-1", hostname: "boreas" }))).toEqual({
+      "instance-id": "anemoi-boreas-1",
+      "local-hostname": "boreas",
+    });
+  });
+
+  it("refuses an instance id that is not a plain directory name", () => {
+    expect(() => metaData({ instanceId: "a/b", hostname: "boreas" })).toThrow(/instance id "a\/b"/);
+  });
+});
+
+describe("networkConfig", () => {
+  it("asks for DHCP on the NIC with the VM's MAC (version 2)", () => {
+    expect(parse11(networkConfig({ macAddress: "52:54:00:AB:cd:0F" }))).toEqual({
+      version: 2,
+      ethernets: { primary: { match: { macaddress: "52:54:00:ab:cd:0f" }, dhcp4: true } },
+    });
+  });
+
+  it("quotes an all-digit MAC, which YAML 1.1 would otherwise read as a base-60 number", () => {
+    const mac = "52:54:00:12:34:56";
+    expect(parse11(stringify({ mac })).mac).toBe(((((52 * 60 + 54) * 60 + 0) * 60 + 12) * 60 + 34) * 60 + 56);
+    expect(parse11(networkConfig({ macAddress: mac })).ethernets.primary.match.macaddress).toBe(mac);
+  });
+
+  it("refuses a malformed MAC", () => {
+    expect(() => networkConfig({ macAddress: "52:54:00:12:34" })).toThrow(/MAC address/);
+  });
+});
+
+// An RSA host key made by ssh-keygen, for the optional key types and the wrong-slot check.
+function makeRsaKey(): { privateKey: string; publicKey: string } {
+  const dir = mkdtempSync(join(tmpdir(), "cloudinit-rsa-"));
+  try {
+    execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "", "-f", join(dir, "key")]);
+    return { privateKey: readFileSync(join(dir, "key"), "utf8"), publicKey: readFileSync(join(dir, "key.pub"), "utf8").trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

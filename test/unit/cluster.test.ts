@@ -1,0 +1,232 @@
+// The component tree of a cluster, with Pulumi mocks: what is created, under which parent, and
+// which resource each waits for (by data or dependsOn), so destroy runs the seed's order backwards.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { generateHostKey } from "../../cloudinit/host-key";
+import { Cluster, loadClusterModel } from "../../components";
+import type { ClusterModel } from "../../model";
+import { fakeIo } from "./fixtures/cluster-config";
+import "../support/mock-provider-serialization";
+
+interface Recorded {
+  type: string;
+  name: string;
+  parent?: string;
+  props: Record<string, unknown>;
+  /** Names of the resources this one waits for: its dependsOn and the sources of its input Outputs. */
+  deps: Set<string>;
+}
+
+/** The anemoi stack file as `pulumi.runtime.allConfig()` would hand it over. */
+function anemoiConfig(overrides: Record<string, unknown> = {}): Record<string, string> {
+  const doc = parseYaml(readFileSync(path.join(__dirname, "../../Pulumi.anemoi.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const config = { ...doc.config, ...overrides };
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
+}
+
+// Values the real providers compute, so downstream inputs resolve as they would.
+function mockState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const kind = type.split(":").pop();
+  switch (kind) {
+    case "SshKeyPair":
+      return { ...inputs, ...generateHostKey(String(inputs.comment)) };
+    case "BaseImage":
+    case "Disk":
+    case "Seed":
+      return { ...inputs, path: `/pool/${inputs.name}` };
+    default:
+      return inputs;
+  }
+}
+
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.inputs) }),
+    call: (args) => args.inputs,
+  },
+  "vm-cluster",
+  "test",
+  false,
+);
+
+async function outputSources(value: unknown, names: Map<pulumi.Resource, string>, into: Set<string>): Promise<void> {
+  if (pulumi.Output.isInstance(value)) {
+    // Output.resources() is the SDK's own record of where a value comes from.
+    const sources = await (value as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
+    for (const r of sources) if (names.has(r)) into.add(names.get(r)!);
+  } else if (Array.isArray(value)) {
+    for (const v of value) await outputSources(v, names, into);
+  } else if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+    for (const v of Object.values(value)) await outputSources(v, names, into);
+  }
+}
+
+/** Builds a cluster and records every resource the way the engine would see it. */
+async function buildCluster(model: ClusterModel): Promise<{ resources: Map<string, Recorded>; outputs: Record<string, unknown> }> {
+  const names = new Map<pulumi.Resource, string>();
+  const pending: { rec: Recorded; props: unknown; dependsOn: unknown }[] = [];
+  const record: pulumi.ResourceTransformation = (args) => {
+    names.set(args.resource, args.name);
+    const parent = args.opts.parent ? names.get(args.opts.parent) : undefined;
+    const rec: Recorded = { type: args.type, name: args.name, parent, props: args.props, deps: new Set() };
+    pending.push({ rec, props: args.props, dependsOn: args.opts.dependsOn });
+    return undefined;
+  };
+  const cluster = new Cluster(model.cluster, { model, project: "vm-cluster", stack: "test" }, { transformations: [record] });
+  names.set(cluster, model.cluster);
+  const outputs = await new Promise<Record<string, unknown>>((resolve) => cluster.outputs.apply((o) => resolve(o as never)));
+  const resources = new Map<string, Recorded>();
+  for (const { rec, props, dependsOn } of pending) {
+    await outputSources(props, names, rec.deps);
+    const explicit = await new Promise<unknown>((resolve) => pulumi.output(dependsOn as pulumi.Input<pulumi.Resource[]>).apply(resolve));
+    for (const r of [explicit ?? []].flat()) if (names.has(r as pulumi.Resource)) rec.deps.add(names.get(r as pulumi.Resource)!);
+    resources.set(rec.name, rec);
+  }
+  return { resources, outputs };
+}
+
+/** Everything `name` waits for, directly or through others. */
+function closure(resources: Map<string, Recorded>, name: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    for (const d of resources.get(n)?.deps ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(name);
+  return seen;
+}
+
+describe("Cluster component tree (anemoi)", () => {
+  let resources: Map<string, Recorded>;
+  let outputs: Record<string, unknown>;
+  let model: ClusterModel;
+
+  beforeAll(async () => {
+    model = loadClusterModel(anemoiConfig(), fakeIo());
+    ({ resources, outputs } = await buildCluster(model));
+  });
+
+  it("has the host, pool, network, base image, four VMs and the firewall, each with stable type tokens", () => {
+    const byType = (suffix: string) => [...resources.values()].filter((r) => r.type.endsWith(suffix)).map((r) => r.name);
+    expect(byType(":VmHost")).toEqual(["anemoi-host"]);
+    expect(byType(":StoragePool")).toEqual(["anemoi-pool"]);
+    expect(byType(":NatNetwork")).toEqual(["anemoi-network"]);
+    expect(byType(":BaseImage")).toEqual(["anemoi-base-image"]);
+    expect(byType("index:VirtualMachine")).toEqual(["anemoi-boreas", "anemoi-zephyrus", "anemoi-notus", "anemoi-eurus"]);
+    expect(byType(":Domain")).toHaveLength(4);
+    expect(byType(":Disk")).toHaveLength(4);
+    expect(byType(":Seed")).toHaveLength(4);
+    expect(byType(":Readiness")).toHaveLength(4);
+    expect(byType(":FirewallRules")).toEqual(["anemoi-firewall"]);
+    expect(resources.get("anemoi-host")!.type).toBe("vm-cluster:index:VmHost");
+    expect(resources.get("anemoi-boreas")!.type).toBe("vm-cluster:index:VirtualMachine");
+  });
+
+  it("parents every child to its component", () => {
+    expect(resources.get("anemoi-pool")!.parent).toBe("anemoi");
+    expect(resources.get("anemoi-host-virtualization-check")!.parent).toBe("anemoi-host");
+    expect(resources.get("anemoi-boreas-domain")!.parent).toBe("anemoi-boreas");
+  });
+
+  it("checks virtualization before any other host change, and prepares the host in the seed's order", () => {
+    expect(resources.get("anemoi-host-virtualization-check")!.deps.size).toBe(0);
+    expect(closure(resources, "anemoi-host-packages")).toContain("anemoi-host-virtualization-check");
+    expect(closure(resources, "anemoi-host-libvirt-daemon")).toContain("anemoi-host-packages");
+    expect(closure(resources, "anemoi-host-ip-forward")).toContain("anemoi-host-libvirt-daemon");
+  });
+
+  it("puts everything on the host after host preparation", () => {
+    for (const name of ["anemoi-pool", "anemoi-network", "anemoi-base-image", "anemoi-boreas-disk", "anemoi-boreas-domain", "anemoi-firewall"]) {
+      const deps = closure(resources, name);
+      expect(deps, name).toContain("anemoi-host-ip-forward");
+      expect(deps, name).toContain("anemoi-host-virtualization-check");
+    }
+  });
+
+  it("has each edge of the seed's order: image on pool, domain on network, disk and seed, firewall on network and VMs", () => {
+    expect(resources.get("anemoi-base-image")!.deps).toContain("anemoi-pool");
+    expect(resources.get("anemoi-boreas-disk")!.deps).toContain("anemoi-base-image");
+    const domain = resources.get("anemoi-boreas-domain")!.deps;
+    for (const dep of ["anemoi-network", "anemoi-boreas-disk", "anemoi-boreas-seed"]) expect(domain).toContain(dep);
+    expect(resources.get("anemoi-boreas-ready")!.deps).toContain("anemoi-boreas-domain");
+    const firewall = resources.get("anemoi-firewall")!.deps;
+    expect(firewall).toContain("anemoi-network");
+    for (const vm of ["boreas", "zephyrus", "notus", "eurus"]) expect(firewall).toContain(`anemoi-${vm}-ready`);
+  });
+
+  it("gives each VM its reserved MAC and IP in both the network and the domain", () => {
+    const hosts = resources.get("anemoi-network")!.props.hosts as { name: string; mac: string; ip: string }[];
+    const boreas = model.vms.find((vm) => vm.name === "boreas")!;
+    expect(hosts).toContainEqual({ name: "boreas", mac: boreas.mac, ip: "172.17.2.2" });
+    expect(resources.get("anemoi-boreas-domain")!.props.mac).toBe(boreas.mac);
+  });
+
+  it("outputs each VM, an inventory, ssh_config, known_hosts with the VMs' own host keys, and the LAN route", () => {
+    const vms = outputs.vms as Record<string, { ip: string; hostPublicKey: string; ssh: string }>;
+    expect(Object.keys(vms)).toEqual(["boreas", "zephyrus", "notus", "eurus"]);
+    expect(vms.boreas.ip).toBe("172.17.2.2");
+    expect(outputs.knownHosts).toContain(vms.boreas.hostPublicKey.split(" ").slice(0, 2).join(" "));
+    expect(outputs.inventory).toMatch(/boreas ansible_host=172\.17\.2\.2/);
+    expect(outputs.sshConfig).toMatch(/Host boreas[\s\S]*HostName 172\.17\.2\.2/);
+    expect(outputs.route).toContain("172.17.2.0/24");
+  });
+});
+
+describe("two clusters on one host", () => {
+  it("use disjoint host-global names", async () => {
+    const hostGlobal = async (cluster: string, cidr: string) => {
+      const model = loadClusterModel(
+        anemoiConfig({
+          "vm-cluster:cluster": cluster,
+          "vm-cluster:network": { cidr, gateway: cidr.replace(/0\/24$/, "1"), dhcpStart: cidr.replace(/0\/24$/, "2"), dhcpEnd: cidr.replace(/0\/24$/, "254") },
+          "vm-cluster:vms": [{ name: "boreas", ip: cidr.replace(/0\/24$/, "2") }],
+        }),
+        fakeIo(),
+      );
+      const { resources } = await buildCluster(model);
+      const names: string[] = [];
+      for (const r of resources.values()) {
+        for (const key of ["name", "bridge", "cluster"]) if (typeof r.props[key] === "string") names.push(`${r.type}:${key}=${r.props[key]}`);
+      }
+      return names;
+    };
+    const a = await hostGlobal("anemoi", "172.17.2.0/24");
+    const b = await hostGlobal("zephyr", "172.17.3.0/24");
+    const kinds = a.map((n) => n.split("=")[0].split(":").slice(-2).join(":")).sort();
+    expect(kinds).toEqual(
+      ["BaseImage:name", "Disk:name", "Domain:name", "FirewallRules:cluster", "NatNetwork:bridge", "NatNetwork:name", "Seed:name", "StoragePool:name"],
+    );
+    expect(a.filter((n) => b.includes(n))).toEqual([]);
+  });
+});
+
+describe("a broken config", () => {
+  it("fails before any resource exists, listing every problem with its key", () => {
+    const broken = anemoiConfig({
+      "vm-cluster:cluster": "Anemoi!",
+      "vm-cluster:vms": [
+        { name: "boreas", ip: "172.17.9.2" },
+        { name: "boreas", ip: "172.17.2.3" },
+      ],
+      "vm-cluster:domainTyp": "qemu",
+    });
+    let message = "";
+    try {
+      loadClusterModel(broken, fakeIo());
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/nothing was changed/);
+    expect(message).toContain("vm-cluster:cluster");
+    expect(message).toContain("vm-cluster:vms[0].ip");
+    expect(message).toMatch(/vm-cluster:vms\[1\]\.name|duplicate/);
+    expect(message).toContain("domainTyp");
+  });
+});
