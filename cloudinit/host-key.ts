@@ -11,7 +11,9 @@ export interface HostKeyPair {
 }
 
 const ED25519 = "ssh-ed25519";
-const MAGIC = Buffer.from("openssh-key-v1\0", "latin1");
+// A string, not a Buffer: this module is serialized into state with the key pair provider, and a
+// Buffer captured at module level does not survive that.
+const MAGIC = "openssh-key-v1\0";
 // Without a cipher the private section is padded to 8 bytes, the "none" cipher's block size.
 const BLOCK_SIZE = 8;
 
@@ -31,7 +33,7 @@ export function generateHostKey(comment = ""): HostKeyPair {
     Buffer.concat([checkInt, checkInt, publicBlob, sshString(Buffer.concat([seed, point])), sshString(comment)]),
   );
   const body = Buffer.concat([
-    MAGIC,
+    Buffer.from(MAGIC, "latin1"),
     sshString("none"), // cipher
     sshString("none"), // kdf
     sshString(""), // kdf options

@@ -24,11 +24,11 @@ export const DIRECT_DAEMONS = ["virtlogd", "libvirtd"];
 const START_TIMEOUT_MS = 30_000;
 
 /** `systemctl is-enabled` words meaning "starts at boot without us". */
-const STARTS_AT_BOOT = new Set(["enabled", "static", "alias"]);
+const STARTS_AT_BOOT = ["enabled", "static", "alias"];
 
 /** Keep the host's choice: libvirtd when it is enabled, else the modular daemons where installed. */
 export function chooseUnits(libvirtdState: string, virtqemudSocketState: string): UnitGroups {
-  if (STARTS_AT_BOOT.has(libvirtdState)) return MONOLITHIC_UNITS;
+  if (STARTS_AT_BOOT.includes(libvirtdState)) return MONOLITHIC_UNITS;
   return virtqemudSocketState === "" || virtqemudSocketState === "not-found" ? MONOLITHIC_UNITS : MODULAR_UNITS;
 }
 
@@ -78,7 +78,7 @@ export async function inspectDaemon(conn: HostConnection, inputs: LibvirtDaemonI
   let enabled = true;
   for (const group of groups) {
     running &&= await any("is-active", group, (s) => s === "active");
-    enabled &&= await any("is-enabled", group, (s) => STARTS_AT_BOOT.has(s));
+    enabled &&= await any("is-enabled", group, (s) => STARTS_AT_BOOT.includes(s));
   }
   return { ...inputs, manager, units: groups.map((g) => g[0]!), running, enabled, warnings: [] };
 }

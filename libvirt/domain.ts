@@ -2,6 +2,7 @@
 // devices redefine it and, when it runs, restart it with a graceful shutdown first; delete is a
 // bounded graceful shutdown, then destroy and undefine. Nothing here waits without a bound.
 import * as pulumi from "@pulumi/pulumi";
+import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, type DomainType, type Owner } from "./xml";
 
@@ -28,6 +29,9 @@ export interface DomainState extends DomainInputs {
 }
 
 export type DomainArgs = { [K in keyof DomainInputs]: pulumi.Input<DomainInputs[K]> };
+
+/** Where libvirt's QEMU driver (qemu:///system) writes its log of each domain. */
+const QEMU_LOG_DIR = "/var/log/libvirt/qemu";
 
 /** Properties that name the domain or what it is: a change replaces it. */
 const IDENTITY = ["name", "type"] as const;
@@ -137,9 +141,12 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 
   async delete(id, props) {
     const t = props.target;
-    if ((await readDomain(t, id)) === undefined) return;
-    await stopDomain(t, id, props.shutdownTimeoutSeconds);
-    await virsh(t, ["undefine", id, "--nvram"]);
+    if ((await readDomain(t, id)) !== undefined) {
+      await stopDomain(t, id, props.shutdownTimeoutSeconds);
+      await virsh(t, ["undefine", id, "--nvram"]);
+    }
+    // Leave no trace: our console log, and the log libvirt keeps per domain (it never removes it).
+    await connect(t.connection).run(["rm", "-f", "--", props.consoleLog, `${QEMU_LOG_DIR}/${id}.log`]);
   },
 };
 

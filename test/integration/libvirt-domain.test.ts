@@ -1,7 +1,7 @@
 // Domain provider against a real libvirtd (software emulation, tiny memory). The guest needs no
 // OS for these checks: a blank disk keeps it in the firmware, which is all a domain's life cycle needs.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,6 +70,7 @@ describe("domain", () => {
     expect(xml).toMatch(/<readonly\/>/);
     expect(xml).toContain("52:54:00:aa:bb:01");
     expect(xml).toContain(`<log file='${path.join(work, "console.log")}'`);
+    expect(existsSync(path.join(work, "console.log"))).toBe(true);
   });
 
   it("reads back no drift", async () => {
@@ -104,6 +105,9 @@ describe("domain", () => {
   it("deletes it (stopping it first), sees it gone, and a second delete succeeds", async () => {
     await domainProvider.delete!(NAME, state);
     expect(virshOk("dominfo", NAME)).toBe(false);
+    // No trace: neither our console log nor libvirt's own log of the domain.
+    expect(existsSync(path.join(work, "console.log"))).toBe(false);
+    expect(existsSync(`/var/log/libvirt/qemu/${NAME}.log`)).toBe(false);
     expect((await domainProvider.read!(NAME, state)).id).toBeUndefined();
     await domainProvider.delete!(NAME, state);
   });
