@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
-import { buildDomainXml, parseDomainXml, type DomainType, type Owner } from "./xml";
+import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
 
 export interface DomainInputs {
   target: LibvirtTarget;
@@ -92,9 +92,6 @@ async function stopDomain(t: LibvirtTarget, name: string, seconds: number): Prom
   }
   await virsh(t, ["destroy", name], { okCodes: [0, 1] });
 }
-
-const sameOwner = (a: Owner | undefined, b: Owner) =>
-  a !== undefined && a.project === b.project && a.stack === b.stack && a.cluster === b.cluster;
 
 export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, DomainState> = {
   async create(inputs) {

@@ -3,7 +3,7 @@
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
-import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, type DhcpHost, type Owner } from "./xml";
+import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
 
 export interface NatNetworkInputs {
   target: LibvirtTarget;
@@ -66,9 +66,6 @@ export function prefixToNetmask(prefix: number): string {
 /** Reservations compared as libvirt does: MACs case-insensitively, order and key order ignored. */
 const hostsKey = (hosts: DhcpHost[]) =>
   hosts.map((h) => `${h.mac?.toLowerCase() ?? ""}|${h.name ?? ""}|${h.ip}`).sort().join(",");
-
-const sameOwner = (a: Owner | undefined, b: Owner) =>
-  a !== undefined && a.project === b.project && a.stack === b.stack && a.cluster === b.cluster;
 
 /** Applies reservation edits; `--live` only while the network runs. */
 async function updateHosts(t: LibvirtTarget, name: string, current: DhcpHost[], wanted: DhcpHost[], active: boolean) {

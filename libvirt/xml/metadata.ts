@@ -14,6 +14,11 @@ export interface Owner {
   cluster: string;
 }
 
+/** Whether a marker found on an object names exactly this stack (project, stack and cluster). */
+export function sameOwner(found: Owner | undefined, ours: Owner): boolean {
+  return found !== undefined && found.project === ours.project && found.stack === ours.stack && found.cluster === ours.cluster;
+}
+
 /** libvirt `<metadata>`: only our marker is read; other applications' elements are left alone. */
 export interface Metadata {
   owner: Owner;

@@ -1,5 +1,6 @@
-// An sshd of the test's own, in a network namespace of its own reached over a veth pair, so the
-// SSH connection is tested over a real network path that never leaves this machine.
+// An sshd of the test's own, reached over a veth pair, so the SSH connection is tested over a real
+// network path that never leaves this machine. It runs in a network namespace of its own, or in
+// one the caller already has (a host test bed): commands over SSH then act on that namespace.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,13 +14,33 @@ export interface TestSshd {
   privateKey: string;
   /** The server's public key line ("ssh-ed25519 AAAA... comment"). */
   hostKey: string;
+  /** Where sshd runs: its own namespace, or the one passed in. */
   netns: string;
-  stop(): void;
+  /** Stops sshd and removes what startSshd created (never a namespace passed in). */
+  stop(): Promise<void>;
 }
 
-const run = (...argv: string[]) => execFileSync(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+export interface SshdOptions {
+  /** An existing network namespace to run sshd in; left in place by stop(). Default: a new one. */
+  netns?: string;
+}
 
-async function waitForPort(host: string, port: number, ms: number): Promise<void> {
+const run = (...argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+
+/** Runs every step, even after one failed; throws the first failure afterwards. */
+function allOf(steps: (() => void)[]): void {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+}
+
+async function waitForPort(host: string, port: number, ms: number, gone: () => string | undefined): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -30,33 +51,52 @@ async function waitForPort(host: string, port: number, ms: number): Promise<void
       s.on("error", () => resolve(false));
     });
     if (ok) return;
+    const exited = gone();
+    if (exited !== undefined) throw new Error(`sshd exited before it listened on ${host}:${port}: ${exited}`);
     if (Date.now() > until) throw new Error(`sshd on ${host}:${port} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** `subnet` is the third octet of 10.213.<subnet>.0/30: distinct per test file. */
-export async function startSshd(name: string, subnet: number): Promise<TestSshd> {
+/** SIGTERM, then SIGKILL after a while; resolves once the process is gone. */
+function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/**
+ * `subnet` is the third octet of 10.213.<subnet>.0/30 and names the veth pair (vsh<subnet>h on this
+ * side, vsh<subnet>n in the namespace): distinct per sshd running at the same time.
+ */
+export async function startSshd(name: string, subnet: number, opts: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(path.join(tmpdir(), `vmc-sshd-${name}-`));
-  const netns = `vmc-sshd-${name}`;
+  const netns = opts.netns ?? `vmc-sshd-${name}`;
   const [hostIp, nsIp] = [`10.213.${subnet}.1`, `10.213.${subnet}.2`];
-  const vethHost = `vsh${subnet}h`;
+  const [vethHost, vethNs] = [`vsh${subnet}h`, `vsh${subnet}n`];
+  const created = { netns: false, veth: false };
   let child: ChildProcess | undefined;
-  const stop = () => {
-    if (child?.pid) {
-      try {
-        process.kill(child.pid, "SIGTERM");
-      } catch {
-        /* already gone */
-      }
-    }
-    try {
-      run("ip", "netns", "delete", netns); // removes the veth pair with it
-    } catch {
-      /* never created */
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  let stopped: Promise<void> | undefined;
+
+  // Only what this call created, each step even when an earlier one failed.
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      // Sessions end with the client's connection; the listener (pid of `ip netns exec`, which execs sshd) goes now.
+      if (child) await terminate(child);
+      allOf([
+        // Deleting one end deletes its peer, in whichever namespace it is.
+        () => created.veth && run("ip", "link", "delete", vethHost),
+        () => created.netns && run("ip", "netns", "delete", netns),
+        () => rmSync(dir, { recursive: true, force: true }),
+      ]);
+    })());
+
   try {
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key"));
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key"));
@@ -77,17 +117,26 @@ export async function startSshd(name: string, subnet: number): Promise<TestSshd>
       ].join("\n"),
     );
     mkdirSync("/run/sshd", { recursive: true });
-    run("ip", "netns", "add", netns);
-    run("ip", "link", "add", vethHost, "type", "veth", "peer", "name", `vsh${subnet}n`, "netns", netns);
+    if (!opts.netns) {
+      run("ip", "netns", "add", netns);
+      created.netns = true;
+    }
+    run("ip", "link", "add", vethHost, "type", "veth", "peer", "name", vethNs, "netns", netns);
+    created.veth = true;
     run("ip", "addr", "add", `${hostIp}/30`, "dev", vethHost);
     run("ip", "link", "set", vethHost, "up");
-    run("ip", "netns", "exec", netns, "ip", "addr", "add", `${nsIp}/30`, "dev", `vsh${subnet}n`);
-    run("ip", "netns", "exec", netns, "ip", "link", "set", `vsh${subnet}n`, "up");
+    run("ip", "netns", "exec", netns, "ip", "addr", "add", `${nsIp}/30`, "dev", vethNs);
+    run("ip", "netns", "exec", netns, "ip", "link", "set", vethNs, "up");
     run("ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up");
+    const errOut: Buffer[] = [];
     child = spawn("ip", ["netns", "exec", netns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], {
-      stdio: "ignore",
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    await waitForPort(nsIp, 22, 10_000);
+    child.stderr!.on("data", (b: Buffer) => errOut.push(b));
+    const exited = () => (child!.exitCode !== null || child!.signalCode !== null ? Buffer.concat(errOut).toString().trim() || "no output" : undefined);
+    await waitForPort(nsIp, 22, 10_000, exited);
+    // From now on its log (one line per connection) is read and dropped, so the pipe never fills.
+    child.stderr!.removeAllListeners("data").resume();
     return {
       host: nsIp,
       port: 22,
@@ -98,7 +147,7 @@ export async function startSshd(name: string, subnet: number): Promise<TestSshd>
       stop,
     };
   } catch (err) {
-    stop();
+    await stop().catch(() => undefined);
     throw err;
   }
 }
