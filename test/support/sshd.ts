@@ -58,10 +58,37 @@ async function waitForPort(host: string, port: number, ms: number, gone: () => s
   }
 }
 
-/** SIGTERM, then SIGKILL after a while; resolves once the process is gone. */
-function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve();
-  return new Promise((resolve) => {
+/** A process's children (sshd's: one per connection), zombies not yet reaped included. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Lets the connections' processes end first (a client that just disconnected), while sshd still
+ * reaps them, else they would be left to init; SIGTERM for those still there after 2 s. Then sshd
+ * itself: SIGTERM, SIGKILL after a while. Resolves once all are gone.
+ */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const start = Date.now();
+  for (let sessions = childrenOf(child.pid); sessions.length > 0 && Date.now() - start < 5_000; sessions = childrenOf(child.pid)) {
+    if (Date.now() - start > 2_000) {
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
     const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
     child.once("exit", () => {
       clearTimeout(kill);
@@ -87,7 +114,7 @@ export async function startSshd(name: string, subnet: number, opts: SshdOptions 
   // Only what this call created, each step even when an earlier one failed.
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      // Sessions end with the client's connection; the listener (pid of `ip netns exec`, which execs sshd) goes now.
+      // The pid of `ip netns exec`, which execs sshd.
       if (child) await terminate(child);
       allOf([
         // Deleting one end deletes its peer, in whichever namespace it is.
@@ -113,6 +140,9 @@ export async function startSshd(name: string, subnet: number, opts: SshdOptions 
         "KbdInteractiveAuthentication no",
         "UsePAM no",
         "StrictModes no",
+        // Debian's bash sources ~/.bashrc for a command over SSH unless SHLVL says it is nested: keep the
+        // account's dotfiles (here: pyenv's init, ~120 ms a command, and shims first on PATH) out of the tests.
+        "SetEnv SHLVL=1",
         "",
       ].join("\n"),
     );
