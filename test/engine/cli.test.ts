@@ -1,10 +1,9 @@
 // The literal `pulumi` commands a user types, on a throw-away copy of a small TypeScript project,
 // run through our language host (no official one exists on our machines).
-import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineSandbox, projectRoot, pulumiBin, type EngineSandbox } from "../support/engine";
+import { engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
 
 const secret = `s3cret-${process.pid}-${Date.now()}`;
 
@@ -12,59 +11,50 @@ describe("literal pulumi CLI through our language host", () => {
   let sandbox: EngineSandbox;
   let project: string;
 
-  const pulumi = (...args: string[]) => {
-    const r = spawnSync(pulumiBin, args, {
-      cwd: project,
-      env: { ...process.env, ...sandbox.env },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 180_000,
-    });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-  };
-  const ok = (...args: string[]) => {
-    const r = pulumi(...args);
+  const pulumi = (...args: string[]) => pulumiCli(project, sandbox.env, args, 180_000);
+  const ok = async (...args: string[]) => {
+    const r = await pulumi(...args);
     expect(r.code, `pulumi ${args.join(" ")}:\n${r.out}`).toBe(0);
     return r.out;
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     sandbox = engineSandbox("cli");
     project = path.join(sandbox.dir, "project");
     cpSync(path.join(projectRoot, "test/fixtures/cli-project"), project, { recursive: true });
     symlinkSync(path.join(projectRoot, "node_modules"), path.join(project, "node_modules"));
-    ok("stack", "init", "dev");
+    await ok("stack", "init", "dev");
   });
-  afterAll(() => {
-    if (project) pulumi("stack", "rm", "dev", "--yes", "--force");
+  afterAll(async () => {
+    if (project) await pulumi("stack", "rm", "dev", "--yes", "--force");
     sandbox?.cleanup();
   });
 
-  it("reads plain and secret config, previews, ups and destroys", () => {
-    ok("config", "set", "greeting", "hello there");
-    ok("config", "set", "--secret", "password", secret);
+  it("reads plain and secret config, previews, ups and destroys", async () => {
+    await ok("config", "set", "greeting", "hello there");
+    await ok("config", "set", "--secret", "password", secret);
     expect(readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).not.toContain(secret);
 
-    expect(ok("preview")).toMatch(/\+\s+1 to create/);
-    ok("up", "--yes");
+    expect(await ok("preview")).toMatch(/\+\s+1 to create/);
+    await ok("up", "--yes");
 
-    const outputs = JSON.parse(ok("stack", "output", "--json"));
+    const outputs = JSON.parse(await ok("stack", "output", "--json"));
     expect(outputs.greeting).toBe("hello there");
     expect(outputs.password).toBe("[secret]");
-    expect(JSON.parse(ok("stack", "output", "--json", "--show-secrets")).password).toBe(secret);
+    expect(JSON.parse(await ok("stack", "output", "--json", "--show-secrets")).password).toBe(secret);
 
     const stateDir = path.join(sandbox.backendDir, ".pulumi", "stacks", "cli-check");
     const states = readdirSync(stateDir).filter((f) => f.endsWith(".json"));
     expect(states.length).toBeGreaterThan(0);
     for (const f of states) expect(readFileSync(path.join(stateDir, f), "utf8")).not.toContain(secret);
 
-    expect(ok("up", "--yes")).toMatch(/1 unchanged/);
-    expect(ok("destroy", "--yes")).toMatch(/1 deleted/);
+    expect(await ok("up", "--yes")).toMatch(/1 unchanged/);
+    expect(await ok("destroy", "--yes")).toMatch(/1 deleted/);
   });
 
-  it("fails `up` with the program's own message when it throws", () => {
-    ok("config", "set", "fail", "true");
-    const r = pulumi("up", "--yes");
+  it("fails `up` with the program's own message when it throws", async () => {
+    await ok("config", "set", "fail", "true");
+    const r = await pulumi("up", "--yes");
     expect(r.code).not.toBe(0);
     expect(r.out).toContain("refusing on purpose: hello there");
   });

@@ -1,6 +1,7 @@
 // The real pulumi engine for tests: the wrapper that setup wrote, with a throw-away file backend
 // and passphrase per test, so tests never touch the user's state.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -30,4 +31,38 @@ export function engineSandbox(prefix: string): EngineSandbox {
     PULUMI_HOME: path.join(dir, "home"),
   };
   return { dir, backendDir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  code: number | null;
+  /** stdout and stderr together, for messages. */
+  out: string;
+  stdout: string;
+}
+
+/** The literal `pulumi` a user types, in `cwd`, with the sandbox's state and passphrase. */
+export function pulumiCli(cwd: string, env: Record<string, string>, args: string[], timeoutMs = 900_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(pulumiBin, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b));
+    child.stderr.on("data", (b: Buffer) => (stderr += b));
+    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out: `${stdout}\n${stderr}`, stdout });
+    });
+  });
+}
+
+/** A throw-away copy of this project (its own stack files and state), sharing node_modules. */
+export function copyProject(dest: string): void {
+  const skip = new Set(["node_modules", ".git", ".tools", ".state", "bench"]);
+  mkdirSync(dest, { recursive: true });
+  for (const entry of readdirSync(projectRoot)) {
+    if (skip.has(entry) || /^Pulumi\..+\.yaml$/.test(entry)) continue;
+    cpSync(path.join(projectRoot, entry), path.join(dest, entry), { recursive: true });
+  }
+  symlinkSync(path.join(projectRoot, "node_modules"), path.join(dest, "node_modules"));
 }

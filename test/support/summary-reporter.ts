@@ -6,9 +6,15 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     const counts = { passed: 0, failed: 0, skipped: 0, pending: 0 };
     for (const mod of modules) {
-      for (const test of mod.children.allTests()) counts[test.result().state] += 1;
-      // A file that failed to load has no tests to count, yet is a failure.
-      if (mod.state() === "failed" && mod.children.size === 0) counts.failed += 1;
+      let failedTests = 0;
+      for (const test of mod.children.allTests()) {
+        const state = test.result().state;
+        counts[state] += 1;
+        if (state === "failed") failedTests += 1;
+      }
+      // A file that failed to load, or whose beforeAll failed (its tests then show as skipped),
+      // is a failure even with no failed test to count.
+      if (mod.state() === "failed" && failedTests === 0) counts.failed += 1;
     }
     counts.failed += unhandledErrors.length;
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped + counts.pending} skipped\n`);

@@ -1,0 +1,223 @@
+// The user's whole job, end to end, with the literal `pulumi` commands on a throw-away copy of
+// this project: a real libvirtd in the test bed's network namespace, guests under software
+// emulation, the offline test image from a loopback mirror. Booted VMs are shared by all checks.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { stringify as toYaml } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
+import { useLibvirt } from "../support/libvirt-fixture";
+import { startMirror, type Mirror } from "../support/mirror";
+
+const lv = useLibvirt();
+const MIRROR_PORT = 18_099;
+
+interface StackDef {
+  stack: string;
+  cluster: string;
+  /** Third octet of the cluster's 10.231.X.0/24. */
+  subnet: number;
+  vms: string[];
+}
+/** The seed's four winds; each keeps its address (.10-.13) whichever stack it is in. */
+const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
+const A: StackDef = { stack: "e2e-a", cluster: "etoea", subnet: 41, vms: ["boreas", "zephyrus", "notus"] };
+const B: StackDef = { stack: "e2e-b", cluster: "etoeb", subnet: 42, vms: ["boreas"] };
+
+let sandbox: EngineSandbox;
+let project: string;
+let keyFile: string;
+let caFile: string;
+let mirror: Mirror | undefined;
+let before: string;
+const upStacks = new Set<string>();
+
+const ns = (...argv: string[]) => execFileSync("ip", ["netns", "exec", lv.netns(), ...argv], { encoding: "utf8" });
+
+/** What a cluster may leave behind on the host, as text to compare before and after. */
+function hostSnapshot(): string {
+  const virsh = (...args: string[]) => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).trim();
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().join(" ") : "(none)");
+  return [
+    `domains: ${virsh("list", "--all", "--name")}`,
+    `networks: ${virsh("net-list", "--all", "--name")}`,
+    `pools: ${virsh("pool-list", "--all", "--name")}`,
+    `images: ${list("/var/lib/libvirt/images")}`,
+    `qemu logs: ${list("/var/log/libvirt/qemu")}`,
+    `links: ${ns("ip", "-o", "link", "show").split("\n").map((l) => l.split(":")[1]?.trim()).filter(Boolean).sort().join(" ")}`,
+    // Counters and the dump's timestamps change by themselves; the rules are what matter.
+    `iptables:\n${ns("iptables-save").split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n")}`,
+    `ip_forward: ${ns("sysctl", "-n", "net.ipv4.ip_forward").trim()}`,
+    `sysctl.d: ${list("/etc/sysctl.d")}`,
+    `network.conf: ${existsSync("/etc/libvirt/network.conf") ? readFileSync("/etc/libvirt/network.conf", "utf8") : "(none)"}`,
+  ].join("\n");
+}
+
+function writeStackFile(def: StackDef): void {
+  const net = `10.231.${def.subnet}`;
+  const config = {
+    "vm-cluster:cluster": def.cluster,
+    "vm-cluster:host": { type: "local", netns: lv.netns() },
+    "vm-cluster:lan": { interface: "lan0", subnet: "10.231.200.0/24" },
+    "vm-cluster:network": { cidr: `${net}.0/24`, gateway: `${net}.1`, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254` },
+    "vm-cluster:vms": def.vms.map((name) => ({ name, ip: `${net}.${10 + VM_NAMES.indexOf(name)}` })),
+    "vm-cluster:defaults": { disk: "3G", memoryMiB: 384, vcpus: 1 },
+    "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
+    "vm-cluster:caCertificate": { file: caFile },
+    "vm-cluster:image": { url: `${mirror!.url}test-image.qcow2`, checksumsUrl: mirror!.checksumsUrl },
+    "vm-cluster:domainType": "qemu",
+    "vm-cluster:readinessTimeoutSeconds": 600,
+  };
+  writeFileSync(path.join(project, `Pulumi.${def.stack}.yaml`), toYaml({ config }));
+}
+
+async function pulumi(def: StackDef, ...args: string[]) {
+  return pulumiCli(project, sandbox.env, ["--stack", def.stack, ...args]);
+}
+async function ok(def: StackDef, ...args: string[]): Promise<string> {
+  const r = await pulumi(def, ...args);
+  expect(r.code, `pulumi ${args.join(" ")} (${def.stack}):\n${r.out}`).toBe(0);
+  return r.stdout;
+}
+async function outputs(def: StackDef): Promise<Record<string, any>> {
+  return JSON.parse(await ok(def, "stack", "output", "--json"));
+}
+
+/** ssh into a VM the way a user does: the stack's ssh_config and known_hosts, strict host keys. */
+function sshVm(def: StackDef, vm: string, command: string[], extra: string[] = []): string {
+  const dir = path.join(sandbox.dir, def.stack);
+  return ns("ssh", "-F", path.join(dir, "ssh_config"), "-i", keyFile, "-o", "BatchMode=yes", ...extra, vm, ...command);
+}
+
+async function saveSshFiles(def: StackDef): Promise<void> {
+  const out = await outputs(def);
+  const dir = path.join(sandbox.dir, def.stack);
+  mkdirSync(dir, { recursive: true });
+  // The ssh_config names the known_hosts file relative to where ssh runs: write it there too.
+  writeFileSync(path.join(dir, "ssh_config"), out.sshConfig.replaceAll(`UserKnownHostsFile ${def.cluster}.known_hosts`, `UserKnownHostsFile ${path.join(dir, `${def.cluster}.known_hosts`)}`));
+  writeFileSync(path.join(dir, `${def.cluster}.known_hosts`), out.knownHosts);
+  writeFileSync(path.join(dir, "inventory"), out.inventory);
+}
+
+/** Domain ids change when a domain restarts: the same id means the VM kept running. */
+function domainIds(def: StackDef): Record<string, string> {
+  return Object.fromEntries(
+    def.vms.map((vm) => [vm, execFileSync("virsh", ["-c", "qemu:///system", "domid", `${def.cluster}-${vm}`], { encoding: "utf8" }).trim()]),
+  );
+}
+
+beforeAll(async () => {
+  sandbox = engineSandbox("e2e");
+  project = path.join(sandbox.dir, "project");
+  copyProject(project);
+  keyFile = path.join(sandbox.dir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e@test", "-f", keyFile]);
+  caFile = path.join(sandbox.dir, "ca.crt");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=vm-cluster e2e CA",
+    "-keyout", path.join(sandbox.dir, "ca.key"), "-out", caFile, "-days", "2"], { stdio: "ignore" });
+  const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  const mirrorDir = path.join(sandbox.dir, "mirror");
+  mkdirSync(mirrorDir);
+  execFileSync("cp", ["--reflink=auto", image, path.join(mirrorDir, "test-image.qcow2")]);
+  mirror = await startMirror(mirrorDir, lv.netns(), MIRROR_PORT);
+  before = hostSnapshot();
+  for (const def of [A, B]) {
+    writeStackFile(def);
+    const init = await pulumiCli(project, sandbox.env, ["stack", "init", def.stack]);
+    expect(init.code, init.out).toBe(0);
+  }
+}, 900_000);
+
+afterAll(async () => {
+  // Whatever a failed test left up is destroyed; the snapshot test below checks the same.
+  for (const def of [A, B]) if (upStacks.has(def.stack)) await pulumi(def, "destroy", "--yes");
+  mirror?.stop();
+  sandbox?.cleanup();
+}, 900_000);
+
+describe("a 3-VM cluster", () => {
+  it("comes up SSH-ready with `pulumi up`", async () => {
+    upStacks.add(A.stack);
+    const started = Date.now();
+    await ok(A, "up", "--yes");
+    console.log(`e2e: up of ${A.vms.length} VMs to all-ready took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await saveSshFiles(A);
+  }, 900_000);
+
+  it("answers SSH with the stack's own ssh_config and known_hosts: hostname, python3, CA, no passwords", () => {
+    const caPem = readFileSync(caFile, "utf8").trim();
+    for (const vm of A.vms) {
+      expect(sshVm(A, vm, ["hostname"]).trim()).toBe(vm);
+      // ssh hands the remote shell one command line: quote as a user would.
+      expect(sshVm(A, vm, ["python3 -c 'print(6*7)'"]).trim()).toBe("42");
+      expect(sshVm(A, vm, ["cat", `/etc/ssl/certs/${A.cluster}.pem`]).trim()).toBe(caPem);
+    }
+    // Password login is refused: the server offers no password method at all.
+    let refused = "";
+    try {
+      sshVm(A, "boreas", ["true"], ["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"]);
+    } catch (err) {
+      refused = String((err as { stderr?: string }).stderr ?? err);
+    }
+    expect(refused).toMatch(/Permission denied \(publickey\)/);
+  });
+
+  it("outputs an Ansible inventory that ansible-inventory accepts", () => {
+    const inv = JSON.parse(execFileSync("ansible-inventory", ["-i", path.join(sandbox.dir, A.stack, "inventory"), "--list"], { encoding: "utf8" }));
+    expect(inv[A.cluster].hosts.sort()).toEqual([...A.vms].sort());
+    expect(inv._meta.hostvars.boreas.ansible_host).toBe(`10.231.${A.subnet}.10`);
+  });
+
+  it("has nothing to change on a second up, a preview or a refresh", async () => {
+    expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+    await ok(A, "preview", "--expect-no-changes");
+    await ok(A, "refresh", "--yes", "--expect-no-changes");
+  }, 600_000);
+
+  it("removes one VM and adds another, leaving the others running", async () => {
+    const ids = domainIds({ ...A, vms: ["boreas", "zephyrus"] });
+    const changed: StackDef = { ...A, vms: ["boreas", "zephyrus", "eurus"] };
+    writeStackFile(changed);
+    const preview = JSON.parse(await ok(changed, "preview", "--json"));
+    const touched = (preview.steps as { op: string; urn: string }[])
+      .filter((s) => s.op !== "same")
+      .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
+      .sort();
+    // Only notus' and eurus' resources, and the network's reservations (updated in place).
+    for (const step of touched) expect(step).toMatch(/(notus|eurus)|^update etoea-network$/);
+    expect(touched).toContain("update etoea-network");
+    expect(touched).toContain("delete etoea-notus-domain");
+    expect(touched).toContain("create etoea-eurus-domain");
+    await ok(changed, "up", "--yes");
+    A.vms = changed.vms;
+    await saveSshFiles(A);
+    expect(sshVm(A, "eurus", ["hostname"]).trim()).toBe("eurus");
+    expect(domainIds({ ...A, vms: ["boreas", "zephyrus"] })).toEqual(ids);
+    expect(execFileSync("virsh", ["-c", "qemu:///system", "list", "--all", "--name"], { encoding: "utf8" })).not.toContain("etoea-notus");
+  }, 900_000);
+});
+
+describe("a second cluster on the same host", () => {
+  it("comes up beside the first without collision", async () => {
+    upStacks.add(B.stack);
+    await ok(B, "up", "--yes");
+    await saveSshFiles(B);
+    expect(sshVm(B, "boreas", ["hostname"]).trim()).toBe("boreas");
+    expect(sshVm(A, "boreas", ["hostname"]).trim()).toBe("boreas");
+    const a = await outputs(A);
+    const b = await outputs(B);
+    expect(a.vms.boreas.ip).not.toBe(b.vms.boreas.ip);
+    expect(a.vms.boreas.domain).not.toBe(b.vms.boreas.domain);
+  }, 900_000);
+});
+
+describe("destroy", () => {
+  it("of both stacks leaves the host as it found it", async () => {
+    for (const def of [B, A]) {
+      await ok(def, "destroy", "--yes");
+      upStacks.delete(def.stack);
+    }
+    expect(hostSnapshot()).toBe(before);
+  }, 900_000);
+});
