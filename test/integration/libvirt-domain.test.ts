@@ -98,6 +98,14 @@ describe("domain", () => {
     expect(virshSync("domstate", NAME).trim()).toBe("running");
   });
 
+  it("sees a domain undefined behind its back as gone, and a new one is created in its place", async () => {
+    virshSync("destroy", NAME);
+    virshSync("undefine", NAME);
+    expect((await domainProvider.read!(NAME, state)).id).toBeUndefined();
+    state = (await domainProvider.create(inputs({ memoryMiB: 96 }))).outs as DomainState;
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+  });
+
   it("replaces, not updates, on a change of domain type", async () => {
     expect((await domainProvider.diff!(NAME, state, inputs({ type: "kvm", memoryMiB: 96 }))).replaces).toEqual(["type"]);
   });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseImageProvider, type BaseImageInputs, type BaseImageState } from "../../libvirt/base-image";
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { storagePoolProvider, type StoragePoolState } from "../../libvirt/pool";
+import { seedProvider, type SeedState } from "../../libvirt/seed";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
 
 const lv = useLibvirt();
@@ -20,7 +21,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   // Whatever a failed test left: volumes first, then the pool.
-  for (const vol of ["vmctest-base.qcow2", "vmctest-vm1.qcow2"]) virshOk("vol-delete", "--pool", POOL, vol);
+  for (const vol of ["vmctest-base.qcow2", "vmctest-vm1.qcow2", "vmctest-seed.iso"]) virshOk("vol-delete", "--pool", POOL, vol);
   virshOk("pool-destroy", POOL);
   virshOk("pool-undefine", POOL);
   rmSync(work, { recursive: true, force: true });
@@ -125,6 +126,36 @@ describe("base image and disk", () => {
     await baseImageProvider.delete!(base.name, base);
     expect(virshOk("vol-info", "--pool", POOL, "vmctest-base.qcow2")).toBe(false);
     expect(existsSync(path.join(work, "cache", `${sha512}.qcow2`))).toBe(true);
+  });
+});
+
+describe("cloud-init seed volume", () => {
+  const docs = { userData: "#cloud-config\nhostname: seedcheck\n", metaData: "instance-id: seedcheck\n", networkConfig: "version: 2\n" };
+  let seed: SeedState;
+
+  it("uploads a cidata ISO into the pool as an iso volume", async () => {
+    seed = (await seedProvider.create({ target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs })).outs as SeedState;
+    expect(virshSync("vol-dumpxml", "--pool", POOL, "vmctest-seed.iso")).toMatch(/<format type='iso'\/>/);
+    const copy = path.join(work, "downloaded.iso");
+    virshSync("vol-download", "--pool", POOL, "vmctest-seed.iso", copy);
+    expect(execFileSync("xorriso", ["-indev", copy, "-pvd_info"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })).toMatch(/Volume Id\s*:\s*cidata/);
+    const extracted = path.join(work, "user-data");
+    execFileSync("xorriso", ["-osirrox", "on", "-indev", copy, "-extract", "/user-data", extracted], { stdio: "ignore" });
+    expect(readFileSync(extracted, "utf8")).toBe(docs.userData);
+  });
+
+  it("sees no change for the same documents, and replaces the seed for new ones", async () => {
+    const same = await seedProvider.diff!(seed.name, seed, { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs });
+    expect(same.changes).toBe(false);
+    const changed = await seedProvider.diff!(seed.name, seed, { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs, userData: "#cloud-config\n" });
+    expect(changed.replaces).toEqual(["userData"]);
+  });
+
+  it("is deleted, and deleting again succeeds", async () => {
+    await seedProvider.delete!(seed.name, seed);
+    await seedProvider.delete!(seed.name, seed);
+    expect(virshOk("vol-info", "--pool", POOL, "vmctest-seed.iso")).toBe(false);
+    expect((await seedProvider.read!(seed.name, seed)).id).toBeUndefined();
   });
 });
 
