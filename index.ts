@@ -10,3 +10,5 @@ export const inventory = cluster.outputs.inventory;
 export const sshConfig = cluster.outputs.sshConfig;
 export const knownHosts = cluster.outputs.knownHosts;
 export const route = cluster.outputs.route;
+// Only with consolePassword: true; secret, so `pulumi stack output` shows it only with --show-secrets.
+export const consolePassword = cluster.consolePassword;

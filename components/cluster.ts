@@ -2,6 +2,7 @@
 // and the NAT network, the base image, one VirtualMachine per VM, and the firewall rules last.
 // Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
 import * as pulumi from "@pulumi/pulumi";
+import { ConsolePassword } from "../generated/console-password";
 import { SshKeyPair } from "../generated/ssh-key-pair";
 import { FirewallRules } from "../host";
 import { BaseImage } from "../libvirt/base-image";
@@ -53,6 +54,11 @@ export function connectionSpec(model: ClusterModel): pulumi.Output<ConnectionSpe
 
 export class Cluster extends pulumi.ComponentResource {
   readonly outputs: pulumi.Output<ClusterOutputs>;
+  /**
+   * root's serial console password, as a secret; only with `consolePassword: true`. Kept out of
+   * `outputs`, whose other values would all turn secret with it.
+   */
+  readonly consolePassword?: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vm-cluster:index:Cluster", name, {}, opts);
@@ -95,6 +101,8 @@ export class Cluster extends pulumi.ComponentResource {
       parent,
     );
     const provisionerKey = new SshKeyPair(`${name}-provisioner-key`, { comment: `vm-cluster@${model.cluster}` }, parent);
+    // One password for the whole cluster: the console is a last resort, and one secret is easier to keep.
+    const consolePassword = model.consolePassword ? new ConsolePassword(`${name}-console-password`, {}, parent) : undefined;
 
     const vms = model.vms.map(
       (vm) =>
@@ -109,6 +117,7 @@ export class Cluster extends pulumi.ComponentResource {
             network: network.name,
             basePath: base.path,
             provisionerKey,
+            consolePasswordHash: consolePassword?.hash,
             consoleLogDir: args.consoleLogDir ?? "/var/log/libvirt/qemu",
           },
           parent,
@@ -137,6 +146,8 @@ export class Cluster extends pulumi.ComponentResource {
       knownHosts: knownHosts(model, Object.fromEntries(infos.map((info) => [info.name, [info.hostPublicKey]]))),
       route: staticRouteCommand(model),
     }));
-    this.registerOutputs({ outputs: this.outputs });
+    // Secret by its own flag too, not only by additionalSecretOutputs, which the engine applies and mocks do not.
+    this.consolePassword = consolePassword && pulumi.secret(consolePassword.password);
+    this.registerOutputs({ outputs: this.outputs, consolePassword: this.consolePassword });
   }
 }

@@ -22,6 +22,8 @@ export interface VirtualMachineArgs {
   basePath: pulumi.Input<string>;
   /** The stack's provisioner key pair, authorized for root so readiness can log in. */
   provisionerKey: SshKeyPair;
+  /** crypt(3) hash of the stack's console password for root; without it root's password stays locked. */
+  consolePasswordHash?: pulumi.Input<string>;
   /** Where libvirt writes serial console logs on the host. */
   consoleLogDir: string;
 }
@@ -54,14 +56,15 @@ export class VirtualMachine extends pulumi.ComponentResource {
       parent,
     );
     const userDataDoc = pulumi
-      .all([hostKey.publicKey, hostKey.privateKey, args.provisionerKey.publicKey])
-      .apply(([publicKey, privateKey, provisionerPublicKey]) =>
+      .all([hostKey.publicKey, hostKey.privateKey, args.provisionerKey.publicKey, args.consolePasswordHash])
+      .apply(([publicKey, privateKey, provisionerPublicKey, consolePasswordHash]) =>
         userData(
           {
             hostname: vm.name,
             rootAuthorizedKeys: [cluster.sshPublicKey, provisionerPublicKey],
             hostKeys: { ed25519: { publicKey, privateKey } },
             caCertificate: cluster.caCertificatePem === undefined ? undefined : { name: cluster.cluster, pem: cluster.caCertificatePem },
+            consolePasswordHash,
             disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
           },
           this,

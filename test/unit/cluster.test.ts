@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateHostKey } from "../../cloudinit/host-key";
 import { Cluster, loadClusterModel } from "../../components";
+import { sha512Crypt } from "../../generated/sha512-crypt";
 import type { ClusterModel } from "../../model";
 import { fakeIo } from "./fixtures/cluster-config";
 import "../support/mock-provider-serialization";
@@ -27,12 +28,16 @@ function anemoiConfig(overrides: Record<string, unknown> = {}): Record<string, s
   return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
 }
 
+const MOCK_CONSOLE_PASSWORD = "mockConsolePassword23";
+
 // Values the real providers compute, so downstream inputs resolve as they would.
 function mockState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const kind = type.split(":").pop();
   switch (kind) {
     case "SshKeyPair":
       return { ...inputs, ...generateHostKey(String(inputs.comment)) };
+    case "ConsolePassword":
+      return { ...inputs, password: MOCK_CONSOLE_PASSWORD, hash: sha512Crypt(MOCK_CONSOLE_PASSWORD, "$6$mocksaltmocksalt") };
     case "BaseImage":
     case "Disk":
     case "Seed":
@@ -64,8 +69,12 @@ async function outputSources(value: unknown, names: Map<pulumi.Resource, string>
   }
 }
 
+const resolve = <T>(value: pulumi.Input<T>) => new Promise<T>((done) => pulumi.output(value).apply((v) => done(v as T)));
+
 /** Builds a cluster and records every resource the way the engine would see it. */
-async function buildCluster(model: ClusterModel): Promise<{ resources: Map<string, Recorded>; outputs: Record<string, unknown> }> {
+async function buildCluster(
+  model: ClusterModel,
+): Promise<{ cluster: Cluster; resources: Map<string, Recorded>; outputs: Record<string, unknown> }> {
   const names = new Map<pulumi.Resource, string>();
   const pending: { rec: Recorded; props: unknown; dependsOn: unknown }[] = [];
   const record: pulumi.ResourceTransformation = (args) => {
@@ -85,7 +94,7 @@ async function buildCluster(model: ClusterModel): Promise<{ resources: Map<strin
     for (const r of [explicit ?? []].flat()) if (names.has(r as pulumi.Resource)) rec.deps.add(names.get(r as pulumi.Resource)!);
     resources.set(rec.name, rec);
   }
-  return { resources, outputs };
+  return { cluster, resources, outputs };
 }
 
 /** Everything `name` waits for, directly or through others. */
@@ -176,6 +185,42 @@ describe("Cluster component tree (anemoi)", () => {
     expect(outputs.inventory).toMatch(/boreas ansible_host=172\.17\.2\.2/);
     expect(outputs.sshConfig).toMatch(/Host boreas[\s\S]*HostName 172\.17\.2\.2/);
     expect(outputs.route).toContain("172.17.2.0/24");
+  });
+});
+
+describe("the console password", () => {
+  const userDataOf = async (resources: Map<string, Recorded>, vm: string) => {
+    const userData = resources.get(`anemoi-${vm}-seed`)!.props.userData as pulumi.Output<string>;
+    expect(await pulumi.isSecret(userData)).toBe(true);
+    return parseYaml(await resolve(userData)) as { users: { name: string; lock_passwd: boolean; hashed_passwd?: string }[]; ssh_pwauth: boolean };
+  };
+
+  it("is off by default: no password resource, no output, root's password locked", async () => {
+    const { cluster, resources } = await buildCluster(loadClusterModel(anemoiConfig(), fakeIo()));
+    expect([...resources.values()].filter((r) => r.type.endsWith(":ConsolePassword"))).toEqual([]);
+    expect(cluster.consolePassword).toBeUndefined();
+    const root = (await userDataOf(resources, "boreas")).users[0];
+    expect(root.lock_passwd).toBe(true);
+    expect(root.hashed_passwd).toBeUndefined();
+  });
+
+  it("when enabled, is one resource for the cluster whose hash, not the password, each VM's user-data carries", async () => {
+    const { cluster, resources } = await buildCluster(loadClusterModel(anemoiConfig({ "vm-cluster:consolePassword": true }), fakeIo()));
+    const passwords = [...resources.values()].filter((r) => r.type.endsWith(":ConsolePassword"));
+    expect(passwords.map((r) => [r.name, r.parent])).toEqual([["anemoi-console-password", "anemoi"]]);
+    for (const vm of ["boreas", "zephyrus", "notus", "eurus"]) {
+      expect(resources.get(`anemoi-${vm}-seed`)!.deps, vm).toContain("anemoi-console-password");
+      const doc = await userDataOf(resources, vm);
+      expect(doc.users[0].lock_passwd, vm).toBe(false);
+      expect(doc.users[0].hashed_passwd, vm).toMatch(/^\$6\$[^$]{16}\$/);
+      expect(sha512Crypt(MOCK_CONSOLE_PASSWORD, doc.users[0].hashed_passwd!), vm).toBe(doc.users[0].hashed_passwd);
+      expect(JSON.stringify(doc), vm).not.toContain(MOCK_CONSOLE_PASSWORD);
+      expect(doc.ssh_pwauth, vm).toBe(false);
+    }
+    expect(await pulumi.isSecret(cluster.consolePassword!)).toBe(true);
+    expect(await resolve(cluster.consolePassword!)).toBe(MOCK_CONSOLE_PASSWORD);
+    // The other outputs stay readable.
+    expect(await pulumi.isSecret(cluster.outputs)).toBe(false);
   });
 });
 
