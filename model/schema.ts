@@ -86,6 +86,7 @@ const mac = checked((s) => {
     : `"${s}" is not a locally administered unicast MAC (first octet with bit 1 set and bit 0 clear); use the 52:54:00:xx:xx:xx range or leave mac out to get a stable one`;
 }).transform((s) => s.toLowerCase());
 
+// A string like "35G" or a byte count, so the input type is `unknown`: the title names it for the reference.
 const size = z.unknown().transform((v, ctx) => {
   const bytes = typeof v === "string" || typeof v === "number" ? parseSize(v) : undefined;
   const problem =
@@ -99,7 +100,7 @@ const size = z.unknown().transform((v, ctx) => {
   if (problem === undefined) return bytes!;
   ctx.addIssue({ code: "custom", message: problem });
   return z.NEVER;
-});
+}).meta({ title: "size" });
 
 function url(what: string) {
   return checked((s) => {
@@ -143,21 +144,37 @@ function load<T>(
 const PORT = "must be a TCP port number, 1-65535";
 
 function hostSchema(io: ConfigIo) {
+  const sudo = flag.default(false).meta({ description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
   const local = strictObject({
-    type: z.literal("local"),
-    sudo: flag.default(false),
+    type: z.literal("local").meta({ description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    sudo,
     // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
     // machine's own network: the demo and the tests on a machine that must not route VM traffic.
-    netns: checked((s) => (/^[A-Za-z0-9_.-]{1,64}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-")`)).optional(),
+    netns: checked((s) => (/^[A-Za-z0-9_.-]{1,64}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-")`))
+      .optional()
+      .meta({ description: "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it." }),
   });
   const ssh = strictObject({
-    type: z.literal("ssh"),
-    host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)),
-    port: z.preprocess(toNumber, z.number().int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT })).default(defaults.DEFAULT_SSH_PORT),
-    user: checked((s) => (USER_NAME.test(s) ? undefined : `"${s}" is not a user name (lowercase letters, digits, "_", "-")`)),
-    privateKey: z.string(),
-    hostKey: z.string(),
-    sudo: flag.default(false),
+    type: z.literal("ssh").meta({ description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)).meta({
+      description: "DNS name or IP address of the VM host. Example: `vmhost.example`.",
+    }),
+    port: z
+      .preprocess(toNumber, z.number().int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT }))
+      .default(defaults.DEFAULT_SSH_PORT)
+      .meta({ description: "SSH port of the VM host." }),
+    user: checked((s) => (USER_NAME.test(s) ? undefined : `"${s}" is not a user name (lowercase letters, digits, "_", "-")`)).meta({
+      description: "User to log in as: `root`, or a user with password-less sudo and `sudo: true`.",
+    }),
+    privateKey: z.string().meta({
+      description:
+        "The SSH private key, without a passphrase: its path on the machine that runs Pulumi (`~/` is expanded; e.g. `~/.ssh/id_ed25519`), or the key text itself (recognised by its `-----BEGIN`), best set as a secret.",
+    }),
+    hostKey: z.string().meta({
+      description:
+        "The host key the VM host must present, so no other machine can pose as it: its `SHA256:...` fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host, or a known_hosts line.",
+    }),
+    sudo,
   });
   return z
     .discriminatedUnion("type", [local, ssh], {
@@ -176,61 +193,114 @@ function hostSchema(io: ConfigIo) {
       }
       return privateKey !== undefined && hostKey.ok ? { ...host, privateKey, hostKey: hostKey.value } : z.NEVER;
     })
-    .default({ type: "local", sudo: false });
+    .default({ type: "local", sudo: false })
+    .meta({ description: "The VM host and how to reach it: this machine (the default) or a remote one over SSH." });
 }
 
 /** The config sections, each checked on its own (see crossCheck for rules spanning sections). */
 function configSections(io: ConfigIo) {
   const vm = strictObject({
-    name: hostLabel,
-    ip: ipv4,
-    mac: mac.optional(),
-    memoryMiB: count("MiB").optional(),
-    vcpus: count("vCPUs").optional(),
-    disk: size.optional(),
-  });
-  return strictObject({
-    cluster: clusterName,
-    host: hostSchema(io),
-    lan: strictObject({ interface: interfaceName, subnet: cidr() }),
-    network: strictObject({
-      cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }),
-      gateway: ipv4,
-      dhcpStart: ipv4,
-      dhcpEnd: ipv4,
-      bridge: interfaceName.optional(),
+    name: hostLabel.meta({
+      description: "The VM's host name, an RFC 1123 label (lowercase letters, digits, `-`); its libvirt domain is `<cluster>-<name>`. Example: `boreas`.",
     }),
-    vms: z.array(vm).min(1, { error: "list at least one VM ({ name, ip })" }),
+    ip: ipv4.meta({ description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`." }),
+    mac: mac.optional().meta({
+      description: "The VM's MAC address, locally administered unicast. Leave out for a stable `52:54:00:xx:xx:xx` derived from the cluster and VM names.",
+    }),
+    memoryMiB: count("MiB").optional().meta({ description: "This VM's memory in MiB, instead of `defaults.memoryMiB`." }),
+    vcpus: count("vCPUs").optional().meta({ description: "This VM's virtual CPUs, instead of `defaults.vcpus`." }),
+    disk: size.optional().meta({ description: "This VM's disk size, instead of `defaults.disk`. Example: `50G`." }),
+  });
+  // Each description says what the key means; the reference's Default column comes from the schema.
+  return strictObject({
+    cluster: clusterName.meta({
+      description:
+        "The cluster's name: 1-20 lowercase letters and digits, a letter first, no `-`. The names on the VM host derive from it: network `<cluster>`, pool `<cluster>-pool`, domains `<cluster>-<vm>`. Example: `anemoi`.",
+    }),
+    host: hostSchema(io),
+    lan: strictObject({
+      interface: interfaceName.meta({ description: "The VM host's LAN interface (`ip -br link` lists them). Example: `eno1`." }),
+      subnet: cidr().meta({ description: "The LAN's network; it must not overlap `network.cidr`. Example: `172.17.1.0/24`." }),
+    }).meta({ description: "The VM host's LAN side: the firewall rules forward traffic between it and the cluster network." }),
+    network: strictObject({
+      cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }).meta({
+        description: "The cluster's subnet, /30 or larger, apart from the LAN. Example: `172.17.2.0/24`.",
+      }),
+      gateway: ipv4.meta({ description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`." }),
+      dhcpStart: ipv4.meta({
+        description: "First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.",
+      }),
+      dhcpEnd: ipv4.meta({ description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`." }),
+      bridge: interfaceName.optional().meta({
+        description: "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
+      }),
+    }).meta({ description: "The cluster's own NAT network, a libvirt network named after the cluster." }),
+    vms: z
+      .array(vm)
+      .min(1, { error: "list at least one VM ({ name, ip })" })
+      .meta({ description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key." }),
     defaults: strictObject({
-      disk: size.default(parseSize(defaults.DEFAULT_DISK)!),
-      memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB),
-      vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS),
-    }).prefault({}),
-    sshPublicKey: strictObject({ file: z.string().optional(), key: z.string().optional() })
+      // The prefault goes through `size` like a configured value: the same bytes, documented as written.
+      disk: size.prefault(defaults.DEFAULT_DISK).meta({
+        description:
+          "Each VM's disk size: K, M, G, T are 1024-based as qemu-img reads them (`35G` is 35 GiB; `GB` is refused), or a byte count; whole 512-byte sectors. The disk is a copy-on-write overlay of the base image.",
+      }),
+      memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB).meta({ description: "Each VM's memory in MiB." }),
+      vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS).meta({ description: "Each VM's number of virtual CPUs." }),
+    })
+      .prefault({})
+      .meta({ description: "Sizes of the VMs that do not set their own." }),
+    sshPublicKey: strictObject({
+      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). Example: `~/.ssh/id_ed25519.pub`." }),
+      key: z.string().optional().meta({ description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
+    })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
       .transform((spec, ctx) => {
         const source = spec.file !== undefined ? { file: spec.file } : { text: spec.key ?? "" };
         return load(io, ctx, spec.file !== undefined ? "file" : "key", source, "an SSH public key", parsePublicKey)?.line ?? z.NEVER;
-      }),
-    caCertificate: strictObject({ file: z.string().optional(), pem: z.string().optional() })
+      })
+      .meta({ description: "The SSH public key authorized for root in every VM: set exactly one of `file` and `key`." }),
+    caCertificate: strictObject({
+      file: z.string().optional().meta({ description: "Path of a PEM file on the machine that runs Pulumi (`~/` is expanded). Example: `~/ca.crt`." }),
+      pem: z.string().optional().meta({ description: "The PEM text itself: one or more `-----BEGIN CERTIFICATE-----` blocks." }),
+    })
       .superRefine(exactlyOne("file", "pem", "the CA certificate"))
       .transform((spec, ctx) => {
         const source = spec.file !== undefined ? { file: spec.file } : { text: spec.pem ?? "" };
         return load(io, ctx, spec.file !== undefined ? "file" : "pem", source, "a PEM certificate", parseCertificatePem) ?? z.NEVER;
       })
-      .optional(),
+      .optional()
+      .meta({ description: "A CA certificate (or bundle) every VM trusts, e.g. your domain's CA: set exactly one of `file` and `pem`. Leave out for none." }),
     image: strictObject({
-      url: url("image"),
-      sha512: checked((s) => (/^[0-9a-fA-F]{128}$/.test(s) ? undefined : "is not a SHA-512 digest (128 hex digits)")).optional(),
-      checksumsUrl: url("SHA512SUMS file").optional(),
+      url: url("image").meta({ description: "URL of a qcow2 cloud image with cloud-init: `https://`, `http://`, or `file://` for a file on the VM host." }),
+      sha512: checked((s) => (/^[0-9a-fA-F]{128}$/.test(s) ? undefined : "is not a SHA-512 digest (128 hex digits)"))
+        .optional()
+        .meta({ description: "The image's SHA-512 digest, 128 hex digits." }),
+      checksumsUrl: url("SHA512SUMS file")
+        .optional()
+        .meta({ description: "URL of a `SHA512SUMS` file that lists the image under the last segment of `url`." }),
     })
       .superRefine(exactlyOne("sha512", "checksumsUrl", "how to verify the download"))
-      .prefault(defaults.DEFAULT_IMAGE),
-    poolDir: poolDir.optional(),
-    domainType: z.enum(["kvm", "qemu"]).default(defaults.DEFAULT_DOMAIN_TYPE),
-    readinessTimeoutSeconds: count("seconds").default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS),
-    consolePassword: flag.default(false),
-    disableCloudInitAfterBoot: flag.default(false),
+      .prefault(defaults.DEFAULT_IMAGE)
+      .meta({
+        description: "The base image of every VM, downloaded and checked on the VM host: set `url` and exactly one of `sha512` and `checksumsUrl`. The default is Debian 12 genericcloud amd64.",
+      }),
+    poolDir: poolDir.optional().meta({
+      description: "Directory of the cluster's storage pool on the VM host, not a system directory: destroy removes it when `pulumi up` created it. Leave out for `/var/lib/libvirt/images/<cluster>`.",
+    }),
+    domainType: z
+      .enum(["kvm", "qemu"])
+      .default(defaults.DEFAULT_DOMAIN_TYPE)
+      .meta({ description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM." }),
+    readinessTimeoutSeconds: count("seconds")
+      .default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS)
+      .meta({ description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds." }),
+    consolePassword: flag.default(false).meta({
+      description: "Give root a generated password for the serial console (`virsh console`), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
+    }),
+    disableCloudInitAfterBoot: flag.default(false).meta({
+      description: "Switch cloud-init off in each VM at the end of its first boot (`/etc/cloud/cloud-init.disabled`), so later boots skip it.",
+    }),
   });
 }
 
