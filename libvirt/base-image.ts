@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type HostConnection } from "./connection";
 import { poolPath } from "./pool";
-import { nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { virsh, type LibvirtTarget } from "./virsh";
+import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
 
 export interface BaseImageInputs {
   target: LibvirtTarget;
@@ -83,10 +84,6 @@ async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512
   }
 }
 
-async function volumePath(t: LibvirtTarget, pool: string, name: string): Promise<string | undefined> {
-  return (await virshIfExists(t, ["vol-path", "--pool", pool, name]))?.trim();
-}
-
 export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = {
   async check(_olds, news) {
     const failures = [];
@@ -97,9 +94,7 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   async create(inputs) {
     const t = inputs.target;
     const conn = connect(t.connection);
-    if ((await volumePath(t, inputs.pool, inputs.name)) !== undefined) {
-      throw nameTakenError("volume", inputs.name, `virsh vol-delete --pool ${inputs.pool} ${inputs.name}`);
-    }
+    await assertVolumeFree(t, inputs.pool, inputs.name);
     const sha512 = await expectedSha512(conn, inputs);
     const cached = await cachedImage(conn, inputs, sha512);
     const path = `${await poolPath(t, inputs.pool)}/${inputs.name}`;
@@ -127,9 +122,7 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   },
 
   async delete(_id, props) {
-    if ((await volumePath(props.target, props.pool, props.name)) !== undefined) {
-      await virsh(props.target, ["vol-delete", "--pool", props.pool, props.name]);
-    }
+    await deleteVolume(props.target, props.pool, props.name);
   },
 };
 

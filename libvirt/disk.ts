@@ -1,7 +1,8 @@
 // A VM's disk: a qcow2 overlay on the base image (no full copy), with the VM's own capacity.
 // It grows in place (vol-resize; growpart in the guest grows the file system); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
-import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { defineXml, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml } from "./xml";
 
 export interface DiskInputs {
@@ -36,9 +37,7 @@ async function readDisk(t: LibvirtTarget, pool: string, name: string) {
 export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState> = {
   async create(inputs) {
     const t = inputs.target;
-    if ((await readDisk(t, inputs.pool, inputs.name)) !== undefined) {
-      throw nameTakenError("volume", inputs.name, `virsh vol-delete --pool ${inputs.pool} ${inputs.name}`);
-    }
+    await assertVolumeFree(t, inputs.pool, inputs.name);
     const xml = buildVolumeXml({
       name: inputs.name,
       capacity: inputs.capacityBytes,
@@ -46,7 +45,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
       backingStore: { path: inputs.backingPath, format: { type: "qcow2" } },
     });
     await defineXml(t, ["vol-create", inputs.pool], xml);
-    const path = (await virsh(t, ["vol-path", "--pool", inputs.pool, inputs.name])).stdout.trim();
+    const path = (await volumePath(t, inputs.pool, inputs.name))!;
     return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path } };
   },
 
@@ -76,9 +75,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   },
 
   async delete(_id, props) {
-    if ((await readDisk(props.target, props.pool, props.name)) !== undefined) {
-      await virsh(props.target, ["vol-delete", "--pool", props.pool, props.name]);
-    }
+    await deleteVolume(props.target, props.pool, props.name);
   },
 };
 

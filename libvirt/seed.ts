@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
-import { nameTakenError, virsh, virshIfExists, withHostFile, type LibvirtTarget } from "./virsh";
+import { virsh, withHostFile, type LibvirtTarget } from "./virsh";
+import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -26,16 +27,10 @@ export function seedDigest(docs: NoCloudDocuments): string {
   return createHash("sha256").update(JSON.stringify([docs.userData, docs.metaData, docs.networkConfig])).digest("hex");
 }
 
-async function volumePath(t: LibvirtTarget, pool: string, name: string): Promise<string | undefined> {
-  return (await virshIfExists(t, ["vol-path", "--pool", pool, name]))?.trim();
-}
-
 export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = {
   async create(inputs) {
     const t = inputs.target;
-    if ((await volumePath(t, inputs.pool, inputs.name)) !== undefined) {
-      throw nameTakenError("volume", inputs.name, `virsh vol-delete --pool ${inputs.pool} ${inputs.name}`);
-    }
+    await assertVolumeFree(t, inputs.pool, inputs.name);
     const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
     try {
       const iso = await readFile(await seedIso(inputs, work));
@@ -65,9 +60,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   },
 
   async delete(_id, props) {
-    if ((await volumePath(props.target, props.pool, props.name)) !== undefined) {
-      await virsh(props.target, ["vol-delete", "--pool", props.pool, props.name]);
-    }
+    await deleteVolume(props.target, props.pool, props.name);
   },
 };
 
