@@ -107,6 +107,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         target: args.target,
         vm: vm.name,
         domain: this.domain.name,
+        domainStartedAt: this.domain.startedAt,
         network: args.network,
         mac: vm.mac,
         ip: vm.ip,

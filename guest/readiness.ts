@@ -11,6 +11,8 @@ export interface ReadinessInputs {
   /** The VM's name, for messages. */
   vm: string;
   domain: string;
+  /** The domain's last start by its provider: a restart or a new domain is waited for again. */
+  domainStartedAt: string;
   network: string;
   mac: string;
   ip: string;
@@ -94,8 +96,8 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs,
     return { id: inputs.domain, outs: inputs };
   },
   async diff(_id, olds, news) {
-    // A new VM (or a new address or host key) must be waited for again.
-    const replaces = (["domain", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
+    // A new or restarted VM (or a new address or host key) must be waited for again.
+    const replaces = (["domain", "domainStartedAt", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: replaces.length > 0, replaces };
   },
 };

@@ -26,6 +26,8 @@ export interface DomainInputs {
 
 export interface DomainState extends DomainInputs {
   running: boolean;
+  /** When this provider last started the domain: whatever waits for the guest must wait again when it changes. */
+  startedAt: string;
 }
 
 export type DomainArgs = { [K in keyof DomainInputs]: pulumi.Input<DomainInputs[K]> };
@@ -109,7 +111,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       await virsh(t, ["undefine", inputs.name, "--nvram"]).catch(() => undefined);
       throw err;
     }
-    return { id: inputs.name, outs: { ...inputs, running: true } };
+    return { id: inputs.name, outs: { ...inputs, running: true, startedAt: new Date().toISOString() } };
   },
 
   async read(id, props) {
@@ -132,8 +134,9 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       await defineXml(t, ["define"], domainXml(news, uuid));
     }
     const state = (await virshIfExists(t, ["domstate", id]))?.trim();
-    if (state !== "running") await virsh(t, ["start", id]);
-    return { outs: { ...news, running: true } };
+    if (state === "running") return { outs: { ...news, running: true, startedAt: olds.startedAt } };
+    await virsh(t, ["start", id]);
+    return { outs: { ...news, running: true, startedAt: new Date().toISOString() } };
   },
 
   async delete(id, props) {
@@ -150,8 +153,9 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 export class Domain extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly consoleLog: pulumi.Output<string>;
+  declare readonly startedAt: pulumi.Output<string>;
 
   constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
-    super(domainProvider, name, { ...args, running: undefined }, opts, "vm-cluster", "Domain");
+    super(domainProvider, name, { ...args, running: undefined, startedAt: undefined }, opts, "vm-cluster", "Domain");
   }
 }

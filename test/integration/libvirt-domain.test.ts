@@ -84,8 +84,11 @@ describe("domain", () => {
     const diff = await domainProvider.diff!(NAME, state, wanted);
     expect(diff.changes).toBe(true);
     expect(diff.replaces).toEqual([]);
+    const startedBefore = state.startedAt;
     state = (await domainProvider.update!(NAME, state, wanted)).outs as DomainState;
     expect(virshSync("dominfo", NAME)).toMatch(/Max memory:\s+98304 KiB/);
+    // Restarted: whatever waits for the guest (readiness) sees a new start.
+    expect(state.startedAt > startedBefore).toBe(true);
     expect(virshSync("domstate", NAME).trim()).toBe("running");
   });
 
