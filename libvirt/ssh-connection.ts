@@ -74,6 +74,8 @@ export class SshConnection implements HostConnection {
           return !hostKeyRejected;
         },
       });
+      // Commands are small request/response exchanges: Nagle's algorithm only adds latency (~40 ms each).
+      client.setNoDelay(true);
     });
   }
 }
