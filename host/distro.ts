@@ -2,7 +2,7 @@
 // Dropped from the seed: guestfs-tools, python-lxml, python-dnspython (guests are set up by
 // cloud-init, libvirt is driven by virsh), virt-install (domains come from our XML),
 // bridge-utils (libvirt makes the bridge), dhclient and openbsd-netcat (not used on the host).
-// Added: xorriso (the cloud-init seed ISO), curl (base image downloads), iptables (our rules).
+// Added: curl (base image downloads), an SSH client (readiness), iptables (our rules).
 
 export type DistroFamily = "debian" | "redhat" | "arch";
 
@@ -38,12 +38,14 @@ export function distroFamily(osRelease: Record<string, string>): DistroFamily | 
   return undefined;
 }
 
-/** Package names per family, in the order: libvirt daemon, virsh, QEMU, qemu-img, dnsmasq, iptables, xorriso, curl. */
+/** Package names per family, in the order: libvirt daemon, virsh, QEMU, qemu-img, dnsmasq, iptables, curl, SSH client. */
 export const PACKAGES: Record<DistroFamily, readonly string[]> = {
-  debian: ["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "iptables", "xorriso", "curl"],
-  redhat: ["libvirt-daemon-kvm", "libvirt-client", "qemu-kvm", "qemu-img", "dnsmasq", "iptables", "xorriso", "curl"],
-  // Arch splits QEMU's firmware off (the seed's qemu-system-x86-firmware); xorriso is in libisoburn.
-  arch: ["libvirt", "qemu-system-x86", "qemu-system-x86-firmware", "qemu-img", "dnsmasq", "iptables", "libisoburn", "curl"],
+  // curl downloads the base image on the host; the ssh client is how readiness reaches the guests
+  // (the seed ISO is built where Pulumi runs, so xorriso is needed there, not here).
+  debian: ["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "iptables", "curl", "openssh-client"],
+  redhat: ["libvirt-daemon-kvm", "libvirt-client", "qemu-kvm", "qemu-img", "dnsmasq", "iptables", "curl", "openssh-clients"],
+  // Arch splits QEMU's firmware off (the seed's qemu-system-x86-firmware).
+  arch: ["libvirt", "qemu-system-x86", "qemu-system-x86-firmware", "qemu-img", "dnsmasq", "iptables", "curl", "openssh"],
 };
 
 /** The argv that lists what is installed, with the exit codes that only mean "some are missing". */

@@ -92,7 +92,7 @@ export interface HostPackagesArgs {
   connection: pulumi.Input<ConnectionSpec>;
 }
 
-/** libvirt, QEMU, dnsmasq, iptables, xorriso and curl, installed where missing; kept on destroy. */
+/** libvirt, QEMU, dnsmasq, iptables, curl and an SSH client, installed where missing; kept on destroy. */
 export class HostPackages extends pulumi.dynamic.Resource {
   declare readonly family: pulumi.Output<DistroFamily>;
   declare readonly distro: pulumi.Output<string>;

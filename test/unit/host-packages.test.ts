@@ -43,7 +43,7 @@ describe("package mapping", () => {
         expect(packages).not.toContain(unused);
       }
     }
-    expect(PACKAGES.debian).toEqual(["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "iptables", "xorriso", "curl"]);
+    expect(PACKAGES.debian).toEqual(["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "iptables", "curl", "openssh-client"]);
     expect(PACKAGES.arch).toContain("qemu-system-x86-firmware");
   });
 
@@ -92,10 +92,10 @@ describe("ensurePackages", () => {
   const inputs = { connection: { type: "local" as const } };
 
   it("installs only the missing ones", async () => {
-    const conn = debianHost(new Set(PACKAGES.debian.filter((p) => p !== "xorriso" && p !== "curl")));
+    const conn = debianHost(new Set(PACKAGES.debian.filter((p) => p !== "openssh-client" && p !== "curl")));
     const state = await ensurePackages(conn, inputs, []);
-    expect(conn.callsOf("env")).toEqual([["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", "xorriso", "curl"]]);
-    expect(state).toMatchObject({ family: "debian", distro: "Debian GNU/Linux 12 (bookworm)", missing: [], installed: ["xorriso", "curl"] });
+    expect(conn.callsOf("env")).toEqual([["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", "curl", "openssh-client"]]);
+    expect(state).toMatchObject({ family: "debian", distro: "Debian GNU/Linux 12 (bookworm)", missing: [], installed: ["curl", "openssh-client"] });
   });
 
   it("runs no package manager when nothing is missing", async () => {
@@ -106,7 +106,7 @@ describe("ensurePackages", () => {
   });
 
   it("says which are still missing after the package manager", async () => {
-    await expect(ensurePackages(debianHost(new Set(), ["xorriso"]), inputs, [])).rejects.toThrow(/xorriso still not installed on the fake host/);
+    await expect(ensurePackages(debianHost(new Set(), ["curl"]), inputs, [])).rejects.toThrow(/curl still not installed on the fake host/);
   });
 
   it("names an unknown distribution and what to install by hand", async () => {
