@@ -13,7 +13,7 @@ const DISK_DRIVER_TYPES: readonly DiskDriverType[] = ["qcow2", "raw"];
 
 /**
  * `<domain>`. Written but not read back, because they never vary: os (hvm, x86_64, q35, boot from
- * disk), cpu (host-model for kvm; none for qemu, where libvirt picks qemu64), the console, the guest
+ * disk), cpu (host-model for kvm; none for qemu, where libvirt picks qemu64), features (acpi, apic), the console, the guest
  * agent channel, memballoon and rng. libvirt adds uuid, currentMemory, clock, on_* actions,
  * controllers, PCI addresses, input devices and audio; a running domain's XML also has an id,
  * aliases, pty paths and seclabels. Read the persistent definition with `dumpxml --inactive`:
@@ -74,6 +74,9 @@ export function buildDomainXml(domain: Domain): string {
   element.memory = textWithAttrs(domain.memory, { unit: "MiB" });
   element.vcpu = String(domain.vcpu);
   element.os = { type: textWithAttrs("hvm", { arch: "x86_64", machine: "q35" }), boot: attrs({ dev: "hd" }) };
+  // ACPI, so `virsh shutdown` reaches the guest as a power button press (without it QEMU runs with
+  // -no-acpi and a graceful stop always waits out its bound); APIC, which x86 guests expect beside it.
+  element.features = { acpi: "", apic: "" };
   // host-model: the guest sees the host's CPU features yet stays migratable; TCG has no host CPU.
   if (domain.type === "kvm") element.cpu = attrs({ mode: "host-model" });
   const deviceElements: XmlElement = {};

@@ -30,6 +30,8 @@ describe("domain XML", () => {
     expect(xml).toContain('<memballoon model="virtio"/>');
     expect(xml).toContain('<backend model="random">/dev/urandom</backend>');
     expect(xml).not.toMatch(/<graphics|<video/);
+    // Without ACPI, `virsh shutdown` cannot reach the guest and every graceful stop times out.
+    expect(xml).toMatch(/<features>\s*<acpi\/>\s*<apic\/>\s*<\/features>/);
   });
 
   // TCG cannot model the host CPU; without a <cpu> libvirt gives qemu its default model.
