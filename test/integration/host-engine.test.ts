@@ -18,13 +18,7 @@ import { createHostBed, type HostBed, type HostSnapshot } from "./host-bed";
  */
 function loadHostAsPulumiDoes(): typeof import("../../host") {
   const cjsRequire = createRequire(__filename);
-  const { tsnodeRequire, typescriptRequire } = cjsRequire("@pulumi/pulumi/tsutils").typeScriptRequireStrings();
-  cjsRequire(tsnodeRequire).register({
-    compiler: typescriptRequire,
-    transpileOnly: true,
-    project: path.join(projectRoot, "tsconfig.json"),
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext" },
-  });
+  cjsRequire("../../tools/register-ts.js").registerTypeScript();
   return cjsRequire("../../host");
 }
 const { FirewallBackend, FirewallRules, IpForward, VirtualizationCheck } = loadHostAsPulumiDoes();

@@ -1,0 +1,603 @@
+// `npm run bench`: how long vm-cluster takes on this host, against a floor of plain virsh, in one run.
+//
+//   1. floor: one VM (same test image, same kind of seed) with plain virsh → SSH + cloud-init done
+//   2. `pulumi up --yes` from nothing to all-ready for each N in BENCH_SIZES (default 1,2,4), one
+//      stack per N, destroyed before the next; a per-resource timeline from the engine's events
+//   3. on the largest cluster: no-op `pulumi up --yes` and `pulumi preview` (median of BENCH_REPEATS);
+//      the same for an empty program (a project with no resources): the engine's own start
+//   4. `pulumi destroy --yes` of every cluster (the largest is the headline)
+//   5. disk bytes per VM after up (overlay + seed) and the base image's
+//
+// Results: bench/results/latest.json and latest.md. Guests are 384 MiB, 1 vCPU, no CA certificate.
+// Everything runs in the libvirt daemon's network namespace (reused when one runs, as the tests do),
+// and everything the run makes is removed again, also on failure or Ctrl-C.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify as toYaml } from "yaml";
+import { copyProject, engineSandbox, projectRoot, pulumiBin, type EngineSandbox } from "../test/support/engine";
+import { startLibvirtd, stopLibvirtd } from "../test/support/libvirtd";
+import { startMirror } from "../test/support/mirror";
+import { DEFAULT_IMAGE_CACHE } from "../libvirt/base-image";
+import { byType, criticalPath, EventSink, idleMs, timeline, workSteps, type PathSegment, type Timeline } from "./events";
+import { fileBytes, qemuImgInfo, runFloor, type FloorResult } from "./floor";
+import { renderMarkdown } from "./report";
+import { interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
+
+const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
+const MEMORY_MIB = 384;
+const DISK = "3G";
+const DISK_BYTES = 3 * 1024 ** 3;
+/** Third octets of 10.231.X.0/24: the floor's, then 170 + N for the N-VM cluster. */
+const FLOOR_SUBNET = 170;
+const subnetOf = (n: number) => 170 + n;
+const clusterOf = (n: number) => `vmcbench${n}`;
+const stackOf = (n: number) => `bench-${n}`;
+/** The product's readiness poll interval (guest/readiness.ts POLL_MS), for the notes. */
+const PRODUCT_POLL_MS = 2000;
+
+export interface Settings {
+  sizes: number[];
+  repeats: number;
+  floorPollMs: number;
+  domainType: "kvm" | "qemu";
+}
+
+function readSettings(kvmUsable: boolean): Settings {
+  const raw = process.env.BENCH_SIZES ?? "1,2,4";
+  const sizes = [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean).map(Number))].sort((a, b) => a - b);
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > VM_NAMES.length)) {
+    throw new Error(`BENCH_SIZES=${raw}: give cluster sizes from 1 to ${VM_NAMES.length}, comma-separated (e.g. 1,2,4)`);
+  }
+  const repeats = Number(process.env.BENCH_REPEATS ?? "3");
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`BENCH_REPEATS=${process.env.BENCH_REPEATS}: a whole number from 1 to 20`);
+  const floorPollMs = Number(process.env.BENCH_FLOOR_POLL_MS ?? "250");
+  if (!Number.isInteger(floorPollMs) || floorPollMs < 50) throw new Error(`BENCH_FLOOR_POLL_MS=${process.env.BENCH_FLOOR_POLL_MS}: at least 50`);
+  const domainType = (process.env.BENCH_DOMAIN_TYPE ?? (kvmUsable ? "kvm" : "qemu")) as Settings["domainType"];
+  if (domainType !== "kvm" && domainType !== "qemu") throw new Error(`BENCH_DOMAIN_TYPE=${domainType}: kvm or qemu`);
+  return { sizes, repeats, floorPollMs, domainType };
+}
+
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+// ---- the machine ----
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryMiB: number;
+  kvm: { devKvm: boolean; cpuFlag: boolean; usable: boolean };
+  kernel: string;
+  node: string;
+  pulumi: string;
+  libvirt: string;
+  qemu: string;
+  loadAverageStart: number[];
+  loadAverageEnd?: number[];
+  /** Running domains not ours when the run started: other people's guests compete for the cores. */
+  otherRunningDomainsStart: number;
+  otherRunningDomainsEnd?: number;
+}
+
+async function runningDomains(): Promise<number> {
+  return (await virsh("list", "--name")).split("\n").filter((l) => l.trim() && !l.startsWith("vmcb")).length;
+}
+
+async function machineInfo(): Promise<Machine> {
+  const cpus = os.cpus();
+  const devKvm = existsSync("/dev/kvm");
+  const cpuFlag = /\b(vmx|svm)\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
+  const virshVersion = await ok(["virsh", "-c", "qemu:///system", "version"]);
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+    kvm: { devKvm, cpuFlag, usable: devKvm && cpuFlag },
+    kernel: os.release(),
+    node: process.version,
+    pulumi: (await ok([pulumiBin, "version"])).trim(),
+    libvirt: /Using library: libvirt (\S+)/.exec(virshVersion)?.[1] ?? "unknown",
+    qemu: /QEMU emulator version (\S+)/.exec(await ok(["qemu-system-x86_64", "--version"]))?.[1] ?? "unknown",
+    loadAverageStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    otherRunningDomainsStart: await runningDomains(),
+  };
+}
+
+// ---- the CLI, with its events ----
+
+export interface CommandRun {
+  label: string;
+  code: number;
+  wallMs: number;
+  timeline: Timeline;
+  /** Other people's running VMs at the command's start and end: they compete for the cores. */
+  otherVms: [number, number];
+}
+
+let currentChild: ChildProcess | undefined;
+
+async function pulumi(sink: EventSink, sandbox: EngineSandbox, cwd: string, label: string, args: string[], extraEnv: Record<string, string> = {}): Promise<CommandRun & { out: string }> {
+  const events = sink.record();
+  const logFile = path.join(sandbox.dir, "logs", `${label}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const logStream = createWriteStream(logFile);
+  let tail = "";
+  const othersBefore = await runningDomains().catch(() => -1);
+  const t0 = now();
+  // PULUMI_DEBUG_COMMANDS: the CLI offers --event-log only with it (the Automation API sets it too).
+  const engineRun = args.some((a) => ["up", "preview", "destroy", "refresh"].includes(a));
+  const child = spawn(pulumiBin, engineRun ? [...args, "--event-log", sink.address] : args, {
+    cwd,
+    // TS_NODE_CACHE_DIRECTORY: the program's ts-node compile cache in the sandbox, not in /tmp.
+    env: { ...process.env, ...sandbox.env, PULUMI_DEBUG_COMMANDS: "true", TS_NODE_CACHE_DIRECTORY: path.join(sandbox.dir, "ts-node-cache"), ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  currentChild = child;
+  const collect = (b: Buffer) => {
+    logStream.write(b);
+    tail = (tail + b.toString()).slice(-20_000);
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const timer = setTimeout(() => child.kill("SIGINT"), 45 * 60_000);
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  const t1 = now();
+  clearTimeout(timer);
+  currentChild = undefined;
+  logStream.end();
+  const othersAfter = await runningDomains().catch(() => -1);
+  // The CLI waits for our answer to each event stream before it goes on, so every event is in.
+  return { label, code, wallMs: t1 - t0, timeline: timeline(events, t0, t1), otherVms: [othersBefore, othersAfter], out: tail };
+}
+
+function must<T extends { code: number; out: string; label: string }>(r: T): T {
+  if (r.code !== 0) throw new Error(`pulumi (${r.label}) exited with ${r.code}:\n${r.out.split("\n").slice(-60).join("\n")}`);
+  return r;
+}
+
+const strip = ({ label, code, wallMs, timeline: t, otherVms }: CommandRun): CommandRun => ({ label, code, wallMs, timeline: t, otherVms });
+
+// ---- disks ----
+
+export interface VmDisk {
+  vm: string;
+  overlayBytes: number;
+  overlayActualBytes: number;
+  seedBytes: number;
+}
+export interface ClusterDisk {
+  perVm: VmDisk[];
+  /** The base image copy in the cluster's pool. */
+  baseBytes: number;
+  baseVirtualBytes: number;
+  /** du -sB1 of the pool folder: base + overlays + seeds. */
+  poolBytes: number;
+}
+
+async function clusterDisk(cluster: string, vms: string[]): Promise<ClusterDisk> {
+  const dir = `/var/lib/libvirt/images/${cluster}`;
+  const perVm: VmDisk[] = [];
+  for (const vm of vms) {
+    const overlay = `${dir}/${cluster}-${vm}.qcow2`;
+    perVm.push({
+      vm,
+      overlayBytes: await fileBytes(overlay),
+      overlayActualBytes: (await qemuImgInfo(overlay)).actualSize,
+      seedBytes: await fileBytes(`${dir}/${cluster}-${vm}-cidata.iso`),
+    });
+  }
+  const base = `${dir}/${cluster}-base.qcow2`;
+  return {
+    perVm,
+    baseBytes: await fileBytes(base),
+    baseVirtualBytes: (await qemuImgInfo(base)).virtualSize,
+    poolBytes: Number((await ok(["du", "-sB1", "--", dir])).split(/\s+/)[0]),
+  };
+}
+
+/** What a cluster left on the host after destroy (should be nothing). */
+async function leftovers(cluster: string, netns: string): Promise<string[]> {
+  const left: string[] = [];
+  const logs = readdirSync("/var/log/libvirt/qemu").filter((f) => f.startsWith(`${cluster}-`));
+  if (logs.length) left.push(`logs ${logs.join(" ")}`);
+  const rules = (await ok(["ip", "netns", "exec", netns, "iptables-save"])).split("\n").filter((l) => l.includes(`vm-cluster:${cluster}`));
+  if (rules.length) left.push(`${rules.length} iptables rule(s) tagged vm-cluster:${cluster}`);
+  for (const d of (await virsh("list", "--all", "--name")).split("\n").map((l) => l.trim())) if (d.startsWith(`${cluster}-`)) left.push(`domain ${d}`);
+  if ((await virshTry("net-info", cluster)).code === 0) left.push(`network ${cluster}`);
+  if ((await virshTry("pool-info", `${cluster}-pool`)).code === 0) left.push(`pool ${cluster}-pool`);
+  if (existsSync(`/var/lib/libvirt/images/${cluster}`)) left.push(`folder /var/lib/libvirt/images/${cluster}`);
+  return left;
+}
+
+/** Last resort after a failed destroy: remove the cluster's libvirt objects by name. */
+async function sweep(cluster: string): Promise<void> {
+  const v = (...a: string[]) => run(["virsh", "-q", "-c", "qemu:///system", ...a]);
+  for (const d of (await virsh("list", "--all", "--name")).split("\n").map((l) => l.trim())) {
+    if (!d.startsWith(`${cluster}-`)) continue;
+    await v("destroy", d);
+    await v("undefine", d, "--nvram");
+    await run(["rm", "-f", "--", `/var/log/libvirt/qemu/${d}.log`, `/var/log/libvirt/qemu/${d}-console.log`]);
+  }
+  await v("pool-destroy", `${cluster}-pool`);
+  await v("pool-undefine", `${cluster}-pool`);
+  await run(["rm", "-rf", "--one-file-system", "--", `/var/lib/libvirt/images/${cluster}`]);
+  await v("net-destroy", cluster);
+  await v("net-undefine", cluster);
+}
+
+// ---- the runs ----
+
+export interface UpResult {
+  n: number;
+  stack: string;
+  cluster: string;
+  imageCacheWarm: boolean;
+  loadAverage: number[];
+  up: CommandRun;
+  /** Update run only: time with no resource step in flight (engine and program alone). */
+  updateIdleMs: number;
+  criticalPath: PathSegment[];
+  byType: ReturnType<typeof byType>;
+  disk: ClusterDisk;
+  destroy?: CommandRun;
+  leftovers?: string[];
+}
+
+export interface NoopResult {
+  n: number;
+  upRuns: CommandRun[];
+  previewRuns: CommandRun[];
+  upMedianMs: number;
+  previewMedianMs: number;
+}
+
+export interface EmptyResult {
+  firstUp: CommandRun;
+  upRuns: CommandRun[];
+  previewRuns: CommandRun[];
+  upMedianMs: number;
+  previewMedianMs: number;
+}
+
+export interface OwnCost {
+  what: string;
+  ms: number;
+}
+
+export interface Results {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  complete: boolean;
+  error?: string;
+  machine: Machine;
+  settings: Settings & { memoryMiB: number; vcpus: number; disk: string; caCertificate: false; productReadinessPollMs: number; netns: string };
+  image: { bytes: number; virtualBytes: number; sha512: string; cachedOnHost: string };
+  floor?: FloorResult & { otherVms: [number, number] };
+  /** The first `pulumi preview` of the fresh project copy: ts-node compiles every module. */
+  coldPreview?: CommandRun;
+  empty?: EmptyResult;
+  ups: UpResult[];
+  noop?: NoopResult;
+  ratios: {
+    upOverFloor: Record<string, number>;
+    noopUpOverEmptyUp?: number;
+    previewOverEmptyPreview?: number;
+  };
+  /** Ours, not the guests': the critical path of each up without the guest's boot, largest first. */
+  ownCosts: Record<string, OwnCost[]>;
+  notes: string[];
+}
+
+/** The critical path of an up as costs of ours, largest first; the guest's part of readiness left out. */
+function ownCosts(path: PathSegment[], floorBootMs: number | undefined): OwnCost[] {
+  const sums = new Map<string, number>();
+  const add = (what: string, ms: number) => sums.set(what, (sums.get(what) ?? 0) + ms);
+  for (const s of path) {
+    if (s.kind === "head" || s.kind === "tail") add(s.label, s.ms);
+    else if (s.kind === "gap") add("engine gaps between steps on the path (registration, provider check/diff)", s.ms);
+    else if (s.type === "Readiness") {
+      if (floorBootMs !== undefined) add("readiness beyond the floor's boot (2 s poll interval, ssh retries, guests sharing the cores)", Math.max(0, s.ms - floorBootMs));
+    } else add(`${s.type} step on the path`, s.ms);
+  }
+  return [...sums.entries()].map(([what, ms]) => ({ what, ms })).sort((a, b) => b.ms - a.ms);
+}
+
+function writeStackFile(project: string, n: number, mirrorUrl: string, keyFile: string, netns: string, domainType: string): void {
+  const net = `10.231.${subnetOf(n)}`;
+  const config = {
+    "vm-cluster:cluster": clusterOf(n),
+    "vm-cluster:host": { type: "local", netns },
+    "vm-cluster:lan": { interface: "lan0", subnet: "10.231.200.0/24" },
+    "vm-cluster:network": { cidr: `${net}.0/24`, gateway: `${net}.1`, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254` },
+    "vm-cluster:vms": VM_NAMES.slice(0, n).map((name, i) => ({ name, ip: `${net}.${10 + i}` })),
+    "vm-cluster:defaults": { disk: DISK, memoryMiB: MEMORY_MIB, vcpus: 1 },
+    "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
+    // No caCertificate: update-ca-certificates costs ~33 s per VM under emulation.
+    "vm-cluster:image": { url: `${mirrorUrl}test-image.qcow2`, checksumsUrl: `${mirrorUrl}SHA512SUMS` },
+    "vm-cluster:domainType": domainType,
+    "vm-cluster:readinessTimeoutSeconds": 900,
+  };
+  writeFileSync(path.join(project, `Pulumi.${stackOf(n)}.yaml`), toYaml({ config }));
+}
+
+/** A loopback port in the namespace that nothing answers on (curl: connection refused). */
+async function freePort(netns: string): Promise<number> {
+  for (let port = 18_097; port > 18_080; port--) {
+    const r = await run(["ip", "netns", "exec", netns, "curl", "-s", "-o", "/dev/null", "--max-time", "2", `http://127.0.0.1:${port}/`]);
+    if (r.code === 7) return port;
+  }
+  throw new Error(`no free port for the image mirror in ${netns} (18081-18097 all answer)`);
+}
+
+async function checkSubnetsFree(netns: string, subnets: number[]): Promise<void> {
+  const addrs = await ok(["ip", "-n", netns, "-4", "-o", "addr", "show"]);
+  for (const s of subnets) {
+    if (addrs.includes(` 10.231.${s}.`)) throw new Error(`10.231.${s}.0/24 is in use in namespace ${netns}: another network has it`);
+  }
+}
+
+export async function main(): Promise<number> {
+  const startedAt = new Date().toISOString();
+  const cleanups: { what: string; fn: () => Promise<void> | void }[] = [];
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log(`${sig}: stopping the current step, then cleaning up (wait for it)`);
+      interrupt();
+      currentChild?.kill("SIGINT");
+    } else log(`${sig} again: still cleaning up; kill -9 would leave VMs behind`);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const machine = await machineInfo();
+  const settings = readSettings(machine.kvm.usable);
+  const largest = settings.sizes[settings.sizes.length - 1]!;
+  const results: Partial<Results> & { ups: UpResult[]; notes: string[] } = { schema: 1, startedAt, complete: false, machine, ups: [], notes: [] };
+  const resultsDir = path.join(__dirname, "results");
+  let failure: unknown;
+  try {
+    const daemon = await startLibvirtd("vmc-bench");
+    cleanups.push({ what: "libvirtd (only if this run started it)", fn: () => stopLibvirtd(daemon) });
+    const netns = daemon.netns;
+    results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: false, productReadinessPollMs: PRODUCT_POLL_MS, netns };
+    log(`libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, domain type ${settings.domainType}`);
+    await checkSubnetsFree(netns, [FLOOR_SUBNET, ...settings.sizes.map(subnetOf)]);
+    for (const n of settings.sizes) {
+      const left = await leftovers(clusterOf(n), netns);
+      if (left.length) throw new Error(`${clusterOf(n)} exists already (a killed earlier run?): ${left.join(", ")}`);
+    }
+
+    const sandbox = engineSandbox("bench");
+    cleanups.push({ what: "sandbox folder", fn: () => sandbox.cleanup() });
+    const keyFile = path.join(sandbox.dir, "id_ed25519");
+    await ok(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench@vm-cluster", "-f", keyFile]);
+
+    log("test image (built once, then cached)");
+    const image = (await ok(["bash", path.join(projectRoot, "test/image/build-image.sh")], { timeoutMs: 900_000 })).trim().split("\n").pop()!;
+    const sha512 = (await ok(["sha512sum", image])).split(/\s+/)[0]!;
+    const cachedOnHost = `${DEFAULT_IMAGE_CACHE}/${sha512}.qcow2`;
+    results.image = { bytes: await fileBytes(image), virtualBytes: (await qemuImgInfo(image)).virtualSize, sha512, cachedOnHost };
+    const mirrorDir = path.join(sandbox.dir, "mirror");
+    mkdirSync(mirrorDir);
+    await ok(["cp", "--reflink=auto", image, path.join(mirrorDir, "test-image.qcow2")]);
+    const mirror = await startMirror(mirrorDir, netns, await freePort(netns));
+    cleanups.push({ what: "image mirror", fn: () => mirror.stop() });
+    const sink = await EventSink.start();
+    cleanups.push({ what: "event sink", fn: () => sink.stop() });
+
+    // 1. the floor
+    log("floor: one VM with plain virsh");
+    const floorOthersBefore = await runningDomains();
+    const floorRun = await runFloor(
+      {
+        netns,
+        image,
+        workDir: sandbox.dir,
+        userPublicKey: readFileSync(`${keyFile}.pub`, "utf8").trim(),
+        userKeyFile: keyFile,
+        subnet: FLOOR_SUBNET,
+        memoryMiB: MEMORY_MIB,
+        diskBytes: DISK_BYTES,
+        pollMs: settings.floorPollMs,
+        timeoutMs: 900_000,
+        domainType: settings.domainType,
+      },
+      log,
+    );
+    const floor = { ...floorRun, otherVms: [floorOthersBefore, await runningDomains()] as [number, number] };
+    results.floor = floor;
+    log(`floor: ${secs(floor.totalMs)} from nothing (setup ${secs(floor.setupMs)}, boot ${secs(floor.bootMs)})`);
+
+    // 3a. the empty program: the engine's and the language host's own start
+    const empty = path.join(sandbox.dir, "empty");
+    mkdirSync(empty);
+    writeFileSync(path.join(empty, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: no resources\n");
+    writeFileSync(path.join(empty, "package.json"), JSON.stringify({ name: "bench-empty", private: true, main: "index.ts" }));
+    writeFileSync(path.join(empty, "index.ts"), "// No resources: what is left is the engine's and the program's start.\nexport {};\n");
+    writeFileSync(path.join(empty, "tsconfig.json"), readFileSync(path.join(projectRoot, "tsconfig.json")));
+    symlinkSync(path.join(projectRoot, "node_modules"), path.join(empty, "node_modules"));
+    must(await pulumi(sink, sandbox, empty, "empty-stack-init", ["stack", "init", "empty"]));
+    const firstUp = strip(must(await pulumi(sink, sandbox, empty, "empty-up-first", ["--stack", "empty", "up", "--yes"])));
+    const emptyUps: CommandRun[] = [];
+    const emptyPreviews: CommandRun[] = [];
+    for (let i = 0; i < settings.repeats; i++) {
+      emptyUps.push(strip(must(await pulumi(sink, sandbox, empty, `empty-up-${i + 1}`, ["--stack", "empty", "up", "--yes"]))));
+      emptyPreviews.push(strip(must(await pulumi(sink, sandbox, empty, `empty-preview-${i + 1}`, ["--stack", "empty", "preview"]))));
+    }
+    results.empty = {
+      firstUp,
+      upRuns: emptyUps,
+      previewRuns: emptyPreviews,
+      upMedianMs: median(emptyUps.map((r) => r.wallMs)),
+      previewMedianMs: median(emptyPreviews.map((r) => r.wallMs)),
+    };
+    log(`empty program: up ${secs(results.empty.upMedianMs)}, preview ${secs(results.empty.previewMedianMs)} (medians)`);
+
+    // 2-5. the clusters
+    const project = path.join(sandbox.dir, "project");
+    copyProject(project);
+    for (const n of settings.sizes) {
+      const stack = stackOf(n);
+      const cluster = clusterOf(n);
+      writeStackFile(project, n, mirror.url, keyFile, netns, settings.domainType);
+      must(await pulumi(sink, sandbox, project, `${stack}-init`, ["stack", "init", stack]));
+      let up = true;
+      cleanups.push({
+        what: `stack ${stack}`,
+        fn: async () => {
+          if (!up) return;
+          const d = await pulumi(sink, sandbox, project, `${stack}-cleanup-destroy`, ["--stack", stack, "destroy", "--yes"]);
+          if (d.code !== 0) {
+            log(`destroy of ${stack} failed; removing ${cluster}'s libvirt objects by name`);
+            await sweep(cluster);
+          }
+          const left = await leftovers(cluster, netns);
+          if (left.length) throw new Error(`${cluster} left behind: ${left.join(", ")}`);
+        },
+      });
+      if (results.coldPreview === undefined) {
+        // The first program run of a fresh project copy compiles every module (ts-node's cache is
+        // cold); later runs reuse it. Pay that once here, untimed in the ups, so all sizes compare.
+        log(`${stack}: first preview of the fresh project copy (ts-node's compile cache cold)`);
+        results.coldPreview = strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-cold-cache`, ["--stack", stack, "preview"])));
+      }
+      const imageCacheWarm = existsSync(cachedOnHost);
+      const loadAverage = os.loadavg().map((x) => Number(x.toFixed(2)));
+      log(`${stack}: pulumi up, ${n} VM(s) (image cache ${imageCacheWarm ? "warm" : "cold"}, load ${loadAverage.join(" ")})`);
+      const upRun = must(await pulumi(sink, sandbox, project, `${stack}-up`, ["--stack", stack, "up", "--yes"]));
+      log(`${stack}: up took ${secs(upRun.wallMs)}`);
+      const disk = await clusterDisk(cluster, VM_NAMES.slice(0, n));
+      const main = upRun.timeline.runs[upRun.timeline.runs.length - 1];
+      const result: UpResult = {
+        n,
+        stack,
+        cluster,
+        imageCacheWarm,
+        loadAverage,
+        up: strip(upRun),
+        updateIdleMs: main ? idleMs(workSteps(upRun.timeline), main.start, main.summary ?? main.end) : NaN,
+        criticalPath: criticalPath(upRun.timeline),
+        byType: byType(upRun.timeline),
+        disk,
+      };
+      results.ups.push(result);
+
+      if (n === largest) {
+        log(`${stack}: no-op up and preview, ${settings.repeats} each`);
+        const ups: CommandRun[] = [];
+        const previews: CommandRun[] = [];
+        for (let i = 0; i < settings.repeats; i++) {
+          ups.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-noop-up-${i + 1}`, ["--stack", stack, "up", "--yes"]))));
+          previews.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-${i + 1}`, ["--stack", stack, "preview"]))));
+        }
+        results.noop = { n, upRuns: ups, previewRuns: previews, upMedianMs: median(ups.map((r) => r.wallMs)), previewMedianMs: median(previews.map((r) => r.wallMs)) };
+        for (const r of ups) {
+          const changes = r.timeline.runs[r.timeline.runs.length - 1]?.changes ?? {};
+          if (Object.keys(changes).some((k) => k !== "same")) results.notes.push(`${r.label} was not a no-op: ${JSON.stringify(changes)}`);
+        }
+        log(`${stack}: no-op up ${secs(results.noop.upMedianMs)}, preview ${secs(results.noop.previewMedianMs)} (medians)`);
+      }
+
+      log(`${stack}: destroy`);
+      const destroyRun = await pulumi(sink, sandbox, project, `${stack}-destroy`, ["--stack", stack, "destroy", "--yes"]);
+      must(destroyRun);
+      up = false;
+      result.destroy = strip(destroyRun);
+      result.leftovers = await leftovers(cluster, netns);
+      if (result.leftovers.length) results.notes.push(`destroy of ${stack} left: ${result.leftovers.join(", ")}`);
+      log(`${stack}: destroy took ${secs(destroyRun.wallMs)}`);
+    }
+    results.complete = true;
+  } catch (err) {
+    failure = err;
+    results.error = String((err as Error)?.stack ?? err);
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.fn();
+      } catch (err) {
+        log(`cleanup of ${c.what} failed: ${(err as Error).message}`);
+        results.notes.push(`cleanup of ${c.what} failed: ${(err as Error).message}`);
+        failure ??= err;
+      }
+    }
+  }
+
+  machine.loadAverageEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+  machine.otherRunningDomainsEnd = await runningDomains().catch(() => -1);
+  const full = finish(results);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(full, null, 2) + "\n");
+  writeFileSync(path.join(resultsDir, "latest.md"), renderMarkdown(full));
+  log(`wrote ${path.relative(process.cwd(), path.join(resultsDir, "latest.md"))} and latest.json${full.complete ? "" : " (incomplete: see error)"}`);
+  if (failure) {
+    log(`failed: ${(failure as Error)?.message ?? failure}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Ratios, own costs and notes from the raw measurements. */
+function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Results {
+  const floorMs = r.floor?.totalMs;
+  const upOverFloor: Record<string, number> = {};
+  const own: Record<string, OwnCost[]> = {};
+  for (const u of r.ups) {
+    if (floorMs) upOverFloor[String(u.n)] = u.up.wallMs / floorMs;
+    own[String(u.n)] = ownCosts(u.criticalPath, r.floor?.bootMs);
+  }
+  const ratios: Results["ratios"] = { upOverFloor };
+  if (r.noop && r.empty) {
+    ratios.noopUpOverEmptyUp = r.noop.upMedianMs / r.empty.upMedianMs;
+    ratios.previewOverEmptyPreview = r.noop.previewMedianMs / r.empty.previewMedianMs;
+  }
+  const notes = [
+    ...r.notes,
+    "Times are wall-clock on one monotonic clock; engine events are stamped when they arrive over the CLI's --event-log gRPC stream (their own timestamps are whole seconds).",
+    "`pulumi up --yes` runs the program twice: a preview pass, then the update; both are in the up's time, as a user or CI sees it.",
+    `The floor polls every ${r.settings?.floorPollMs ?? "?"} ms; the product's readiness polls every ${PRODUCT_POLL_MS} ms (lease, then ssh).`,
+    "CA certificate off: with one, update-ca-certificates costs ~33 s per VM under emulation.",
+  ];
+  if (r.coldPreview) {
+    notes.push("Before the first up, one `pulumi preview` of the fresh project copy fills ts-node's compile cache (kept in the run's sandbox), so every up and no-op run finds it warm, as on a user's second run.");
+  }
+  for (const u of r.ups) {
+    const slow = (u.destroy?.timeline.steps ?? []).filter((st) => st.type === "Domain" && st.end !== undefined && st.end - st.start >= 10_000);
+    if (slow.length) {
+      notes.push(
+        `Destroy of ${u.stack}: ${slow.length} Domain delete step(s) took at least 10 s, the bound of the graceful stop (ACPI shutdown, then destroy): the guest did not power off on \`virsh shutdown\` within it.`,
+      );
+    }
+  }
+  const busy = [
+    ...(r.floor && Math.max(...r.floor.otherVms) > 0 ? [`floor ${r.floor.otherVms.join("→")}`] : []),
+    ...[r.coldPreview, ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : []), ...r.ups.flatMap((u) => [u.up, u.destroy]), ...(r.noop ? [...r.noop.upRuns, ...r.noop.previewRuns] : [])]
+      .filter((c): c is CommandRun => c !== undefined && Math.max(...c.otherVms) > 0)
+      .map((c) => `${c.label} ${c.otherVms.join("→")}`),
+  ];
+  if (busy.length) {
+    notes.push(`**Not a quiet machine**: other people's VMs ran during ${busy.join(", ")} (count at start→end). They compete for the ${r.machine?.cores ?? "?"} cores: those figures are inflated; rerun when the machine is quiet.`);
+  }
+  return {
+    schema: 1,
+    startedAt: r.startedAt!,
+    finishedAt: new Date().toISOString(),
+    complete: r.complete ?? false,
+    ...(r.error ? { error: r.error } : {}),
+    machine: r.machine!,
+    settings: r.settings!,
+    image: r.image!,
+    floor: r.floor,
+    coldPreview: r.coldPreview,
+    empty: r.empty,
+    ups: r.ups,
+    noop: r.noop,
+    ratios,
+    ownCosts: own,
+    notes,
+  };
+}
