@@ -13,6 +13,7 @@ import type { LibvirtTarget } from "../libvirt/virsh";
 import type { Owner } from "../libvirt/xml";
 import type { ClusterModel } from "../model";
 import { ansibleInventory, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
+import { withholdSecretsFromDebugLog } from "./debug-log";
 import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
 import { VmHost } from "./vm-host";
 
@@ -61,6 +62,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly consolePassword?: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before any resource registers: the SDK's debug log would carry secret outputs in clear text.
+    withholdSecretsFromDebugLog();
     super("vm-cluster:index:Cluster", name, {}, opts);
     const { model } = args;
     const parent = { parent: this };
@@ -71,7 +74,7 @@ export class Cluster extends pulumi.ComponentResource {
     const host = new VmHost(`${name}-host`, { connection, domainType: model.domainType }, parent);
     const afterHost = { parent: this, dependsOn: host.ready };
 
-    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir }, afterHost);
+    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir, owner }, afterHost);
     const network = new NatNetwork(
       `${name}-network`,
       {
@@ -96,6 +99,7 @@ export class Cluster extends pulumi.ComponentResource {
         name: `${model.cluster}-base.qcow2`,
         url: model.image.url,
         fileName: model.image.fileName,
+        owner,
         ...(checksum.kind === "sha512" ? { sha512: checksum.sha512 } : { checksumsUrl: checksum.checksumsUrl }),
       },
       parent,
@@ -116,6 +120,7 @@ export class Cluster extends pulumi.ComponentResource {
             pool: pool.name,
             network: network.name,
             basePath: base.path,
+            baseVirtualSize: base.virtualSize,
             provisionerKey,
             consolePasswordHash: consolePassword?.hash,
             consoleLogDir: args.consoleLogDir ?? "/var/log/libvirt/qemu",

@@ -20,6 +20,8 @@ export interface VirtualMachineArgs {
   pool: pulumi.Input<string>;
   network: pulumi.Input<string>;
   basePath: pulumi.Input<string>;
+  /** The base image's virtual size: a smaller disk is refused before it is made. */
+  baseVirtualSize?: pulumi.Input<number | undefined>;
   /** The stack's provisioner key pair, authorized for root so readiness can log in. */
   provisionerKey: SshKeyPair;
   /** crypt(3) hash of the stack's console password for root; without it root's password stays locked. */
@@ -52,7 +54,15 @@ export class VirtualMachine extends pulumi.ComponentResource {
     const hostKey = new SshKeyPair(`${name}-host-key`, { comment: `root@${vm.name}` }, parent);
     const disk = new Disk(
       `${name}-disk`,
-      { target: args.target, pool: args.pool, name: vm.diskVolume, capacityBytes: vm.diskBytes, backingPath: args.basePath },
+      {
+        target: args.target,
+        pool: args.pool,
+        name: vm.diskVolume,
+        capacityBytes: vm.diskBytes,
+        backingPath: args.basePath,
+        minimumBytes: args.baseVirtualSize,
+        owner: args.owner,
+      },
       parent,
     );
     const userDataDoc = pulumi
@@ -76,6 +86,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         target: args.target,
         pool: args.pool,
         name: vm.seedVolume,
+        owner: args.owner,
         userData: pulumi.secret(userDataDoc),
         metaData: metaData({ instanceId: vm.domain, hostname: vm.name }, this),
         networkConfig: networkConfig({ macAddress: vm.mac }, this),

@@ -49,11 +49,22 @@ export async function isUser(conn: HostConnection, paths: SharedChangePaths, use
 /**
  * Records `capture()` unless a record exists or another stack already uses the change. A record
  * left by a failed first attempt is kept: it still holds what the host had before any of us.
+ * Two stacks that start at once may both capture; the record is created exclusively (link(2)
+ * fails on an existing name), so the first one's stands: it captured before it changed anything,
+ * while a later capture could already see the first stack's change.
  */
 export async function recordPrevious<T>(conn: HostConnection, paths: SharedChangePaths, capture: () => Promise<T>): Promise<void> {
   if (await fileExists(conn, paths.previousFile)) return;
   if ((await changeUsers(conn, paths)).length > 0) return;
-  await writeFile(conn, paths.previousFile, `${JSON.stringify(await capture())}\n`);
+  const content = `${JSON.stringify(await capture())}\n`;
+  await conn.run(["mkdir", "-p", "--", paths.dir]);
+  const draft = (await conn.run(["mktemp", `${paths.previousFile}.XXXXXX`])).stdout.trim();
+  try {
+    await conn.run(["tee", "--", draft], { input: content });
+    await conn.run(["ln", "--", draft, paths.previousFile], { okCodes: [0, 1] });
+  } finally {
+    await removeFile(conn, draft);
+  }
 }
 
 export async function addUser(conn: HostConnection, paths: SharedChangePaths, user: string): Promise<void> {

@@ -4,8 +4,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type HostConnection } from "./connection";
 import { poolPath } from "./pool";
+import { CommandError } from "./command";
 import { virsh, type LibvirtTarget } from "./virsh";
-import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
+import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import { parseVolumeXml, type Owner } from "./xml";
 
 export interface BaseImageInputs {
   target: LibvirtTarget;
@@ -21,6 +23,8 @@ export interface BaseImageInputs {
   fileName: string;
   /** Host folder of the shared download cache. */
   cacheDir: string;
+  /** The stack whose pool this is: a copy an interrupted run left there is checked and kept. */
+  owner?: Owner;
 }
 
 export interface BaseImageState extends BaseImageInputs {
@@ -28,6 +32,8 @@ export interface BaseImageState extends BaseImageInputs {
   verifiedSha512: string;
   /** Where the volume is on the host: the VM disks' backing file. */
   path: string;
+  /** The image's virtual disk size in bytes: no VM disk may be smaller. */
+  virtualSize?: number;
 }
 
 export interface BaseImageArgs {
@@ -39,6 +45,7 @@ export interface BaseImageArgs {
   checksumsUrl?: pulumi.Input<string>;
   fileName: pulumi.Input<string>;
   cacheDir?: pulumi.Input<string>;
+  owner?: pulumi.Input<Owner>;
 }
 
 export const DEFAULT_IMAGE_CACHE = "/var/lib/vm-cluster/images";
@@ -52,13 +59,30 @@ export function checksumFor(sums: string, fileName: string): string | undefined 
   return undefined;
 }
 
+/** The volume's virtual disk size (for qcow2, what the guest sees), from libvirt. */
+async function virtualSize(t: LibvirtTarget, pool: string, name: string): Promise<number> {
+  return parseVolumeXml((await virsh(t, ["vol-dumpxml", "--pool", pool, name])).stdout).capacity;
+}
+
 async function sha512Of(conn: HostConnection, path: string): Promise<string> {
   return (await conn.run(["sha512sum", path])).stdout.split(/\s+/)[0].toLowerCase();
 }
 
+/** curl's own error, with what was being fetched and which setting names it. */
+async function download(conn: HostConnection, what: string, setting: string, argv: string[]): Promise<string> {
+  try {
+    return (await conn.run(argv)).stdout;
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    const why = err.stderr.trim() || `curl exited with ${err.code}`;
+    throw new Error(`cannot download ${what} on ${conn.description}: ${why}; check ${setting} (and that the VM host reaches it)`);
+  }
+}
+
 async function expectedSha512(conn: HostConnection, inputs: BaseImageInputs): Promise<string> {
   if (inputs.sha512) return inputs.sha512.toLowerCase();
-  const sums = (await conn.run(["curl", "-fsSL", "--retry", "2", "--", inputs.checksumsUrl!])).stdout;
+  const url = inputs.checksumsUrl!;
+  const sums = await download(conn, `the checksums file ${url}`, "image.checksumsUrl", ["curl", "-fsSL", "--retry", "2", "--", url]);
   const sha = checksumFor(sums, inputs.fileName);
   if (!sha) throw new Error(`${inputs.checksumsUrl} lists no SHA512 for ${inputs.fileName}: check image.url and image.checksumsUrl`);
   return sha;
@@ -72,7 +96,7 @@ async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512
   await conn.run(["mkdir", "-p", inputs.cacheDir]);
   const part = (await conn.run(["mktemp", `${cached}.part.XXXXXX`])).stdout.trim();
   try {
-    await conn.run(["curl", "-fsSL", "--retry", "2", "-o", part, "--", inputs.url]);
+    await download(conn, `the base image ${inputs.url}`, "image.url", ["curl", "-fsSL", "--retry", "2", "-o", part, "--", inputs.url]);
     const got = await sha512Of(conn, part);
     if (got !== sha512) {
       throw new Error(`checksum mismatch for ${inputs.url}: expected SHA512 ${sha512}, got ${got}; the download was removed`);
@@ -94,20 +118,28 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   async create(inputs) {
     const t = inputs.target;
     const conn = connect(t.connection);
-    await assertVolumeFree(t, inputs.pool, inputs.name);
+    const leftover = await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner);
     const sha512 = await expectedSha512(conn, inputs);
+    const id = `${inputs.pool}/${inputs.name}`;
+    if (leftover !== undefined) {
+      // An interrupted run's copy in our own pool: kept when complete, else copied again.
+      if ((await sha512Of(conn, leftover)) === sha512) {
+        return { id, outs: { ...inputs, verifiedSha512: sha512, path: leftover, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
+      }
+      await deleteVolume(t, inputs.pool, inputs.name);
+    }
     const cached = await cachedImage(conn, inputs, sha512);
     const path = `${await poolPath(t, inputs.pool)}/${inputs.name}`;
     // A reflink where the file system has them, else a plain copy: the cache stays pristine.
-    await conn.run(["cp", "--reflink=auto", cached, path]);
+    await conn.run(["cp", "--reflink=auto", "--", cached, path]);
     await virsh(t, ["pool-refresh", inputs.pool]);
-    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, verifiedSha512: sha512, path } };
+    return { id, outs: { ...inputs, verifiedSha512: sha512, path, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
   },
 
   async read(id, props) {
     if (!props) return {};
     const path = await volumePath(props.target, props.pool, props.name);
-    return path === undefined ? {} : { id, props: { ...props, path } };
+    return path === undefined ? {} : { id, props: { ...props, path, virtualSize: await virtualSize(props.target, props.pool, props.name) } };
   },
 
   async diff(_id, olds, news) {
@@ -129,8 +161,9 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
 export class BaseImage extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;
   declare readonly verifiedSha512: pulumi.Output<string>;
+  declare readonly virtualSize: pulumi.Output<number>;
 
   constructor(name: string, args: BaseImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(baseImageProvider, name, { ...args, verifiedSha512: undefined, path: undefined }, opts, "vm-cluster", "BaseImage");
+    super(baseImageProvider, name, { ...args, verifiedSha512: undefined, path: undefined, virtualSize: undefined }, opts, "vm-cluster", "BaseImage");
   }
 }

@@ -32,13 +32,22 @@ export interface HostConnection {
 
 /** A failed host command, with everything needed to see why. */
 export class CommandError extends Error {
+  /**
+   * `started: false`: the command never ran (the host was not reachable, the program is missing);
+   * `stderr` then says why.
+   */
   constructor(
     readonly argv: string[],
     readonly code: number | null,
     readonly stderr: string,
     where: string,
+    readonly started = true,
   ) {
-    super(`\`${argv.join(" ")}\` on ${where} failed (exit ${code ?? "by signal"}): ${stderr.trim() || "no error output"}`);
+    super(
+      started
+        ? `\`${argv.join(" ")}\` on ${where} failed (exit ${code ?? "by signal"}): ${stderr.trim() || "no error output"}`
+        : `could not run \`${argv.join(" ")}\` on ${where}: ${stderr.trim()}`,
+    );
     this.name = "CommandError";
   }
 }

@@ -3,6 +3,7 @@
 import { LocalConnection, type LocalConnectionSpec } from "./local-connection";
 import { SshConnection, type SshConnectionSpec } from "./ssh-connection";
 import type { HostConnection } from "./command";
+import { guardProviderProcess } from "./process-guard";
 
 export * from "./command";
 export { LocalConnection, type LocalConnectionSpec } from "./local-connection";
@@ -11,6 +12,8 @@ export { SshConnection, type SshConnectionSpec } from "./ssh-connection";
 export type ConnectionSpec = LocalConnectionSpec | SshConnectionSpec;
 
 export function connect(spec: ConnectionSpec): HostConnection {
+  // In the provider process: stop with the engine, never outlive it as an orphan.
+  guardProviderProcess();
   switch (spec.type) {
     case "local":
       return new LocalConnection(spec);

@@ -2,8 +2,8 @@
 // It grows in place (vol-resize; growpart in the guest grows the file system); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
-import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
-import { buildVolumeXml, parseVolumeXml } from "./xml";
+import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
 
 export interface DiskInputs {
   target: LibvirtTarget;
@@ -12,6 +12,10 @@ export interface DiskInputs {
   capacityBytes: number;
   /** The base image's path on the host. */
   backingPath: string;
+  /** The base image's virtual size: a smaller disk cuts off the guest's file system, so check refuses it. */
+  minimumBytes?: number;
+  /** The stack whose pool this is: an overlay an interrupted run left there is kept when it fits. */
+  owner?: Owner;
 }
 
 export interface DiskState extends DiskInputs {
@@ -24,6 +28,8 @@ export interface DiskArgs {
   name: pulumi.Input<string>;
   capacityBytes: pulumi.Input<number>;
   backingPath: pulumi.Input<string>;
+  minimumBytes?: pulumi.Input<number | undefined>;
+  owner?: pulumi.Input<Owner>;
 }
 
 async function readDisk(t: LibvirtTarget, pool: string, name: string) {
@@ -34,10 +40,41 @@ async function readDisk(t: LibvirtTarget, pool: string, name: string) {
   return { capacityBytes: vol.capacity, backingPath: vol.backingStore?.path ?? "", path };
 }
 
+const GIB = 1024 ** 3;
+/** Sizes as the config writes them: whole GiB as "3G", else bytes. */
+export function formatSize(bytes: number): string {
+  return bytes % GIB === 0 ? `${bytes / GIB}G` : `${bytes} bytes`;
+}
+
+/** Why a disk of `capacity` bytes cannot hold the base image, or undefined when it can (or is not known yet). */
+export function tooSmall(capacity: unknown, minimum: unknown): string | undefined {
+  if (typeof capacity !== "number" || typeof minimum !== "number" || capacity >= minimum) return undefined;
+  const atLeast = formatSize(Math.ceil(minimum / GIB) * GIB);
+  return (
+    `the disk (${formatSize(capacity)}) is smaller than the base image's virtual size (${formatSize(minimum)}): ` +
+    `the guest would not boot; set defaults.disk (or this VM's vms[].disk) to at least ${atLeast}`
+  );
+}
+
+/** An overlay left in our pool by an interrupted create: kept when it is ours to keep, grown when smaller. */
+async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
+  const live = (await readDisk(t, inputs.pool, inputs.name))!;
+  const where = `disk volume ${inputs.name} in pool ${inputs.pool}, left by an interrupted run,`;
+  const remove = `run \`pulumi destroy\` or remove it by hand (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`;
+  if (live.backingPath !== inputs.backingPath) throw new Error(`${where} is an overlay of ${live.backingPath || "nothing"}, not of ${inputs.backingPath}: ${remove}`);
+  if (live.capacityBytes > inputs.capacityBytes) {
+    throw new Error(`${where} is larger (${live.capacityBytes} bytes) than configured (${inputs.capacityBytes}); a disk never shrinks: configure at least its size, or ${remove}`);
+  }
+  if (live.capacityBytes < inputs.capacityBytes) await virsh(t, ["vol-resize", "--pool", inputs.pool, inputs.name, String(inputs.capacityBytes)]);
+}
+
 export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState> = {
   async create(inputs) {
     const t = inputs.target;
-    await assertVolumeFree(t, inputs.pool, inputs.name);
+    if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) {
+      await adoptDisk(t, inputs);
+      return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))! } };
+    }
     const xml = buildVolumeXml({
       name: inputs.name,
       capacity: inputs.capacityBytes,
@@ -55,13 +92,13 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   },
 
   async check(olds, news) {
-    const shrinks = olds.capacityBytes !== undefined && news.capacityBytes < olds.capacityBytes;
-    return {
-      inputs: news,
-      failures: shrinks
-        ? [{ property: "capacityBytes", reason: `a disk never shrinks (${olds.capacityBytes} → ${news.capacityBytes} bytes): data would be lost; give a size of at least the current one` }]
-        : [],
-    };
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (olds.capacityBytes !== undefined && news.capacityBytes < olds.capacityBytes) {
+      failures.push({ property: "capacityBytes", reason: `a disk never shrinks (${olds.capacityBytes} → ${news.capacityBytes} bytes): data would be lost; give a size of at least the current one` });
+    }
+    const small = tooSmall(news.capacityBytes, news.minimumBytes);
+    if (small !== undefined) failures.push({ property: "capacityBytes", reason: small });
+    return { inputs: news, failures };
   },
 
   async diff(_id, olds, news) {

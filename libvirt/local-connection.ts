@@ -25,7 +25,7 @@ export class LocalConnection implements HostConnection {
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.on("error", (e) => reject(new CommandError(argv, null, e.message, this.description)));
+      child.on("error", (e) => reject(new CommandError(argv, null, e.message, this.description, false)));
       child.on("close", (code) => {
         const s = settle(argv, this.description, opts, code, out, err);
         if (s.ok) resolve(s.result);

@@ -2,6 +2,7 @@
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
+import { connect } from "./connection";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
 
@@ -78,8 +79,37 @@ async function updateHosts(t: LibvirtTarget, name: string, current: DhcpHost[], 
   for (const host of changes.add) await edit("add", host);
 }
 
-async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }) {
-  if (!state.active) await virsh(t, ["net-start", name]);
+/** The tap devices of running domains whose interface is on `network`, from `virsh domiflist`. */
+export function tapsOn(domiflist: string, network: string): string[] {
+  return domiflist
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([tap, type, source]) => type === "network" && source === network && tap !== undefined && tap !== "-")
+    .map(([tap]) => tap!);
+}
+
+/**
+ * A network (re)started under running domains gets a new bridge, and libvirt leaves their tap
+ * devices unplugged (measured with libvirt 9.0): the VMs would be cut off. Plug them back in, as
+ * libvirt itself does when it starts a domain.
+ */
+async function reattachDomains(t: LibvirtTarget, network: string, bridge: string): Promise<void> {
+  const conn = connect(t.connection);
+  const running = (await virsh(t, ["list", "--name", "--state-running"])).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
+  for (const domain of running) {
+    const taps = tapsOn((await virshIfExists(t, ["domiflist", domain])) ?? "", network);
+    for (const tap of taps) {
+      await conn.run(["ip", "link", "set", "dev", tap, "master", bridge]);
+      await conn.run(["ip", "link", "set", "dev", tap, "up"]);
+    }
+  }
+}
+
+async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }, bridge: string) {
+  if (!state.active) {
+    await virsh(t, ["net-start", name]);
+    await reattachDomains(t, name, bridge);
+  }
   if (!state.autostart) await virsh(t, ["net-autostart", name]);
 }
 
@@ -97,7 +127,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
         throw new Error(`network ${inputs.name} left by an interrupted run differs in ${differs.join(", ")}: run \`pulumi destroy\` or remove it by hand (virsh net-destroy/net-undefine ${inputs.name})`);
       }
       await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
-      await ensureRunning(t, inputs.name, existing.live);
+      await ensureRunning(t, inputs.name, existing.live, inputs.bridge);
       return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
     }
     const xml = buildNetworkXml({
@@ -108,11 +138,15 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
     });
     await defineXml(t, ["net-define"], xml);
     try {
-      await ensureRunning(t, inputs.name, { active: false, autostart: false });
+      await virsh(t, ["net-start", inputs.name]);
+      await virsh(t, ["net-autostart", inputs.name]);
     } catch (err) {
+      await virsh(t, ["net-destroy", inputs.name]).catch(() => undefined);
       await virsh(t, ["net-undefine", inputs.name]).catch(() => undefined);
       throw err;
     }
+    // The network was removed behind our back while its VMs ran: they come back on the new bridge.
+    await reattachDomains(t, inputs.name, inputs.bridge);
     return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
   },
 
@@ -131,7 +165,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
   async update(id, olds, news) {
     const t = news.target;
     await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
-    await ensureRunning(t, id, olds);
+    await ensureRunning(t, id, olds, olds.bridge);
     return { outs: { ...news, active: true, autostart: true } };
   },
 

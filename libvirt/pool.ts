@@ -2,13 +2,18 @@
 // only when this resource created it.
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
-import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
-import { buildPoolXml, parsePoolXml } from "./xml";
+import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;
   name: string;
   path: string;
+  /**
+   * The stack that defines the pool: its UUID is derived from it, which proves the pool ours (an
+   * interrupted create is finished, not refused) and, with it, the volumes in it (see volume.ts).
+   */
+  owner?: Owner;
 }
 
 export interface StoragePoolState extends StoragePoolInputs {
@@ -22,6 +27,7 @@ export interface StoragePoolArgs {
   target: pulumi.Input<LibvirtTarget>;
   name: pulumi.Input<string>;
   path: pulumi.Input<string>;
+  owner?: pulumi.Input<Owner>;
 }
 
 /** The seed's pool permissions: root-owned, world-readable (QEMU runs as another user). */
@@ -48,14 +54,39 @@ async function ensureRunning(t: LibvirtTarget, name: string, state: { active: bo
   if (!state.autostart) await virsh(t, ["pool-autostart", name]);
 }
 
+/** Whether the pool carries the UUID derived from `owner`: then this stack defined it. */
+export async function poolOwnedBy(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<boolean> {
+  if (owner === undefined) return false;
+  return (await virshIfExists(t, ["pool-uuid", pool]))?.trim() === ownerUuid(owner, pool);
+}
+
+/** Finishes a create that was interrupted after pool-define: the pool is ours (its UUID says so). */
+async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
+  if (live.path !== inputs.path) {
+    throw new Error(
+      `storage pool ${inputs.name} left by an interrupted run has its directory at ${live.path}, not ${inputs.path}: ` +
+        `run \`pulumi destroy\`, or remove it by hand (virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name})`,
+    );
+  }
+  // Which run made the directory is not known any more; an empty one is taken as ours (destroy removes it).
+  const listing = await connect(t.connection).run(["ls", "-A", "--", inputs.path], { okCodes: [0, 2] });
+  const createdDir = listing.code !== 0 || listing.stdout.trim() === "";
+  if (listing.code !== 0) await virsh(t, ["pool-build", inputs.name]);
+  await ensureRunning(t, inputs.name, live);
+  return { ...inputs, createdDir, active: true, autostart: true };
+}
+
 export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = {
   async create(inputs) {
     const t = inputs.target;
-    if ((await readPool(t, inputs.name)) !== undefined) {
+    // Existence first: a pool made by hand may lack what parsing ours expects (its permissions).
+    if (await exists(t, "pool", inputs.name)) {
+      if (await poolOwnedBy(t, inputs.name, inputs.owner)) return { id: inputs.name, outs: await adoptPool(t, inputs, (await readPool(t, inputs.name))!) };
       throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
     }
     const createdDir = !(await dirExists(t, inputs.path));
-    await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
+    const uuid = inputs.owner && ownerUuid(inputs.owner, inputs.name);
+    await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, uuid, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
     try {
       await virsh(t, ["pool-build", inputs.name]);
       await ensureRunning(t, inputs.name, { active: false, autostart: false });

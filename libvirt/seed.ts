@@ -7,12 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
 import { virsh, withHostFile, type LibvirtTarget } from "./virsh";
-import { assertVolumeFree, deleteVolume, volumePath } from "./volume";
+import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import type { Owner } from "./xml";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
   pool: string;
   name: string;
+  /** The stack whose pool this is: a seed an interrupted run left there is written anew. */
+  owner?: Owner;
 }
 
 export interface SeedState extends SeedInputs {
@@ -30,7 +33,8 @@ export function seedDigest(docs: NoCloudDocuments): string {
 export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = {
   async create(inputs) {
     const t = inputs.target;
-    await assertVolumeFree(t, inputs.pool, inputs.name);
+    // Ours from an interrupted run (maybe half uploaded): the documents decide its content, so it is made again.
+    if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) await deleteVolume(t, inputs.pool, inputs.name);
     const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
     try {
       const iso = await readFile(await seedIso(inputs, work));

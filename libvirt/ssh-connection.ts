@@ -28,6 +28,23 @@ export function hostKeyMatches(presented: Buffer, configured: string): boolean {
   return typeAt >= 0 && words[typeAt + 1] === presented.toString("base64");
 }
 
+/** What an ssh2 connection error means for the user, with the library's own words kept. */
+export function explainSshError(message: string, where: { host: string; port: number; user: string }): string {
+  const at = `${where.host}:${where.port}`;
+  const hint = /ECONNREFUSED/.test(message)
+    ? `nothing accepts SSH connections on ${at} (connection refused): check host.host and host.port, and that sshd runs there`
+    : /Timed out while waiting for handshake|ETIMEDOUT/.test(message)
+      ? `${at} did not answer: check host.host, host.port, the route to it and firewalls`
+      : /EHOSTUNREACH|ENETUNREACH/.test(message)
+        ? `no route to ${where.host}: check host.host and this machine's network`
+        : /ENOTFOUND|EAI_AGAIN/.test(message)
+          ? `cannot resolve the host name ${where.host}: check host.host`
+          : /authentication methods failed/.test(message)
+            ? `${at} refused the key for user ${where.user}: check host.user and host.privateKey (its public half in that user's ~/.ssh/authorized_keys)`
+            : undefined;
+  return hint ? `SSH: ${hint} (${message})` : `SSH: ${message}`;
+}
+
 export class SshConnection implements HostConnection {
   readonly description: string;
 
@@ -42,10 +59,11 @@ export class SshConnection implements HostConnection {
       let hostKeyRejected = false;
       const fail = (message: string) => {
         client.end();
-        reject(new CommandError(argv, null, message, this.description));
+        reject(new CommandError(argv, null, message, this.description, false));
       };
+      const where = { host: this.spec.host, port: this.spec.port ?? 22, user: this.spec.user };
       client.on("error", (e) =>
-        fail(hostKeyRejected ? `the host key of ${this.spec.host} does not match the configured hostKey` : `SSH: ${e.message}`),
+        fail(hostKeyRejected ? `the host key of ${this.spec.host} does not match the configured hostKey` : explainSshError(e.message, where)),
       );
       client.on("ready", () => {
         client.exec(command, (err, stream) => {

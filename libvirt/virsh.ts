@@ -1,5 +1,6 @@
 // virsh over a host connection: the one way our providers talk to libvirt.
 import { CommandError, connect, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
+import { cleanupOnAbort } from "./process-guard";
 
 /** Where libvirt is: the host connection and the libvirt URI on that host. */
 export interface LibvirtTarget {
@@ -10,8 +11,22 @@ export interface LibvirtTarget {
 
 export const DEFAULT_URI = "qemu:///system";
 
-export function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions): Promise<CommandResult> {
-  return connect(t.connection).run(["virsh", "-q", "-c", t.uri ?? DEFAULT_URI, ...args], opts);
+// virsh's words when it reaches no libvirt daemon at all (the daemon stopped, a wrong socket).
+const unreachable = /failed to connect to the hypervisor/i;
+
+export async function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions): Promise<CommandResult> {
+  const conn = connect(t.connection);
+  const uri = t.uri ?? DEFAULT_URI;
+  try {
+    return await conn.run(["virsh", "-q", "-c", uri, ...args], opts);
+  } catch (err) {
+    if (err instanceof CommandError && unreachable.test(err.stderr)) {
+      const why = err.stderr.trim().split("\n").map((l) => l.replace(/^error:\s*/, "")).join(": ");
+      const stderr = `libvirt is not reachable at ${uri} on ${conn.description} (${why}): start libvirtd (or virtqemud) there, then run \`pulumi up\` again`;
+      throw new CommandError(err.argv, err.code, stderr, conn.description);
+    }
+    throw err;
+  }
 }
 
 export type ObjectKind = "pool" | "net" | "dom" | "vol";
@@ -49,11 +64,14 @@ export async function exists(t: LibvirtTarget, kind: ObjectKind, name: string, p
 export async function withHostFile<T>(t: LibvirtTarget, content: string | Buffer, use: (path: string) => Promise<T>): Promise<T> {
   const conn = connect(t.connection);
   const file = (await conn.run(["mktemp", "/tmp/vm-cluster.XXXXXXXX"])).stdout.trim();
+  // It may hold a secret (readiness' private key): removed even when the provider is interrupted.
+  const release = cleanupOnAbort(async () => void (await conn.run(["rm", "-f", "--", file])));
   try {
-    await conn.run(["tee", file], { input: content });
+    await conn.run(["tee", "--", file], { input: content });
     return await use(file);
   } finally {
-    await conn.run(["rm", "-f", file]);
+    await conn.run(["rm", "-f", "--", file]);
+    release();
   }
 }
 

@@ -104,6 +104,8 @@ const size = z.unknown().transform((v, ctx) => {
 
 function url(what: string) {
   return checked((s) => {
+    // The URL parser drops tabs and newlines silently; curl would still get them.
+    if (/[\s]/.test(s)) return `the ${what} URL contains white space or a line break; percent-encode it (%20) or remove it`;
     let parsed: URL;
     try {
       parsed = new URL(s);
@@ -150,7 +152,8 @@ function hostSchema(io: ConfigIo) {
     sudo,
     // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
     // machine's own network: the demo and the tests on a machine that must not route VM traffic.
-    netns: checked((s) => (/^[A-Za-z0-9_.-]{1,64}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-")`))
+    // Not starting with "-": it follows `ip netns exec`, which would read it as an option.
+    netns: checked((s) => (/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-", not starting with "-")`))
       .optional()
       .meta({ description: "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it." }),
   });

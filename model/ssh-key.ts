@@ -41,7 +41,8 @@ export function parsePublicKey(text: string): Parsed<PublicKey> {
   if (looksLikePrivateKey(text)) return { ok: false, reason: "it is a PRIVATE key; give the public one (the .pub file)" };
   if (lines.length > 1) return { ok: false, reason: `it holds ${lines.length} lines; give exactly one public key` };
   const [type = "", base64 = "", ...comment] = lines[0]!.split(/\s+/);
-  if (!Object.hasOwn(FIELD_COUNT, type)) return { ok: false, reason: `"${type}" is not a supported key type (${KEY_TYPES_TEXT})` };
+  // The word is not quoted back: a file given here by mistake may hold a secret.
+  if (!Object.hasOwn(FIELD_COUNT, type)) return { ok: false, reason: `it does not start with a supported key type (${KEY_TYPES_TEXT})` };
   if (!blobMatches(type, base64)) {
     return { ok: false, reason: `the data after "${type}" is not a base64 ${type} key blob (truncated or mangled?)` };
   }

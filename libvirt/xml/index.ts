@@ -4,7 +4,7 @@
 // a value, repeated elements a plural array. Only what varies between our objects is read back.
 export { buildDomainXml, parseDomainXml } from "./domain";
 export type { DiskDriverType, Domain, DomainDevices, DomainDisk, DomainInterface, DomainSerial, DomainType } from "./domain";
-export { OWNER_NAMESPACE, parseOwner, sameOwner } from "./metadata";
+export { OWNER_NAMESPACE, ownerUuid, parseOwner, sameOwner } from "./metadata";
 export type { Metadata, Owner } from "./metadata";
 export { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml } from "./network";
 export type { DhcpHost, DhcpHostChanges, Network, NetworkDhcp, NetworkIp } from "./network";

@@ -1,6 +1,7 @@
 // The ownership marker: libvirt keeps foreign namespaced elements under <metadata> of domains and
 // (since 9.0's schema allows it) networks, so a provider can prove an object is ours before it adopts
 // or deletes it, and a user can find the orphans of a lost stack.
+import { createHash } from "node:crypto";
 import { attr, attrs, child, childTags, children, parseAnyDocument, type XmlElement } from "./codec";
 
 export const OWNER_NAMESPACE = "https://vm-cluster.dev/xmlns/owner/1";
@@ -17,6 +18,20 @@ export interface Owner {
 /** Whether a marker found on an object names exactly this stack (project, stack and cluster). */
 export function sameOwner(found: Owner | undefined, ours: Owner): boolean {
   return found !== undefined && found.project === ours.project && found.stack === ours.stack && found.cluster === ours.cluster;
+}
+
+/**
+ * The UUID of an object that has no `<metadata>` (a storage pool), derived from its owner and name:
+ * libvirt keeps the UUID it was defined with, and one made by hand (random) never equals it, so a
+ * pool with this UUID is provably the one this stack defined. Laid out as a name-based UUID
+ * (version 5 and variant bits set), from SHA-256.
+ */
+export function ownerUuid(owner: Owner, name: string): string {
+  const digest = createHash("sha256").update(JSON.stringify([OWNER_NAMESPACE, owner.project, owner.stack, owner.cluster, name])).digest();
+  digest[6] = (digest[6]! & 0x0f) | 0x50;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** libvirt `<metadata>`: only our marker is read; other applications' elements are left alone. */

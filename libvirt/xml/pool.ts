@@ -4,6 +4,8 @@ import { attrs, buildDocument, parseCount, parseDocument, requiredChild, require
 /** `<pool type='dir'>`. libvirt adds uuid, capacity, allocation, available and an empty source. */
 export interface Pool {
   name: string;
+  /** Given at definition to mark the pool as ours (see ownerUuid); not read back by parsePoolXml. */
+  uuid?: string;
   target: {
     path: string;
     permissions: PoolPermissions;
@@ -24,6 +26,7 @@ export function buildPoolXml(pool: Pool): string {
   return buildDocument("pool", {
     ...attrs({ type: "dir" }),
     name: pool.name,
+    ...(pool.uuid !== undefined && { uuid: pool.uuid }),
     target: {
       path: pool.target.path,
       permissions: { mode, owner: String(owner), group: String(group) },

@@ -201,7 +201,7 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["fractional vCPUs", (r) => (vm(r, 0).vcpus = 1.5), "vms[0].vcpus", "whole number"],
     ["missing public key file", (r) => (r.sshPublicKey = { file: "~/.ssh/missing.pub" }), "sshPublicKey.file", `cannot read ${HOME}/.ssh/missing.pub`],
     ["public key file that holds a private key", (r) => (r.sshPublicKey = { file: "~/.ssh/id_ed25519" }), "sshPublicKey.file", "PRIVATE key"],
-    ["unsupported key type", (r) => (r.sshPublicKey = { key: "ssh-dss AAAAB3NzaC1kc3MAAACBAP1= old" }), "sshPublicKey.key", "not a supported key type"],
+    ["unsupported key type", (r) => (r.sshPublicKey = { key: "ssh-dss AAAAB3NzaC1kc3MAAACBAP1= old" }), "sshPublicKey.key", "does not start with a supported key type"],
     ["truncated public key", (r) => (r.sshPublicKey = { key: ED25519_PUBLIC_KEY.slice(0, 40) }), "sshPublicKey.key", "not a base64 ssh-ed25519 key blob"],
     ["key labelled with the wrong type", (r) => (r.sshPublicKey = { key: ed25519Line(7).replace("ssh-ed25519", "ssh-rsa") }), "sshPublicKey.key", "not a base64 ssh-rsa key blob"],
     ["both a key file and a key", (r) => (r.sshPublicKey = { file: "~/.ssh/id_ed25519.pub", key: ED25519_PUBLIC_KEY }), "sshPublicKey", "both are set"],
