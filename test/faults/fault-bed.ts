@@ -3,10 +3,11 @@
 // the file backend (pending operations, lock files); an sshd on the loopback of a namespace; and
 // the secrets' needles to look for in text.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pulumiBin, type CliResult } from "../support/engine";
+import { writeSshdFiles } from "../support/sshd";
 
 export interface Running {
   /** The CLI's pid (the wrapper and `ip netns exec` exec it). */
@@ -159,28 +160,7 @@ async function listening(netns: string, port: number): Promise<boolean> {
  */
 export async function startLoopbackSshd(netns: string, port: number): Promise<LoopbackSshd> {
   const dir = mkdtempSync(path.join(tmpdir(), "vmc-faults-sshd-"));
-  const run = (...argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: "ignore" });
-  run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key"));
-  run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "faults@host", "-f", path.join(dir, "client_key"));
-  writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")), { mode: 0o600 });
-  writeFileSync(
-    path.join(dir, "sshd_config"),
-    [
-      `ListenAddress 127.0.0.1:${port}`,
-      `HostKey ${path.join(dir, "host_key")}`,
-      `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-      `PidFile ${path.join(dir, "sshd.pid")}`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      "MaxStartups 100",
-      "SetEnv SHLVL=1",
-      "",
-    ].join("\n"),
-  );
-  mkdirSync("/run/sshd", { recursive: true });
+  writeSshdFiles(dir, `127.0.0.1:${port}`, ["MaxStartups 100"]);
   const child = spawn("ip", ["netns", "exec", netns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "ignore"] });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -99,6 +99,37 @@ async function terminate(child: ChildProcess): Promise<void> {
 }
 
 /**
+ * Host and client keys, authorized_keys and an sshd_config in `dir` for an sshd of the tests' own:
+ * key login for root only, and no dotfile side effects.
+ */
+export function writeSshdFiles(dir: string, listenAddress: string, extraConfig: string[] = []): void {
+  const keygen = (...args: string[]) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", ...args], { stdio: "ignore" });
+  keygen("-f", path.join(dir, "host_key"));
+  keygen("-C", "tests@vm-cluster", "-f", path.join(dir, "client_key"));
+  writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")), { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, "sshd_config"),
+    [
+      `ListenAddress ${listenAddress}`,
+      `HostKey ${path.join(dir, "host_key")}`,
+      `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+      `PidFile ${path.join(dir, "sshd.pid")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      // Debian's bash sources ~/.bashrc for a command over SSH unless SHLVL says it is nested: keep the
+      // account's dotfiles (here: pyenv's init, ~120 ms a command, and shims first on PATH) out of the tests.
+      "SetEnv SHLVL=1",
+      ...extraConfig,
+      "",
+    ].join("\n"),
+  );
+  mkdirSync("/run/sshd", { recursive: true });
+}
+
+/**
  * `subnet` is the third octet of 10.213.<subnet>.0/30 and names the veth pair (vsh<subnet>h on this
  * side, vsh<subnet>n in the namespace): distinct per sshd running at the same time.
  */
@@ -125,28 +156,7 @@ export async function startSshd(name: string, subnet: number, opts: SshdOptions 
     })());
 
   try {
-    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key"));
-    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key"));
-    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")), { mode: 0o600 });
-    writeFileSync(
-      path.join(dir, "sshd_config"),
-      [
-        `ListenAddress ${nsIp}:22`,
-        `HostKey ${path.join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-        `PidFile ${path.join(dir, "sshd.pid")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        // Debian's bash sources ~/.bashrc for a command over SSH unless SHLVL says it is nested: keep the
-        // account's dotfiles (here: pyenv's init, ~120 ms a command, and shims first on PATH) out of the tests.
-        "SetEnv SHLVL=1",
-        "",
-      ].join("\n"),
-    );
-    mkdirSync("/run/sshd", { recursive: true });
+    writeSshdFiles(dir, `${nsIp}:22`);
     if (!opts.netns) {
       run("ip", "netns", "add", netns);
       created.netns = true;
