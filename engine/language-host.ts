@@ -2,7 +2,7 @@
 // registries, and the engine needs one to run `pulumi preview/up/destroy` in a project folder.
 // It serves the LanguageRuntime gRPC service and runs the program through @pulumi/pulumi's own
 // `cmd/run`, the way the official host does, so the SDK sees the same flags and environment.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import { programCommand, runOutcome, type RunRequestFields } from "./run-command";
@@ -15,6 +15,9 @@ const pluginPb = require("@pulumi/pulumi/proto/plugin_pb");
 const sdkVersion: string = require("@pulumi/pulumi/package.json").version;
 
 type Callback = grpc.sendUnaryData<unknown>;
+
+/** Programs running now, stopped with us when the engine goes away. */
+const programs = new Set<ChildProcess>();
 type Call = grpc.ServerUnaryCall<any, unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const unimplemented = (name: string) => (_call: Call, cb: Callback) =>
@@ -95,6 +98,8 @@ function main(): void {
         env: cmd.env,
         stdio: ["ignore", "inherit", "inherit"],
       });
+      programs.add(child);
+      child.on("exit", () => programs.delete(child));
       const reply = (outcome: { error: string; bail: boolean }) => {
         const res = new languagePb.RunResponse();
         res.setError(outcome.error);
@@ -135,7 +140,23 @@ function typescriptOption(options: Record<string, unknown> | undefined): boolean
   return options?.typescript !== false;
 }
 
+/**
+ * The engine starts us and normally stops us; a `pulumi` killed with SIGKILL cannot, and we would
+ * stay behind idle. Our parent going away (we are re-parented) means the engine is gone.
+ */
+function exitWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      // The program we run cannot report to a gone engine either.
+      for (const child of programs) child.kill("SIGTERM");
+      process.exit(0);
+    }
+  }, 1000).unref();
+}
+
 if (require.main === module) {
+  exitWithParent();
   main();
 }
 
