@@ -398,8 +398,8 @@ describe("interrupted hard (case 1)", () => {
     // The provider notices that the engine is gone and stops (within a second or so), taking its temporary files along.
     await waitFor("the orphaned dynamic provider to exit", () => !alive(provider!), 10_000);
     expect(secretTempFiles(provisionerKey)).toEqual([]);
-    // Our language host (engine/) outlives a SIGKILL of the CLI: stopped here (see the report).
-    for (const p of plugins) if (alive(p)) process.kill(p, "SIGTERM");
+    // So does our language host (engine/), with the program it ran: no plugin is left behind.
+    for (const p of plugins) await waitFor(`plugin ${commandLine(p)} to exit`, () => !alive(p), 10_000);
 
     expect(backend.locks(X.stack)).toHaveLength(1);
     const locked = await pulumi(X, "up", "--yes", "--skip-preview");
