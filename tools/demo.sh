@@ -61,7 +61,10 @@ start_mirror() {
   mkdir -p "$demo/mirror"
   cp --reflink=auto "$(bash test/image/build-image.sh)" "$demo/mirror/test-image.qcow2"
   (cd "$demo/mirror" && sha512sum test-image.qcow2 > SHA512SUMS)
-  run_ns python3 -m http.server "$mirror_port" --bind 127.0.0.1 --directory "$demo/mirror" >/dev/null 2>&1 &
+  # Started directly, not through a shell function: $! must be the server itself (`ip netns exec`
+  # execs it), so that stopping it by pid stops it.
+  local serve=(python3 -m http.server "$mirror_port" --bind 127.0.0.1 --directory "$demo/mirror")
+  if [ -n "$netns" ]; then ip netns exec "$netns" "${serve[@]}" >/dev/null 2>&1 & else "${serve[@]}" >/dev/null 2>&1 & fi
   echo $! > "$demo/mirror.pid"
   wait_for "the image mirror" run_ns curl -fsS -o /dev/null "http://127.0.0.1:$mirror_port/SHA512SUMS"
 }
