@@ -88,7 +88,8 @@ async function machineInfo(): Promise<Machine> {
   const cpus = os.cpus();
   const devKvm = existsSync("/dev/kvm");
   const cpuFlag = /\b(vmx|svm)\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
-  const virshVersion = await ok(["virsh", "-c", "qemu:///system", "version"]);
+  // The library's version needs no daemon: this runs before the bench starts one where none runs.
+  const libvirtVersion = (await ok(["virsh", "--version"])).trim();
   return {
     cores: cpus.length,
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
@@ -97,10 +98,10 @@ async function machineInfo(): Promise<Machine> {
     kernel: os.release(),
     node: process.version,
     pulumi: (await ok([pulumiBin, "version"])).trim(),
-    libvirt: /Using library: libvirt (\S+)/.exec(virshVersion)?.[1] ?? "unknown",
+    libvirt: libvirtVersion || "unknown",
     qemu: /QEMU emulator version (\S+)/.exec(await ok(["qemu-system-x86_64", "--version"]))?.[1] ?? "unknown",
     loadAverageStart: os.loadavg().map((x) => Number(x.toFixed(2))),
-    otherRunningDomainsStart: await runningDomains(),
+    otherRunningDomainsStart: await runningDomains().catch(() => 0), // no daemon yet: nothing runs
   };
 }
 
