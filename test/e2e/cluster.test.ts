@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import * as path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildNetworkXml } from "../../libvirt/xml";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../support/mirror";
@@ -34,6 +35,8 @@ let before: string;
 const upStacks = new Set<string>();
 
 const ns = (...argv: string[]) => execFileSync("ip", ["netns", "exec", lv.netns(), ...argv], { encoding: "utf8" });
+
+const virshRun = (...args: string[]) => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" });
 
 /** What a cluster may leave behind on the host, as text to compare before and after. */
 function hostSnapshot(): string {
@@ -121,6 +124,20 @@ beforeAll(async () => {
   mkdirSync(mirrorDir);
   execFileSync("cp", ["--reflink=auto", image, path.join(mirrorDir, "test-image.qcow2")]);
   mirror = await startMirror(mirrorDir, lv.netns(), MIRROR_PORT);
+  // libvirt's network driver makes its own LIBVIRT_* iptables chains when a first network starts and
+  // keeps them for good (on a real host its default network has made them long ago). Let it do that
+  // before the snapshot, with a scratch network, so the comparison is strict about what we do.
+  const scratch = path.join(sandbox.dir, "scratch-net.xml");
+  writeFileSync(
+    scratch,
+    buildNetworkXml({
+      name: "vmc-e2e-scratch",
+      bridge: { name: "vmce2escratch" },
+      ip: { address: "10.231.49.1", netmask: "255.255.255.0", dhcp: { range: { start: "10.231.49.2", end: "10.231.49.254" }, hosts: [] } },
+    }),
+  );
+  virshRun("net-create", scratch);
+  virshRun("net-destroy", "vmc-e2e-scratch");
   before = hostSnapshot();
   for (const def of [A, B]) {
     writeStackFile(def);
