@@ -93,6 +93,12 @@ afterAll(async () => {
   }
 });
 
+
+/** The test network on 10.231.63.0/24, reached through `target`. */
+function testNetwork(target: NatNetworkInputs["target"], hosts: NatNetworkInputs["hosts"]): NatNetworkInputs {
+  return { target, name: NET, bridge: BRIDGE, address: "10.231.63.1", netmask: "255.255.255.0", dhcpStart: "10.231.63.2", dhcpEnd: "10.231.63.254", hosts, owner };
+}
+
 describe("an interrupted create is finished on the next up, when the pool proves the objects ours", () => {
   let pool: StoragePoolState;
   let base: BaseImageState;
@@ -196,17 +202,7 @@ describe("the network removed behind Pulumi's back while a VM runs", () => {
   const onBridge = () => ns("ip", "-o", "link", "show", "master", BRIDGE);
 
   beforeAll(async () => {
-    netInputs = {
-      target: lv.target(),
-      name: NET,
-      bridge: BRIDGE,
-      address: "10.231.63.1",
-      netmask: "255.255.255.0",
-      dhcpStart: "10.231.63.2",
-      dhcpEnd: "10.231.63.254",
-      hosts: [{ mac: "52:54:00:63:00:01", name: "vm1", ip: "10.231.63.10" }],
-      owner,
-    };
+    netInputs = testNetwork(lv.target(), [{ mac: "52:54:00:63:00:01", name: "vm1", ip: "10.231.63.10" }]);
     await natNetworkProvider.create(netInputs);
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", path.join(work, "blank.qcow2"), "16M"]);
     writeFileSync(path.join(work, "seed.iso"), Buffer.alloc(64 * 1024));
@@ -252,17 +248,7 @@ describe("the network removed behind Pulumi's back while a VM runs", () => {
 
 describe("unreachable libvirt, SSH host or image: fails fast, names the cause, works after the fix", () => {
   it("libvirt not running (a socket that does not exist)", async () => {
-    const net: NatNetworkInputs = {
-      target: { connection: { type: "local", netns: lv.netns() }, uri: "qemu:///system?socket=/run/vmcfault-nowhere/libvirt-sock" },
-      name: NET,
-      bridge: BRIDGE,
-      address: "10.231.63.1",
-      netmask: "255.255.255.0",
-      dhcpStart: "10.231.63.2",
-      dhcpEnd: "10.231.63.254",
-      hosts: [],
-      owner,
-    };
+    const net = testNetwork({ connection: { type: "local", netns: lv.netns() }, uri: "qemu:///system?socket=/run/vmcfault-nowhere/libvirt-sock" }, []);
     const started = Date.now();
     await expect(natNetworkProvider.create(net)).rejects.toThrow(
       /libvirt is not reachable at qemu:\/\/\/system\?socket=\/run\/vmcfault-nowhere\/libvirt-sock on this machine .*No such file or directory.*start libvirtd/,
