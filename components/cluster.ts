@@ -146,8 +146,8 @@ export class Cluster extends pulumi.ComponentResource {
     const knownHostsFile = `${model.cluster}.known_hosts`;
     this.outputs = pulumi.all(vms.map((vm) => vm.info)).apply((infos) => ({
       vms: Object.fromEntries(infos.map((info) => [info.name, info])),
-      inventory: ansibleInventory(model, { knownHostsPath: knownHostsFile }),
-      sshConfig: sshConfig(model, { knownHostsPath: knownHostsFile }),
+      inventory: ansibleInventory(model, { knownHostsPath: knownHostsFile, identityFile: model.sshIdentityFile }),
+      sshConfig: sshConfig(model, { knownHostsPath: knownHostsFile, identityFile: model.sshIdentityFile }),
       knownHosts: knownHosts(model, Object.fromEntries(infos.map((info) => [info.name, [info.hostPublicKey]]))),
       route: staticRouteCommand(model),
     }));

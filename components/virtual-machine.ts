@@ -135,7 +135,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
       mac: vm.mac,
       domain: vm.domain,
       hostPublicKey,
-      ssh: sshCommand(vm),
+      ssh: sshCommand(vm, { identityFile: cluster.sshIdentityFile }),
       console: consoleCommand(vm),
     }));
     this.registerOutputs({ info: this.info });

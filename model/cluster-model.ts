@@ -73,6 +73,8 @@ export interface ClusterModel {
   readonly vms: readonly VmModel[];
   /** `type base64 [comment]`, authorized for root in every guest. */
   readonly sshPublicKey: string;
+  /** The private key matching sshPublicKey when it came from a `<key>.pub` file: `<key>`, as written. */
+  readonly sshIdentityFile?: string;
   /** PEM bundle installed as a trusted CA in every guest. */
   readonly caCertificatePem?: string;
   readonly image: ImageModel;

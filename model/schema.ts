@@ -12,6 +12,7 @@ import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
 import { resolveModel } from "./resolve";
 import { parseSize } from "./size";
+import { isSshConfigPath } from "../outputs/quoting";
 import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
 
 // Pulumi hands top-level scalars over as strings ("2048", "true"); nested JSON keeps its types.
@@ -125,6 +126,15 @@ const poolDir = checked((s) => {
   if (/[\u0000-\u001f]/.test(s)) return `${JSON.stringify(s)} contains control characters; remove them`;
   return SYSTEM_DIRS.has(s.replace(/\/+$/, "") || "/") ? `"${s}" is a system directory that destroy would remove; use a directory of its own, e.g. /var/lib/libvirt/images/<cluster>` : undefined;
 }).transform((s) => s.replace(/\/+$/, ""));
+
+/**
+ * The private key beside a `.pub` file, as the user wrote its path (ssh and Ansible expand `~`
+ * themselves), for the ssh_config and inventory outputs; ssh falls back to the agent when only the
+ * `.pub` exists. None for a path those files cannot carry.
+ */
+function identityFileOf(publicKeyFile: string): string | undefined {
+  return publicKeyFile.endsWith(".pub") && isSshConfigPath(publicKeyFile) ? publicKeyFile.slice(0, -".pub".length) : undefined;
+}
 
 /** Text from a file or given inline, parsed; a problem is reported at `key`. Key text never goes into messages. */
 function load<T>(
@@ -254,13 +264,15 @@ function configSections(io: ConfigIo) {
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). Example: `~/.ssh/id_ed25519.pub`." }),
+      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig` and `inventory` outputs name the private key beside it (the same path without `.pub`). Example: `~/.ssh/id_ed25519.pub`." }),
       key: z.string().optional().meta({ description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
       .transform((spec, ctx) => {
         const source = spec.file !== undefined ? { file: spec.file } : { text: spec.key ?? "" };
-        return load(io, ctx, spec.file !== undefined ? "file" : "key", source, "an SSH public key", parsePublicKey)?.line ?? z.NEVER;
+        const line = load(io, ctx, spec.file !== undefined ? "file" : "key", source, "an SSH public key", parsePublicKey)?.line;
+        if (line === undefined) return z.NEVER;
+        return { line, ...(spec.file !== undefined && { identityFile: identityFileOf(spec.file) }) };
       })
       .meta({ description: "The SSH public key authorized for root in every VM: set exactly one of `file` and `key`." }),
     caCertificate: strictObject({

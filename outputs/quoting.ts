@@ -6,6 +6,11 @@
  * is split like a shell line): double-quoted when it has spaces. ssh expands a leading `~` itself.
  */
 export function sshConfigPath(path: string): string {
-  if (path === "" || /["'\\\n\r]/.test(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes or newlines`);
+  if (!isSshConfigPath(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes or newlines`);
   return /\s/.test(path) ? `"${path}"` : path;
+}
+
+/** Whether ssh_config (and Ansible's ssh arguments) can carry the path: not empty, no quotes, backslashes or newlines. */
+export function isSshConfigPath(path: string): boolean {
+  return path !== "" && !/["'\\\n\r]/.test(path);
 }

@@ -113,7 +113,7 @@ up() {
   echo
   echo "The cluster is up. SSH into each VM with:"
   for vm in boreas zephyrus; do
-    echo "  ${netns:+ip netns exec $netns }ssh -F $demo/ssh_config -i $demo/id_ed25519 $vm"
+    echo "  ${netns:+ip netns exec $netns }ssh -F $demo/ssh_config $vm"
   done
   echo "Take it down again with: npm run demo:down"
 }

@@ -184,6 +184,10 @@ describe("Cluster component tree (anemoi)", () => {
     expect(outputs.knownHosts).toContain(vms.boreas.hostPublicKey.split(" ").slice(0, 2).join(" "));
     expect(outputs.inventory).toMatch(/boreas ansible_host=172\.17\.2\.2/);
     expect(outputs.sshConfig).toMatch(/Host boreas[\s\S]*HostName 172\.17\.2\.2/);
+    // The stack's key is ~/.ssh/anemoi_rsa.pub, not a default identity: `ssh -F` must name its private key.
+    expect(outputs.sshConfig).toMatch(/Host boreas[\s\S]*IdentityFile ~\/\.ssh\/anemoi_rsa\n/);
+    expect(outputs.inventory).toContain("ansible_ssh_private_key_file=~/.ssh/anemoi_rsa");
+    expect(vms.boreas.ssh).toBe("ssh -i '~/.ssh/anemoi_rsa' root@172.17.2.2");
     expect(outputs.route).toContain("172.17.2.0/24");
   });
 });

@@ -90,6 +90,8 @@ describe("Pulumi.anemoi.yaml", () => {
       expect(vm.mac).toBe(stableMac("anemoi", vm.name));
     }
     expect(model.sshPublicKey).toBe(RSA_PUBLIC_KEY);
+    // The private key beside the .pub, as written: ssh and Ansible expand ~ themselves.
+    expect(model.sshIdentityFile).toBe("~/.ssh/anemoi_rsa");
     expect(model.caCertificatePem).toBe(CA_PEM);
     expect(model.image.url).toMatch(/^https:\/\/cloud\.debian\.org\/images\/cloud\/bookworm\/latest\/debian-12-genericcloud-amd64\.qcow2$/);
     expect(model.image.fileName).toBe("debian-12-genericcloud-amd64.qcow2");
@@ -132,6 +134,8 @@ describe("parseClusterConfig: valid configs", () => {
     const model = parseOk({ ...baseRaw(), sshPublicKey: { key: ED25519_PUBLIC_KEY }, caCertificate: { pem: CA_PEM } });
     expect(model.sshPublicKey).toBe(ED25519_PUBLIC_KEY);
     expect(model.caCertificatePem).toBe(CA_PEM);
+    // No file, so no private key to name in the ssh_config.
+    expect(model.sshIdentityFile).toBeUndefined();
   });
 
   it("pins an SSH host by fingerprint, or by a known_hosts line whose fingerprint it computes", () => {
