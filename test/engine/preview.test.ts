@@ -2,10 +2,11 @@
 // the whole tree is planned (every provider serializes as `pulumi up` would need it), and a broken
 // config fails listing every problem, with nothing planned.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, toolsRoot, type EngineSandbox } from "../support/engine";
+import { readmeCommand, runShell } from "../support/readme";
 
 let sandbox: EngineSandbox;
 let project: string;
@@ -23,12 +24,29 @@ beforeAll(async () => {
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=anemoi CA",
     "-keyout", path.join(home, "ca.key"), "-out", path.join(home, "ca.crt"), "-days", "2"], { stdio: "ignore" });
   env = { ...sandbox.env, HOME: home };
-  const init = await pulumiCli(project, env, ["stack", "init", "anemoi"]);
-  expect(init.code, init.out).toBe(0);
+  // The project folder as set-up leaves it: its CLI under .tools/.
+  symlinkSync(toolsRoot, path.join(project, ".tools"));
 });
 afterAll(() => sandbox?.cleanup());
 
 describe("pulumi preview of Pulumi.anemoi.yaml", () => {
+  let planned: string;
+
+  it("runs as README's \"Running pulumi\" section types it", async () => {
+    const typed = [
+      readmeCommand(`export PATH="$PWD/.tools/bin:$PATH"`),
+      readmeCommand("pulumi stack init anemoi"),
+      readmeCommand("pulumi preview"),
+    ];
+    const r = await runShell(["set -e", ...typed].join("\n"), { cwd: project, env, timeoutMs: 300_000 });
+    expect(r.code, r.out).toBe(0);
+    planned = /Resources:\s+\+ (\d+) to create/.exec(r.stdout)?.[1] ?? `none in:\n${r.out}`;
+    // The same CLI through npm, for a shell without the PATH line.
+    const viaNpm = await runShell(readmeCommand("npm run pulumi -- <args>", { "<args>": "stack ls" }), { cwd: project, env });
+    expect(viaNpm.code, viaNpm.out).toBe(0);
+    expect(viaNpm.stdout).toMatch(/^anemoi\*\s/m);
+  }, 300_000);
+
   it("plans the whole cluster", async () => {
     const r = await pulumiCli(project, env, ["preview", "--json"]);
     expect(r.code, r.out).toBe(0);
@@ -46,6 +64,8 @@ describe("pulumi preview of Pulumi.anemoi.yaml", () => {
     expect(count(":BaseImage")).toBe(1);
     for (const kind of ["index:VirtualMachine", ":Domain", ":Disk", ":Seed", ":Readiness"]) expect(count(kind), kind).toBe(4);
     expect(steps.map((s) => s.name)).toContain("anemoi-boreas-domain");
+    // The text preview of README's commands planned the same.
+    expect(planned).toBe(String(steps.length));
   });
 
   it("with a broken config fails, lists every problem with its key, and plans nothing", async () => {

@@ -40,20 +40,38 @@ export interface CliResult {
   stdout: string;
 }
 
-/** The literal `pulumi` a user types, in `cwd`, with the sandbox's state and passphrase. */
-export function pulumiCli(cwd: string, env: Record<string, string>, args: string[], timeoutMs = 900_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(pulumiBin, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export interface RunOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** Standard input; closed at once by default. */
+  input?: string;
+  timeoutMs?: number;
+  /** Sent when the timeout passes. */
+  timeoutSignal?: NodeJS.Signals;
+}
+
+/** A process run to its end, its output collected; `env` is added to this process's. */
+export function runProcess(file: string, args: string[], options: RunOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b));
     child.stderr.on("data", (b: Buffer) => (stderr += b));
-    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
+    child.on("error", reject);
+    child.stdin.end(options.input ?? "");
+    const timer = setTimeout(() => child.kill(options.timeoutSignal ?? "SIGTERM"), options.timeoutMs ?? 900_000);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, out: `${stdout}\n${stderr}`, stdout });
     });
   });
+}
+
+/** The literal `pulumi` a user types, in `cwd`, with the sandbox's state and passphrase. */
+export function pulumiCli(cwd: string, env: Record<string, string>, args: string[], timeoutMs = 900_000): Promise<CliResult> {
+  // SIGINT: pulumi's own Ctrl-C, which lets it release its lock.
+  return runProcess(pulumiBin, args, { cwd, env, timeoutMs, timeoutSignal: "SIGINT" });
 }
 
 /** A throw-away copy of this project (its own stack files and state), sharing node_modules. */
