@@ -311,7 +311,7 @@ function configSections(io: ConfigIo) {
       .default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS)
       .meta({ description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds." }),
     consolePassword: flag.default(false).meta({
-      description: "Give root a generated password for the serial console (`virsh console`), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
+      description: "Give root a generated password for the serial console (each VM's `console` command in the `vms` output), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
     }),
     disableCloudInitAfterBoot: flag.default(false).meta({
       description: "Switch cloud-init off in each VM at the end of its first boot (`/etc/cloud/cloud-init.disabled`), so later boots skip it.",

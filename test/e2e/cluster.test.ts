@@ -10,6 +10,8 @@ import { buildNetworkXml } from "../../libvirt/xml";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../support/mirror";
+import { readmeCommand, runShell, userShellEnv } from "../support/readme";
+import { consoleLogin } from "../support/console";
 
 const lv = useLibvirt();
 const MIRROR_PORT = 18_099;
@@ -23,7 +25,8 @@ interface StackDef {
 }
 /** The seed's four winds; each keeps its address (.10-.13) whichever stack it is in. */
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
-const A: StackDef = { stack: "e2e-a", cluster: "etoea", subnet: 41, vms: ["boreas", "zephyrus", "notus"] };
+// Named as in README, whose commands the checks below type as shown.
+const A: StackDef = { stack: "e2e-a", cluster: "anemoi", subnet: 41, vms: ["boreas", "zephyrus", "notus"] };
 const B: StackDef = { stack: "e2e-b", cluster: "etoeb", subnet: 42, vms: ["boreas"] };
 
 let sandbox: EngineSandbox;
@@ -71,6 +74,7 @@ function writeStackFile(def: StackDef): void {
     "vm-cluster:image": { url: `${mirror!.url}test-image.qcow2`, checksumsUrl: mirror!.checksumsUrl },
     "vm-cluster:domainType": "qemu",
     "vm-cluster:readinessTimeoutSeconds": 600,
+    "vm-cluster:consolePassword": true,
   };
   writeFileSync(path.join(project, `Pulumi.${def.stack}.yaml`), toYaml({ config }));
 }
@@ -81,6 +85,14 @@ async function pulumi(def: StackDef, ...args: string[]) {
 async function ok(def: StackDef, ...args: string[]): Promise<string> {
   const r = await pulumi(def, ...args);
   expect(r.code, `pulumi ${args.join(" ")} (${def.stack}):\n${r.out}`).toBe(0);
+  return r.stdout;
+}
+/** A command as README shows it, typed in `cwd` (a folder of the project), with `def`'s stack selected. */
+async function typed(def: StackDef, command: string, options: { cwd?: string; input?: string; netns?: string } = {}): Promise<string> {
+  const select = await pulumiCli(project, sandbox.env, ["stack", "select", def.stack]);
+  expect(select.code, select.out).toBe(0);
+  const r = await runShell(command, { cwd: options.cwd ?? project, env: userShellEnv(sandbox.env), input: options.input, netns: options.netns });
+  expect(r.code, r.out).toBe(0);
   return r.stdout;
 }
 async function outputs(def: StackDef): Promise<Record<string, any>> {
@@ -100,7 +112,6 @@ async function saveSshFiles(def: StackDef): Promise<void> {
   // The ssh_config names the known_hosts file relative to where ssh runs: write it there too.
   writeFileSync(path.join(dir, "ssh_config"), out.sshConfig.replaceAll(`UserKnownHostsFile ${def.cluster}.known_hosts`, `UserKnownHostsFile ${path.join(dir, `${def.cluster}.known_hosts`)}`));
   writeFileSync(path.join(dir, `${def.cluster}.known_hosts`), out.knownHosts);
-  writeFileSync(path.join(dir, "inventory"), out.inventory);
 }
 
 /** Domain ids change when a domain restarts: the same id means the VM kept running. */
@@ -157,7 +168,7 @@ describe("a 3-VM cluster", () => {
   it("comes up SSH-ready with `pulumi up`", async () => {
     upStacks.add(A.stack);
     const started = Date.now();
-    await ok(A, "up", "--yes");
+    await typed(A, readmeCommand("pulumi up"));
     console.log(`e2e: up of ${A.vms.length} VMs to all-ready took ${((Date.now() - started) / 1000).toFixed(0)} s`);
     await saveSshFiles(A);
   }, 900_000);
@@ -180,11 +191,35 @@ describe("a 3-VM cluster", () => {
     expect(refused).toMatch(/Permission denied \(publickey\)/);
   });
 
-  it("outputs an Ansible inventory that ansible-inventory accepts", () => {
-    const inv = JSON.parse(execFileSync("ansible-inventory", ["-i", path.join(sandbox.dir, A.stack, "inventory"), "--list"], { encoding: "utf8" }));
-    expect(inv[A.cluster].hosts.sort()).toEqual([...A.vms].sort());
-    expect(inv._meta.hostvars.boreas.ansible_host).toBe(`10.231.${A.subnet}.10`);
-  });
+  it("hands off as README's \"After pulumi up\" shows: files to ssh in with, the route, each VM's commands, the console password", async () => {
+    const cwd = path.join(project, "handoff");
+    mkdirSync(cwd);
+    await typed(A, readmeCommand("pulumi stack output knownHosts > anemoi.known_hosts"), { cwd });
+    await typed(A, readmeCommand("pulumi stack output sshConfig > anemoi.ssh_config"), { cwd });
+    // No command given: the login shell reads one from standard input, as from a user's keyboard.
+    const login = await typed(A, readmeCommand("ssh -F anemoi.ssh_config boreas"), { cwd, netns: lv.netns(), input: "hostname\n" });
+    expect(login.split("\n")).toContain("boreas");
+    await typed(A, readmeCommand("pulumi stack output inventory > inventory.ini"), { cwd });
+    const inventory = JSON.parse(execFileSync("ansible-inventory", ["-i", path.join(cwd, "inventory.ini"), "--list"], { encoding: "utf8" }));
+    expect(inventory[A.cluster].hosts.sort()).toEqual([...A.vms].sort());
+    expect(inventory._meta.hostvars.boreas.ansible_host).toBe(`10.231.${A.subnet}.10`);
+    const route = (await typed(A, readmeCommand("pulumi stack output route"))).trim();
+    expect(route).toMatch(new RegExp(`^ip route add 10\\.231\\.${A.subnet}\\.0/24 via \\S+$`));
+    const vms = JSON.parse(await typed(A, readmeCommand("pulumi stack output vms")));
+    expect(vms.boreas).toMatchObject({ ip: `10.231.${A.subnet}.10`, domain: `${A.cluster}-boreas`, console: `virsh -c qemu:///system console ${A.cluster}-boreas` });
+    expect(vms.boreas.ssh).toBe(`ssh -i ${keyFile} root@10.231.${A.subnet}.10`);
+    const password = (await typed(A, readmeCommand("pulumi stack output consolePassword --show-secrets"))).trim();
+    expect(password).toMatch(/^[2-9a-zA-Z]{20}$/);
+  }, 300_000);
+
+  it("lets root log in on the serial console with the generated password, and not with another", async () => {
+    const password = JSON.parse(await ok(A, "stack", "output", "--json", "--show-secrets")).consolePassword as string;
+    const console = readmeCommand("virsh -c qemu:///system console <cluster>-<vm>", { "<cluster>-<vm>": `${A.cluster}-zephyrus` });
+    expect(await consoleLogin(console, "root", `${password}x`)).toMatchObject({ loggedIn: false });
+    const session = await consoleLogin(console, "root", password, "hostname");
+    expect(session.loggedIn, session.transcript).toBe(true);
+    expect(session.output.split(/\r?\n/), session.transcript).toContain("zephyrus");
+  }, 300_000);
 
   it("has nothing to change on a second up, a preview or a refresh", async () => {
     expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
@@ -202,16 +237,16 @@ describe("a 3-VM cluster", () => {
       .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
       .sort();
     // Only notus' and eurus' resources, and the network's reservations (updated in place).
-    for (const step of touched) expect(step).toMatch(/(notus|eurus)|^update etoea-network$/);
-    expect(touched).toContain("update etoea-network");
-    expect(touched).toContain("delete etoea-notus-domain");
-    expect(touched).toContain("create etoea-eurus-domain");
-    await ok(changed, "up", "--yes");
+    for (const step of touched) expect(step).toMatch(/(notus|eurus)|^update anemoi-network$/);
+    expect(touched).toContain("update anemoi-network");
+    expect(touched).toContain("delete anemoi-notus-domain");
+    expect(touched).toContain("create anemoi-eurus-domain");
+    await typed(changed, readmeCommand("pulumi up --yes"));
     A.vms = changed.vms;
     await saveSshFiles(A);
     expect(sshVm(A, "eurus", ["hostname"]).trim()).toBe("eurus");
     expect(domainIds({ ...A, vms: ["boreas", "zephyrus"] })).toEqual(ids);
-    expect(execFileSync("virsh", ["-c", "qemu:///system", "list", "--all", "--name"], { encoding: "utf8" })).not.toContain("etoea-notus");
+    expect(execFileSync("virsh", ["-c", "qemu:///system", "list", "--all", "--name"], { encoding: "utf8" })).not.toContain("anemoi-notus");
   }, 900_000);
 });
 
@@ -231,10 +266,10 @@ describe("a second cluster on the same host", () => {
 
 describe("destroy", () => {
   it("of both stacks leaves the host as it found it", async () => {
-    for (const def of [B, A]) {
-      await ok(def, "destroy", "--yes");
-      upStacks.delete(def.stack);
-    }
+    await typed(B, readmeCommand("pulumi destroy --yes"));
+    upStacks.delete(B.stack);
+    await typed(A, readmeCommand("pulumi destroy"));
+    upStacks.delete(A.stack);
     expect(hostSnapshot()).toBe(before);
   }, 900_000);
 });

@@ -22,6 +22,7 @@ import { deleteSavedRuleArgv, taggedRules } from "../../host/iptables";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../support/mirror";
 import { alive, childrenOf, commandLine, FileBackend, leakAt, needles, sleep, startLoopbackSshd, startPulumi, waitFor, type LoopbackSshd, type Running } from "./fault-bed";
+import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 
 const lv = useLibvirt();
 const MIRROR_PORT = 18_161;
@@ -108,6 +109,13 @@ async function ok(def: StackDef, ...args: string[]): Promise<string> {
   const r = await pulumi(def, ...args);
   expect(r.code, `pulumi ${args.join(" ")} (${def.stack}):\n${r.out}`).toBe(0);
   return r.out;
+}
+/** A command as README shows it, typed in the project folder, where stack X is the selected one. */
+async function typed(command: string): Promise<CliResult> {
+  const r = await runShell(command, { cwd: project, env: userShellEnv(sandbox.env) });
+  logs.push(r.out);
+  expect(r.code, r.out).toBe(0);
+  return r;
 }
 async function outputs(def: StackDef): Promise<Record<string, any>> {
   const r = await pulumiCli(project, sandbox.env, ["--stack", def.stack, "stack", "output", "--json"]);
@@ -233,6 +241,8 @@ beforeAll(async () => {
     const init = await pulumiCli(project, sandbox.env, ["stack", "init", def.stack]);
     expect(init.code, init.out).toBe(0);
   }
+  // README's recovery commands name no stack: they act on the selected one.
+  expect((await pulumiCli(project, sandbox.env, ["stack", "select", X.stack])).code).toBe(0);
   // As the README says: the private key from standard input or after `--`, as a secret.
   await ok(Y, "config", "set", "--secret", "--path", "vm-cluster:host.privateKey", "--", sshd.privateKey);
 }, 600_000);
@@ -364,10 +374,11 @@ describe("interrupted hard (case 1)", () => {
     // The provider was interrupted in the middle of readiness: its temporary key file went with it.
     expect(secretTempFiles(provisionerKey)).toEqual([]);
 
-    const refreshed = await ok(X, "refresh", "--yes", "--clear-pending-creates");
-    expect(refreshed).not.toMatch(/error/i);
+    // What README's Reliability section says to type.
+    const refreshed = await typed(readmeCommand("pulumi refresh --clear-pending-creates --yes"));
+    expect(refreshed.out).not.toMatch(/error/i);
     expect(backend.pending(X.stack)).toEqual([]);
-    await ok(X, "up", "--yes", "--skip-preview");
+    await typed(readmeCommand("pulumi up"));
     await expectConverged(X);
   }, 600_000);
 
@@ -406,12 +417,15 @@ describe("interrupted hard (case 1)", () => {
     expect(locked.code).not.toBe(0);
     expect(locked.out).toMatch(/the stack is currently locked by 1 lock\(s\).*`pulumi cancel`/s);
     expect(locked.out).toContain(`(pid ${run.pid})`);
-    expect(await ok(X, "cancel", "--yes")).toContain("has been canceled");
+    // README's recovery, as typed: the pid is gone (ps finds nothing), then cancel, refresh, up.
+    const ps = await runShell(readmeCommand("ps -p N", { N: String(run.pid) }), { cwd: project });
+    expect(ps.code, ps.out).toBe(1);
+    expect((await typed(readmeCommand("pulumi cancel --yes"))).out).toContain("has been canceled");
     expect(backend.locks(X.stack)).toEqual([]);
     expect(backend.pending(X.stack)).toContain("faultx-zephyrus-ready creating");
-    await ok(X, "refresh", "--yes", "--clear-pending-creates");
+    await typed(readmeCommand("pulumi refresh --clear-pending-creates --yes"));
     expect(backend.pending(X.stack)).toEqual([]);
-    await ok(X, "up", "--yes", "--skip-preview");
+    await typed(readmeCommand("pulumi up"));
     // boreas kept running through all of it: back on the recreated network's bridge.
     await expectConverged(X);
   }, 600_000);

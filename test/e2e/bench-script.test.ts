@@ -1,0 +1,29 @@
+// README's quick benchmark, typed as shown: it runs to the end and writes its results (to a
+// temporary folder here, so the committed results stay as measured). No time is asserted: the
+// numbers are the benchmark's to report, not a test's to judge.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../support/engine";
+import { readmeCommand, runShell } from "../support/readme";
+
+const resultsDir = mkdtempSync(path.join(tmpdir(), "vmc-bench-results-"));
+afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
+
+describe("the benchmark script", () => {
+  it("runs its quick check and writes complete results, leaving nothing behind", async () => {
+    const r = await runShell(readmeCommand("BENCH_SIZES=1 npm run bench"), { cwd: projectRoot, env: { BENCH_RESULTS_DIR: resultsDir }, timeoutMs: 1_200_000 });
+    expect(r.code, r.out).toBe(0);
+    const results = JSON.parse(readFileSync(path.join(resultsDir, "latest.json"), "utf8"));
+    expect(results.complete, results.error).toBe(true);
+    expect(results.settings.sizes).toEqual([1]);
+    expect(results.floor.totalMs).toBeGreaterThan(0);
+    expect(results.ups.map((u: { n: number }) => u.n)).toEqual([1]);
+    expect(results.ups[0].up.ms).toBeGreaterThan(0);
+    // The run removes what it made: its clusters' leftovers are recorded after each destroy.
+    expect(results.ups[0].leftovers).toEqual([]);
+    const table = readFileSync(path.join(resultsDir, "latest.md"), "utf8");
+    expect(table).toMatch(/\| `pulumi up --yes`, 1 VM, nothing → all ready \| [\d.]+ s \|/);
+  }, 1_200_000);
+});

@@ -1,0 +1,74 @@
+// A login on a VM's serial console as a person does it with `virsh console`: that needs a
+// terminal, which `script` provides; the test types into it and reads the screen.
+import { spawn } from "node:child_process";
+
+export interface ConsoleSession {
+  /** A shell prompt appeared after the password. */
+  loggedIn: boolean;
+  /** What `then` printed, one line each, prompts and the echoed command excluded. */
+  output: string;
+  /** The whole screen, for failure messages. */
+  transcript: string;
+}
+
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]/g;
+const PROMPT = /\w+@[\w-]+:[^\n]*[#$] ?$/;
+
+/**
+ * Runs the console command, logs in as `user` with `password`, runs `then` when logged in, and
+ * leaves with `exit` and Ctrl+] (virsh's escape character). Fails only on a timeout.
+ */
+export async function consoleLogin(command: string, user: string, password: string, then?: string, timeoutMs = 180_000): Promise<ConsoleSession> {
+  const child = spawn("script", ["-q", "-f", "-e", "-c", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+  let screen = "";
+  child.stdout.on("data", (b: Buffer) => (screen += b.toString("utf8").replace(ANSI, "")));
+  child.stderr.on("data", (b: Buffer) => (screen += b.toString("utf8")));
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  const deadline = Date.now() + timeoutMs;
+  const type = (text: string) => child.stdin.write(text);
+  /** Waits until the screen after `from` matches; Enter every few seconds wakes a quiet getty. */
+  const until = async (from: number, pattern: RegExp, nudge = false): Promise<RegExpExecArray> => {
+    let lastNudge = 0;
+    for (;;) {
+      const match = pattern.exec(screen.slice(from));
+      if (match) return match;
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`the console did not show ${pattern} within ${timeoutMs / 1000} s:\n${screen.slice(-3000)}`);
+      }
+      if (nudge && Date.now() - lastNudge > 3_000) {
+        type("\r");
+        lastNudge = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  try {
+    await until(0, /Escape character is/);
+    await until(screen.length, /login: ?$/, true);
+    type(`${user}\r`);
+    await until(screen.length, /Password: ?$/);
+    const afterPassword = screen.length;
+    type(`${password}\r`);
+    const result = await until(afterPassword, new RegExp(`Login incorrect|${PROMPT.source}`, "m"));
+    if (result[0].startsWith("Login incorrect")) return { loggedIn: false, output: "", transcript: screen };
+    let output = "";
+    if (then !== undefined) {
+      const before = screen.length;
+      type(`${then}\r`);
+      await until(before, new RegExp(`\\n[^\\n]*${PROMPT.source}`, "m"));
+      output = screen
+        .slice(before)
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== then && !PROMPT.test(line) && line !== "")
+        .join("\n");
+    }
+    type("exit\r");
+    return { loggedIn: true, output, transcript: screen };
+  } finally {
+    type("\x1d");
+    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    if (!stopped) child.kill("SIGKILL");
+    await exited;
+  }
+}
