@@ -69,7 +69,17 @@ start_mirror() {
   wait_for "the image mirror" run_ns curl -fsS -o /dev/null "http://127.0.0.1:$mirror_port/SHA512SUMS"
 }
 
-stop_pid() { if alive "$1"; then kill "$(cat "$1")"; fi; rm -f "$1"; }
+# stop_pid FILE: stops the process FILE names and waits until it is gone (libvirtd takes seconds to
+# shut down; a demo started again meanwhile would find it still "running").
+stop_pid() {
+  if alive "$1"; then
+    local pid; pid=$(cat "$1")
+    kill "$pid"
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then log "pid $pid did not stop within 15 s: killing it"; kill -9 "$pid"; fi
+  fi
+  rm -f "$1"
+}
 
 write_stack() {
   local domain_type=$1 image=$2
