@@ -359,10 +359,12 @@ export async function main(): Promise<number> {
   const largest = settings.sizes[settings.sizes.length - 1]!;
   const results: Partial<Results> & { ups: UpResult[]; notes: string[] } = { schema: 1, startedAt, complete: false, machine, ups: [], notes: [] };
   // BENCH_RESULTS_DIR: the tests run the quick benchmark without touching the committed results.
+  let stoppedOwnDaemon = false;
   const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, "results");
   let failure: unknown;
   try {
     const daemon = await startLibvirtd("vmc-bench");
+    stoppedOwnDaemon = daemon.startedPids.length > 0;
     cleanups.push({ what: "libvirtd (only if this run started it)", fn: () => stopLibvirtd(daemon) });
     const netns = daemon.netns;
     results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: false, productReadinessPollMs: PRODUCT_POLL_MS, netns };
@@ -530,7 +532,8 @@ export async function main(): Promise<number> {
   }
 
   machine.loadAverageEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
-  machine.otherRunningDomainsEnd = await runningDomains().catch(() => 0); // the daemon this run started is gone: nothing runs
+  // Asked after the cleanups: a daemon this run started is stopped by now, and with it its VMs.
+  machine.otherRunningDomainsEnd = await runningDomains().catch(() => (stoppedOwnDaemon ? 0 : undefined));
   const full = finish(results);
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(full, null, 2) + "\n");

@@ -264,7 +264,7 @@ function configSections(io: ConfigIo) {
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig` and `inventory` outputs name the private key beside it (the same path without `.pub`). Example: `~/.ssh/id_ed25519.pub`." }),
+      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
       key: z.string().optional().meta({ description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))

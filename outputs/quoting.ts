@@ -6,11 +6,14 @@
  * is split like a shell line): double-quoted when it has spaces. ssh expands a leading `~` itself.
  */
 export function sshConfigPath(path: string): string {
-  if (!isSshConfigPath(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes or newlines`);
+  if (!isSshConfigPath(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes, newlines, % or $`);
   return /\s/.test(path) ? `"${path}"` : path;
 }
 
-/** Whether ssh_config (and Ansible's ssh arguments) can carry the path: not empty, no quotes, backslashes or newlines. */
+/**
+ * Whether ssh_config (and Ansible's ssh arguments) can carry the path as it is: not empty, no
+ * quotes, backslashes or newlines, and no `%` or `$`, which ssh would expand as tokens.
+ */
 export function isSshConfigPath(path: string): boolean {
-  return path !== "" && !/["'\\\n\r]/.test(path);
+  return path !== "" && !/["'\\\n\r%$]/.test(path);
 }

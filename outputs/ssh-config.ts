@@ -16,8 +16,9 @@ export function sshConfig(model: Pick<ClusterModel, "cluster" | "vms">, options:
       `Host ${vm.name}`,
       `  HostName ${vm.ip}`,
       "  User root",
-      // IdentitiesOnly keeps agent keys from using up the server's authentication attempts first.
-      ...(options.identityFile !== undefined ? [`  IdentityFile ${sshConfigPath(options.identityFile)}`, "  IdentitiesOnly yes"] : []),
+      // No IdentitiesOnly: where the key file is absent (ssh run on the VM host with a forwarded
+      // agent) the agent's keys must still be offered.
+      ...(options.identityFile !== undefined ? [`  IdentityFile ${sshConfigPath(options.identityFile)}`] : []),
       `  UserKnownHostsFile ${sshConfigPath(options.knownHostsPath)}`,
       "  StrictHostKeyChecking yes",
     ].join("\n"),

@@ -91,7 +91,7 @@ async function ok(def: StackDef, ...args: string[]): Promise<string> {
 async function typed(def: StackDef, command: string, options: { cwd?: string; input?: string; netns?: string } = {}): Promise<string> {
   const select = await pulumiCli(project, sandbox.env, ["stack", "select", def.stack]);
   expect(select.code, select.out).toBe(0);
-  const r = await runShell(command, { cwd: options.cwd ?? project, env: userShellEnv(sandbox.env), input: options.input, netns: options.netns });
+  const r = await runShell(command, { cwd: options.cwd ?? project, env: userShellEnv(sandbox.env), input: options.input, netns: options.netns, timeoutMs: 800_000 });
   expect(r.code, r.out).toBe(0);
   return r.stdout;
 }
@@ -215,9 +215,10 @@ describe("a 3-VM cluster", () => {
   it("lets root log in on the serial console with the generated password, and not with another", async () => {
     const password = JSON.parse(await ok(A, "stack", "output", "--json", "--show-secrets")).consolePassword as string;
     const console = readmeCommand("virsh -c qemu:///system console <cluster>-<vm>", { "<cluster>-<vm>": `${A.cluster}-zephyrus` });
-    expect(await consoleLogin(console, "root", `${password}x`)).toMatchObject({ loggedIn: false });
+    expect(await consoleLogin(console, "root", `${password}x`)).toMatchObject({ loggedIn: false, detached: true });
     const session = await consoleLogin(console, "root", password, "hostname");
     expect(session.loggedIn, session.transcript).toBe(true);
+    expect(session.detached, session.transcript).toBe(true);
     expect(session.output.split(/\r?\n/), session.transcript).toContain("zephyrus");
   }, 300_000);
 

@@ -38,7 +38,7 @@ describe("pulumi preview of Pulumi.anemoi.yaml", () => {
       readmeCommand("pulumi stack init anemoi"),
       readmeCommand("pulumi preview"),
     ];
-    const r = await runShell(["set -e", ...typed].join("\n"), { cwd: project, env, timeoutMs: 300_000 });
+    const r = await runShell(["set -e", ...typed].join("\n"), { cwd: project, env, timeoutMs: 240_000 });
     expect(r.code, r.out).toBe(0);
     planned = /Resources:\s+\+ (\d+) to create/.exec(r.stdout)?.[1] ?? `none in:\n${r.out}`;
     // The same CLI through npm, for a shell without the PATH line.

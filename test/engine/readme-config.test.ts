@@ -16,7 +16,7 @@ let env: Record<string, string>;
 
 /** Runs a command in the project folder as a user's shell would, with HOME at the test's own. */
 async function typed(command: string): Promise<string> {
-  const r = await runShell(command, { cwd: project, env, timeoutMs: 120_000 });
+  const r = await runShell(command, { cwd: project, env, timeoutMs: 100_000 });
   expect(r.code, r.out).toBe(0);
   return r.stdout;
 }

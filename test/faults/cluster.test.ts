@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, type CliResult, type EngineSandbox } from "../support/engine";
-import { deleteSavedRuleArgv, taggedRules } from "../../host/iptables";
+import { cleanClusterByHand } from "../support/clean-by-hand";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../support/mirror";
 import { alive, childrenOf, commandLine, FileBackend, leakAt, needles, sleep, startLoopbackSshd, startPulumi, waitFor, type LoopbackSshd, type Running } from "./fault-bed";
@@ -112,7 +112,7 @@ async function ok(def: StackDef, ...args: string[]): Promise<string> {
 }
 /** A command as README shows it, typed in the project folder, where stack X is the selected one. */
 async function typed(command: string): Promise<CliResult> {
-  const r = await runShell(command, { cwd: project, env: userShellEnv(sandbox.env) });
+  const r = await runShell(command, { cwd: project, env: userShellEnv(sandbox.env), timeoutMs: 500_000 });
   logs.push(r.out);
   expect(r.code, r.out).toBe(0);
   return r;
@@ -200,29 +200,6 @@ function canaries(): string[] {
 }
 
 /** Removes a cluster's objects by hand, as an admin cleaning the host would (not through vm-cluster). */
-function cleanByHand(def: StackDef): void {
-  const quietly = (f: () => unknown) => {
-    try {
-      f();
-    } catch {
-      /* already gone */
-    }
-  };
-  for (const d of domainsOf(def)) {
-    quietly(() => virsh("destroy", d));
-    quietly(() => virsh("undefine", d, "--nvram"));
-  }
-  const pool = `${def.cluster}-pool`;
-  for (const vol of volumesOf(def)) quietly(() => virsh("vol-delete", "--pool", pool, vol));
-  quietly(() => virsh("pool-destroy", pool));
-  quietly(() => virsh("pool-delete", pool));
-  quietly(() => virsh("pool-undefine", pool));
-  quietly(() => virsh("net-destroy", def.cluster));
-  quietly(() => virsh("net-undefine", def.cluster));
-  for (const rule of taggedRules(ns("iptables-save"), `vm-cluster:${def.cluster}`)) quietly(() => ns(...deleteSavedRuleArgv(rule)));
-  for (const file of [`/var/log/libvirt/qemu/${def.cluster}-boreas.log`, `/var/log/libvirt/qemu/${def.cluster}-zephyrus.log`]) quietly(() => execFileSync("rm", ["-f", file]));
-}
-
 beforeAll(async () => {
   sandbox = engineSandbox("faults");
   backend = new FileBackend(sandbox.backendDir, PROJECT);
@@ -254,7 +231,7 @@ afterAll(async () => {
     await pulumi(def, "cancel", "--yes");
     const r = await pulumi(def, "destroy", "--yes", "--skip-preview");
     if (r.code !== 0) console.error(`faults: destroy of ${def.stack} failed; cleaning by hand:\n${r.out}`);
-    cleanByHand(def);
+    cleanClusterByHand(def.cluster, lv.netns());
   }
   mirror?.stop();
   await sshd?.stop();
@@ -433,7 +410,7 @@ describe("interrupted hard (case 1)", () => {
 
 describe("destroy (case 3)", () => {
   it("after the host was cleaned by hand succeeds, and a second destroy succeeds too", async () => {
-    cleanByHand(X);
+    cleanClusterByHand(X.cluster, lv.netns());
     expect(domainsOf(X)).toEqual([]);
     const first = await ok(X, "destroy", "--yes", "--skip-preview");
     expect(first).toMatch(/deleted/);

@@ -5,6 +5,8 @@ import { spawn } from "node:child_process";
 export interface ConsoleSession {
   /** A shell prompt appeared after the password. */
   loggedIn: boolean;
+  /** Ctrl+] ended `virsh console` (else it was killed). */
+  detached: boolean;
   /** What `then` printed, one line each, prompts and the echoed command excluded. */
   output: string;
   /** The whole screen, for failure messages. */
@@ -15,8 +17,9 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]/g;
 const PROMPT = /\w+@[\w-]+:[^\n]*[#$] ?$/;
 
 /**
- * Runs the console command, logs in as `user` with `password`, runs `then` when logged in, and
- * leaves with `exit` and Ctrl+] (virsh's escape character). Fails only on a timeout.
+ * Runs the console command, logs in as `user` with `password`, runs `then` when logged in, logs
+ * out, and leaves with Ctrl+] (virsh's escape character), sent alone once the login prompt is
+ * back. Fails only on a timeout.
  */
 export async function consoleLogin(command: string, user: string, password: string, then?: string, timeoutMs = 180_000): Promise<ConsoleSession> {
   const child = spawn("script", ["-q", "-f", "-e", "-c", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
@@ -50,7 +53,10 @@ export async function consoleLogin(command: string, user: string, password: stri
     const afterPassword = screen.length;
     type(`${password}\r`);
     const result = await until(afterPassword, new RegExp(`Login incorrect|${PROMPT.source}`, "m"));
-    if (result[0].startsWith("Login incorrect")) return { loggedIn: false, output: "", transcript: screen };
+    if (result[0].startsWith("Login incorrect")) {
+      await until(afterPassword, /login: ?$/);
+      return { loggedIn: false, output: "", detached: await detach(), transcript: screen };
+    }
     let output = "";
     if (then !== undefined) {
       const before = screen.length;
@@ -63,12 +69,19 @@ export async function consoleLogin(command: string, user: string, password: stri
         .filter((line) => line !== then && !PROMPT.test(line) && line !== "")
         .join("\n");
     }
+    const loggedOut = screen.length;
     type("exit\r");
-    return { loggedIn: true, output, transcript: screen };
+    await until(loggedOut, /login: ?$/, true);
+    return { loggedIn: true, output, detached: await detach(), transcript: screen };
   } finally {
-    type("\x1d");
-    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
-    if (!stopped) child.kill("SIGKILL");
+    if (child.exitCode === null) child.kill("SIGKILL");
     await exited;
+  }
+
+  /** Ctrl+] on its own, then up to 10 s for virsh (and script) to end. */
+  async function detach(): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, 500));
+    type("\x1d");
+    return Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
   }
 }

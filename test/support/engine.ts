@@ -46,23 +46,41 @@ export interface RunOptions {
   /** Standard input; closed at once by default. */
   input?: string;
   timeoutMs?: number;
-  /** Sent when the timeout passes. */
+  /** Sent when the timeout passes; SIGKILL follows a minute later if it is still running. */
   timeoutSignal?: NodeJS.Signals;
+  /**
+   * Run in a process group of its own and signal the whole group on timeout: for shell lines, whose
+   * programs would otherwise outlive the shell (and keep its output open).
+   */
+  group?: boolean;
 }
 
 /** A process run to its end, its output collected; `env` is added to this process's. */
 export function runProcess(file: string, args: string[], options: RunOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], detached: options.group === true });
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        if (options.group === true) process.kill(-child.pid!, sig);
+        else child.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b));
     child.stderr.on("data", (b: Buffer) => (stderr += b));
     child.on("error", reject);
     child.stdin.end(options.input ?? "");
-    const timer = setTimeout(() => child.kill(options.timeoutSignal ?? "SIGTERM"), options.timeoutMs ?? 900_000);
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      signal(options.timeoutSignal ?? "SIGTERM");
+      killer = setTimeout(() => signal("SIGKILL"), 60_000);
+    }, options.timeoutMs ?? 900_000);
     child.on("close", (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       resolve({ code, out: `${stdout}\n${stderr}`, stdout });
     });
   });

@@ -1,7 +1,7 @@
 // The commands README.md shows, so that tests run exactly those and a README edit that changes
 // one breaks the test that runs it. test/unit/readme-commands.test.ts checks that every command
 // shown is run by some test (a `readmeCommand(...)` call with its text) or by CI.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { pulumiBin, runProcess, type CliResult, type RunOptions } from "./engine";
 
@@ -12,30 +12,36 @@ export interface ShownCommand {
   text: string;
   /** 1-based line in README.md where it starts. */
   line: number;
-  /** A line of a ```sh block, or inline code in the prose. */
+  /** A line of a shell block, or inline code in the prose. */
   kind: "block" | "inline";
 }
 
-// Inline code counts as a command when it starts with one of these (after any VAR=value) and has
-// arguments: `pulumi up` is a command, `pulumi` or `ssh` alone is a name.
-const COMMAND_WORDS = ["pulumi", "npm", "npx", "ssh", "ssh-keygen", "virsh", "ip", "ps"];
-const INLINE_COMMAND = new RegExp(`^(?:[A-Z_]+=\\S+\\s+)*(?:${COMMAND_WORDS.join("|")})\\s+\\S`);
+/** Fences whose lines are commands to type. Any other fence must name its language (see fenceLanguages). */
+export const SHELL_FENCES = new Set(["sh", "bash", "shell", "console"]);
 
-/** Every command README.md shows, in order, each text once. */
+/** The language of every fenced block, in order ("" for none): a block of commands must be a shell one. */
+export function fenceLanguages(readme: string = readFileSync(README, "utf8")): string[] {
+  return [...readme.matchAll(/^\s*(?:```|~~~)(.*)$/gm)].filter((_, i) => i % 2 === 0).map((m) => m[1]!.trim());
+}
+
+/**
+ * Every command README.md shows, in order, each text once: the lines of shell blocks, and inline
+ * code whose first word is a program on this machine's PATH, given arguments (`pulumi up`, not
+ * `pulumi` alone), after any VAR=value settings.
+ */
 export function shownCommands(readme: string = readFileSync(README, "utf8")): ShownCommand[] {
   const found: ShownCommand[] = [];
-  const lines = readme.split("\n");
   let fence: string | undefined;
-  let prose: { text: string; line: number }[] = [];
-  lines.forEach((raw, index) => {
-    const opening = /^(\s*)```(\w*)\s*$/.exec(raw);
-    if (fence === undefined && opening) {
-      fence = opening[2]!;
+  const prose: { text: string; line: number }[] = [];
+  readme.split("\n").forEach((raw, index) => {
+    const marker = /^\s*(?:```|~~~)(.*)$/.exec(raw);
+    if (marker) {
+      fence = fence === undefined ? marker[1]!.trim().split(/\s+/)[0]! : undefined;
+      prose.push({ text: "", line: index + 1 }); // a fence ends a paragraph
       return;
     }
     if (fence !== undefined) {
-      if (/^\s*```\s*$/.test(raw)) fence = undefined;
-      else if (fence === "sh") {
+      if (SHELL_FENCES.has(fence)) {
         const text = withoutComment(raw).trim().replace(/\s+/g, " ");
         if (text !== "") found.push({ text, line: index + 1, kind: "block" });
       }
@@ -61,17 +67,44 @@ function withoutComment(line: string): string {
   return line;
 }
 
-/** Code spans of the prose (a span may wrap onto the next line; ``a `b` c`` spans are one span). */
+/** Code spans of the prose, paragraph by paragraph (a span may wrap; ``a `b` c`` is one span). */
 function inlineCommands(prose: { text: string; line: number }[]): ShownCommand[] {
-  const text = prose.map((p) => p.text).join("\n");
-  const lineAt = (offset: number) => prose[text.slice(0, offset).split("\n").length - 1]!.line;
   const commands: ShownCommand[] = [];
-  for (const match of text.matchAll(/(`+)([\s\S]*?[^`])\1(?!`)/g)) {
-    const code = match[2]!.trim().replace(/\s+/g, " ");
-    if (INLINE_COMMAND.test(code)) commands.push({ text: code, line: lineAt(match.index!), kind: "inline" });
+  let paragraph: { text: string; line: number }[] = [];
+  const flush = () => {
+    const text = paragraph.map((p) => p.text).join("\n");
+    for (const match of text.matchAll(/(`+)([\s\S]*?[^`])\1(?!`)/g)) {
+      const code = match[2]!.trim().replace(/\s+/g, " ");
+      const line = paragraph[text.slice(0, match.index).split("\n").length - 1]!.line;
+      if (isCommand(code)) commands.push({ text: code, line, kind: "inline" });
+    }
+    paragraph = [];
+  };
+  for (const p of prose) {
+    if (p.text.trim() === "") flush();
+    else paragraph.push(p);
   }
+  flush();
   return commands;
 }
+
+// Programs README may name whether or not this machine has them (the project's CLI sits in
+// .tools/bin, which a test's PATH need not have); any other program counts when it is on PATH.
+const KNOWN = ["pulumi", "npm", "npx", "node", "ssh", "ssh-keygen", "virsh", "ip", "ps", "kill", "iptables", "sudo", "curl", "ansible", "ansible-playbook", "ansible-inventory", "systemctl", "sysctl", "qemu-img"];
+const onPath = new Map<string, boolean>(KNOWN.map((program) => [program, true]));
+function isCommand(code: string): boolean {
+  const words = code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ");
+  const program = words[0]!;
+  if (words.length < 2 || !/^[a-z][\w.-]*$/.test(program)) return false;
+  if (!onPath.has(program)) {
+    const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"];
+    onPath.set(program, dirs.some((dir) => dir !== "" && existsSync(path.join(dir, program))));
+  }
+  return onPath.get(program)!;
+}
+
+/** What a test may put in for a README command's placeholder: `<name>`, `N`, a `...` elision, or an absolute path (one that differs by machine). */
+const PLACEHOLDER = /^(?:<[\w-]+>(?:-<[\w-]+>)*|N|.*\.\.\..*|\/\S+)$/;
 
 /**
  * The command README.md shows with exactly this text, its placeholders (`<cluster>`, `N`, a path
@@ -84,8 +117,10 @@ export function readmeCommand(text: string, placeholders: Record<string, string>
   }
   let command = text;
   for (const [placeholder, value] of Object.entries(placeholders)) {
-    if (!command.includes(placeholder)) throw new Error(`\`${text}\` has no placeholder ${placeholder}`);
-    command = command.replaceAll(placeholder, value);
+    if (!PLACEHOLDER.test(placeholder)) throw new Error(`${placeholder} is not a placeholder (<name>, N, ..., or an absolute path): a test must type README's command as shown`);
+    const at = new RegExp(`(?<![\\w<])${placeholder.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w>])`, "g");
+    if (!at.test(command)) throw new Error(`\`${text}\` has no placeholder ${placeholder}`);
+    command = command.replace(at, () => value);
   }
   return command;
 }
@@ -95,10 +130,13 @@ export interface ShellOptions extends RunOptions {
   netns?: string;
 }
 
-/** Runs a command line with bash, as a user's shell would (redirections, `~`, `$(...)`). */
+/**
+ * Runs a command line with bash, as a user's shell would (redirections, `~`, `$(...)`). On
+ * timeout the whole line gets Ctrl-C's SIGINT, so a pulumi in it releases its lock.
+ */
 export async function runShell(command: string, options: ShellOptions): Promise<CliResult> {
   const argv = [...(options.netns !== undefined ? ["ip", "netns", "exec", options.netns] : []), "bash", "-c", command];
-  const result = await runProcess(argv[0]!, argv.slice(1), options);
+  const result = await runProcess(argv[0]!, argv.slice(1), { timeoutSignal: "SIGINT", ...options, group: true });
   return { ...result, out: `$ ${command}\n${result.out}` };
 }
 

@@ -76,7 +76,6 @@ describe("sshConfig", () => {
         HostName: ip,
         User: "root",
         IdentityFile: "~/.ssh/anemoi_rsa",
-        IdentitiesOnly: "yes",
         UserKnownHostsFile: "/work/out/known_hosts",
         StrictHostKeyChecking: "yes",
       });
