@@ -23,9 +23,12 @@ const PROMPT = /\w+@[\w-]+:[^\n]*[#$] ?$/;
  */
 export async function consoleLogin(command: string, user: string, password: string, then?: string, timeoutMs = 180_000): Promise<ConsoleSession> {
   const child = spawn("script", ["-q", "-f", "-e", "-c", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-  let screen = "";
-  child.stdout.on("data", (b: Buffer) => (screen += b.toString("utf8").replace(ANSI, "")));
-  child.stderr.on("data", (b: Buffer) => (screen += b.toString("utf8")));
+  // Raw bytes as they come: an escape sequence may be split across chunks, so it is removed from
+  // the text being read, never from a chunk.
+  let raw = "";
+  child.stdout.on("data", (b: Buffer) => (raw += b.toString("utf8")));
+  child.stderr.on("data", (b: Buffer) => (raw += b.toString("utf8")));
+  const screenFrom = (from: number) => raw.slice(from).replace(ANSI, "");
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
   const deadline = Date.now() + timeoutMs;
   const type = (text: string) => child.stdin.write(text);
@@ -33,10 +36,10 @@ export async function consoleLogin(command: string, user: string, password: stri
   const until = async (from: number, pattern: RegExp, nudge = false): Promise<RegExpExecArray> => {
     let lastNudge = 0;
     for (;;) {
-      const match = pattern.exec(screen.slice(from));
+      const match = pattern.exec(screenFrom(from));
       if (match) return match;
       if (child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`the console did not show ${pattern} within ${timeoutMs / 1000} s:\n${screen.slice(-3000)}`);
+        throw new Error(`the console did not show ${pattern} within ${timeoutMs / 1000} s:\n${screenFrom(0).slice(-3000)}`);
       }
       if (nudge && Date.now() - lastNudge > 3_000) {
         type("\r");
@@ -47,32 +50,31 @@ export async function consoleLogin(command: string, user: string, password: stri
   };
   try {
     await until(0, /Escape character is/);
-    await until(screen.length, /login: ?$/, true);
+    await until(raw.length, /login: ?$/, true);
     type(`${user}\r`);
-    await until(screen.length, /Password: ?$/);
-    const afterPassword = screen.length;
+    await until(raw.length, /Password: ?$/);
+    const afterPassword = raw.length;
     type(`${password}\r`);
     const result = await until(afterPassword, new RegExp(`Login incorrect|${PROMPT.source}`, "m"));
     if (result[0].startsWith("Login incorrect")) {
       await until(afterPassword, /login: ?$/);
-      return { loggedIn: false, output: "", detached: await detach(), transcript: screen };
+      return { loggedIn: false, output: "", detached: await detach(), transcript: screenFrom(0) };
     }
     let output = "";
     if (then !== undefined) {
-      const before = screen.length;
+      const before = raw.length;
       type(`${then}\r`);
       await until(before, new RegExp(`\\n[^\\n]*${PROMPT.source}`, "m"));
-      output = screen
-        .slice(before)
+      output = screenFrom(before)
         .split(/\r?\n/)
         .map((line) => line.trim())
         .filter((line) => line !== then && !PROMPT.test(line) && line !== "")
         .join("\n");
     }
-    const loggedOut = screen.length;
+    const loggedOut = raw.length;
     type("exit\r");
     await until(loggedOut, /login: ?$/, true);
-    return { loggedIn: true, output, detached: await detach(), transcript: screen };
+    return { loggedIn: true, output, detached: await detach(), transcript: screenFrom(0) };
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
     await exited;
