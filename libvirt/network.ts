@@ -22,6 +22,12 @@ export interface NatNetworkInputs {
 export interface NatNetworkState extends NatNetworkInputs {
   active: boolean;
   autostart: boolean;
+  /**
+   * Every running VM on the network is plugged into its bridge. False after the network was
+   * restarted by hand under them (net-destroy + net-start): active, yet the VMs are cut off.
+   * Absent in states written before it existed: taken as plugged.
+   */
+  plugged?: boolean;
 }
 
 export interface NatNetworkArgs {
@@ -44,6 +50,7 @@ async function readNetwork(t: LibvirtTarget, name: string) {
   if (xml === undefined) return undefined;
   const net = parseNetworkXml(xml);
   const info = parseInfo((await virsh(t, ["net-info", name])).stdout);
+  const active = info.Active === "yes";
   return {
     live: {
       bridge: net.bridge.name,
@@ -52,8 +59,9 @@ async function readNetwork(t: LibvirtTarget, name: string) {
       dhcpStart: net.ip.dhcp.range.start,
       dhcpEnd: net.ip.dhcp.range.end,
       hosts: net.ip.dhcp.hosts,
-      active: info.Active === "yes",
+      active,
       autostart: info.Autostart === "yes",
+      plugged: active ? (await unpluggedTaps(t, name, net.bridge.name)).length === 0 : true,
     },
     owner: net.metadata?.owner,
   };
@@ -95,21 +103,33 @@ export function tapsOn(domiflist: string, network: string): string[] {
  */
 async function reattachDomains(t: LibvirtTarget, network: string, bridge: string): Promise<void> {
   const conn = connect(t.connection);
-  const running = (await virsh(t, ["list", "--name", "--state-running"])).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
-  for (const domain of running) {
-    const taps = tapsOn((await virshIfExists(t, ["domiflist", domain])) ?? "", network);
-    for (const tap of taps) {
-      await conn.run(["ip", "link", "set", "dev", tap, "master", bridge]);
-      await conn.run(["ip", "link", "set", "dev", tap, "up"]);
-    }
+  for (const tap of await unpluggedTaps(t, network, bridge)) {
+    await conn.run(["ip", "link", "set", "dev", tap, "master", bridge]);
+    await conn.run(["ip", "link", "set", "dev", tap, "up"]);
   }
 }
 
-async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }, bridge: string) {
-  if (!state.active) {
-    await virsh(t, ["net-start", name]);
-    await reattachDomains(t, name, bridge);
-  }
+/** The tap devices of running domains on `network` that are not on its bridge. */
+async function unpluggedTaps(t: LibvirtTarget, network: string, bridge: string): Promise<string[]> {
+  const running = (await virsh(t, ["list", "--name", "--state-running"])).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
+  const taps: string[] = [];
+  for (const domain of running) taps.push(...tapsOn((await virshIfExists(t, ["domiflist", domain])) ?? "", network));
+  if (taps.length === 0) return [];
+  const onBridge = new Set(linkNames((await connect(t.connection).run(["ip", "-o", "link", "show", "master", bridge])).stdout));
+  return taps.filter((tap) => !onBridge.has(tap));
+}
+
+/** Interface names from `ip -o link show` lines (`7: vnet0@if6: <...>` gives vnet0). */
+export function linkNames(ipLinkOneLine: string): string[] {
+  return ipLinkOneLine
+    .split("\n")
+    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean; plugged?: boolean }, bridge: string) {
+  if (!state.active) await virsh(t, ["net-start", name]);
+  if (!state.active || state.plugged === false) await reattachDomains(t, name, bridge);
   if (!state.autostart) await virsh(t, ["net-autostart", name]);
 }
 
@@ -128,7 +148,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
       }
       await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
       await ensureRunning(t, inputs.name, existing.live, inputs.bridge);
-      return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
+      return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
     }
     const xml = buildNetworkXml({
       name: inputs.name,
@@ -147,7 +167,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
     }
     // The network was removed behind our back while its VMs ran: they come back on the new bridge.
     await reattachDomains(t, inputs.name, inputs.bridge);
-    return { id: inputs.name, outs: { ...inputs, active: true, autostart: true } };
+    return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
   },
 
   async read(id, props) {
@@ -158,7 +178,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
   async diff(_id, olds, news) {
     const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
     const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
-    const drift = !olds.active || !olds.autostart;
+    const drift = !olds.active || !olds.autostart || olds.plugged === false;
     return { changes: replaces.length > 0 || hostsChanged || drift, replaces, deleteBeforeReplace: true };
   },
 
@@ -166,7 +186,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
     const t = news.target;
     await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
     await ensureRunning(t, id, olds, olds.bridge);
-    return { outs: { ...news, active: true, autostart: true } };
+    return { outs: { ...news, active: true, autostart: true, plugged: true } };
   },
 
   async delete(id, props) {
@@ -182,6 +202,6 @@ export class NatNetwork extends pulumi.dynamic.Resource {
   declare readonly bridge: pulumi.Output<string>;
 
   constructor(name: string, args: NatNetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(natNetworkProvider, name, { ...args, active: undefined, autostart: undefined }, opts, "vm-cluster", "NatNetwork");
+    super(natNetworkProvider, name, { ...args, active: undefined, autostart: undefined, plugged: undefined }, opts, "vm-cluster", "NatNetwork");
   }
 }

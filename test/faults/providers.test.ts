@@ -240,6 +240,20 @@ describe("the network removed behind Pulumi's back while a VM runs", () => {
     expect(onBridge()).toContain(` ${tap()}: `);
   });
 
+  it("restarted by hand (net-destroy, net-start) under a running VM: refresh sees it unplugged, the update plugs it back", async () => {
+    virshSync("net-destroy", NET);
+    virshSync("net-start", NET);
+    expect(onBridge()).not.toContain(` ${tap()}: `);
+    const read = (await natNetworkProvider.read!(NET, { ...netInputs, active: true, autostart: true, plugged: true })).props!;
+    expect(read).toMatchObject({ active: true, plugged: false });
+    expect((await natNetworkProvider.diff!(NET, read as never, netInputs)).changes).toBe(true);
+    await natNetworkProvider.update!(NET, read as never, netInputs);
+    expect(onBridge()).toContain(` ${tap()}: `);
+    const again = (await natNetworkProvider.read!(NET, read as never)).props!;
+    expect(again.plugged).toBe(true);
+    expect((await natNetworkProvider.diff!(NET, again as never, netInputs)).changes).toBe(false);
+  });
+
   afterAll(async () => {
     if (dom) await domainProvider.delete!(DOMAIN, dom);
     await natNetworkProvider.delete!(NET, { ...netInputs, active: true, autostart: true });

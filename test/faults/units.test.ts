@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { SECRET_SIGNATURE, WITHHELD, withholdSecretsFromDebugLog } from "../../components/debug-log";
 import { tooSmall } from "../../libvirt/disk";
 import { CommandError } from "../../libvirt/command";
-import { tapsOn } from "../../libvirt/network";
+import { linkNames, tapsOn } from "../../libvirt/network";
 import { installProcessGuard, isProviderProcess, runCleanups, type GuardHooks } from "../../libvirt/process-guard";
 import { explainSshError } from "../../libvirt/ssh-connection";
 import { ownerUuid } from "../../libvirt/xml";
@@ -88,6 +88,16 @@ describe("taps of a recreated network", () => {
       " vnet5    bridge    br0       virtio   52:54:00:aa:00:04",
     ].join("\n");
     expect(tapsOn(domiflist, "anemoi")).toEqual(["vnet3"]);
+  });
+
+  it("on the bridge are named by `ip -o link show master <bridge>`, peers and flags aside", () => {
+    const links = [
+      "7: vnet3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel master vmc-anemoi state UNKNOWN mode DEFAULT group default qlen 1000\\    link/ether fe:54:00:aa:00:01 brd ff:ff:ff:ff:ff:ff",
+      "9: veth-a@if8: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master vmc-anemoi state UP mode DEFAULT group default qlen 1000\\    link/ether 0a:1b:2c:3d:4e:5f brd ff:ff:ff:ff:ff:ff link-netnsid 0",
+      "",
+    ].join("\n");
+    expect(linkNames(links)).toEqual(["vnet3", "veth-a"]);
+    expect(linkNames("")).toEqual([]);
   });
 });
 
