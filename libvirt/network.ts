@@ -50,7 +50,6 @@ async function readNetwork(t: LibvirtTarget, name: string) {
   if (xml === undefined) return undefined;
   const net = parseNetworkXml(xml);
   const info = parseInfo((await virsh(t, ["net-info", name])).stdout);
-  const active = info.Active === "yes";
   return {
     live: {
       bridge: net.bridge.name,
@@ -59,9 +58,8 @@ async function readNetwork(t: LibvirtTarget, name: string) {
       dhcpStart: net.ip.dhcp.range.start,
       dhcpEnd: net.ip.dhcp.range.end,
       hosts: net.ip.dhcp.hosts,
-      active,
+      active: info.Active === "yes",
       autostart: info.Autostart === "yes",
-      plugged: active ? (await unpluggedTaps(t, name, net.bridge.name)).length === 0 : true,
     },
     owner: net.metadata?.owner,
   };
@@ -127,9 +125,10 @@ export function linkNames(ipLinkOneLine: string): string[] {
     .filter((name): name is string => name !== undefined);
 }
 
-async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean; plugged?: boolean }, bridge: string) {
+/** Started, autostarted, and every running VM on it plugged into its bridge (a no-op where all are). */
+async function ensureRunning(t: LibvirtTarget, name: string, state: { active: boolean; autostart: boolean }, bridge: string) {
   if (!state.active) await virsh(t, ["net-start", name]);
-  if (!state.active || state.plugged === false) await reattachDomains(t, name, bridge);
+  await reattachDomains(t, name, bridge);
   if (!state.autostart) await virsh(t, ["net-autostart", name]);
 }
 
@@ -172,7 +171,10 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
 
   async read(id, props) {
     const found = props && (await readNetwork(props.target, id));
-    return found ? { id, props: { ...props, ...found.live } } : {};
+    if (!found) return {};
+    // Only refresh asks whether the VMs are still on the bridge: create and update plug them in anyway.
+    const plugged = found.live.active ? (await unpluggedTaps(props.target, id, found.live.bridge)).length === 0 : true;
+    return { id, props: { ...props, ...found.live, plugged } };
   },
 
   async diff(_id, olds, news) {
