@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanClusterByHand } from "../support/clean-by-hand";
 import { projectRoot } from "../support/engine";
+import { alive, netnsExists } from "../support/host-state";
 import { readmeCommand, runShell } from "../support/readme";
 
 const demoDir = path.join(projectRoot, ".state", "demo");
@@ -15,16 +16,7 @@ const stackFile = path.join(projectRoot, "Pulumi.demo.yaml");
 const stackState = path.join(projectRoot, ".state", ".pulumi", "stacks", "vm-cluster", "demo.json");
 const DEMO_NETNS = "vmc-demo";
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const pidIn = (file: string) => (existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : undefined);
-const netnsExists = (name: string) => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").some((l) => l.split(" ")[0] === name);
 const libvirtReachable = () => {
   try {
     execFileSync("virsh", ["-q", "-c", "qemu:///system", "version"], { stdio: "ignore", timeout: 10_000 });

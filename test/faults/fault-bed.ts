@@ -59,15 +59,6 @@ export function childrenOf(pid: number): number[] {
   return children;
 }
 
-export function alive(pid: number): boolean {
-  try {
-    // A zombie (exited, not yet reaped by its new parent) counts as gone.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 export function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();

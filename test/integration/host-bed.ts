@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalConnection, type LocalConnectionSpec } from "../../libvirt/connection";
+import { netnsExists } from "../support/host-state";
 
 /** libvirt 10.x's network.conf: the setting commented out. */
 export const STOCK_NETWORK_CONF = '# Master configuration file for the network driver.\n#\n#firewall_backend = "nftables"\n';
@@ -81,7 +82,7 @@ export function createHostBed(name: string): HostBed {
       stateDirExists: existsSync(stateDir) && statSync(stateDir).isDirectory(),
     }),
     cleanup: () => {
-      if (run(["ip", "netns", "list"]).split("\n").some((l) => l.split(" ")[0] === netns)) run(["ip", "netns", "delete", netns]);
+      if (netnsExists(netns)) run(["ip", "netns", "delete", netns]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

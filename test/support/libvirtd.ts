@@ -4,6 +4,7 @@
 // this module started, it stops by pid.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { netnsExists } from "./host-state";
 
 export const LIBVIRT_URI = "qemu:///system";
 const PID_FILE = "/run/libvirtd.pid";
@@ -69,7 +70,7 @@ export async function startLibvirtd(netnsName: string): Promise<Libvirtd> {
   fixKvmPermissions();
   const startedPids: number[] = [];
   let createdNetns: string | undefined;
-  if (!sh(["ip", "netns", "list"]).split("\n").some((l) => l.split(" ")[0] === netnsName)) {
+  if (!netnsExists(netnsName)) {
     sh(["ip", "netns", "add", netnsName]);
     createdNetns = netnsName;
   }
