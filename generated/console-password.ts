@@ -4,6 +4,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CRYPT_ALPHABET, sha512Crypt } from "./sha512-crypt";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 /** Typed at a console: no 0/O, 1/l/I look-alikes. 20 of these 57 characters carry over 116 bits. */
 export const PASSWORD_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -24,7 +25,7 @@ export interface ConsolePasswordState extends ConsolePasswordInputs {
 const draw = (alphabet: string, length: number): string =>
   Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 
-export const consolePasswordProvider: pulumi.dynamic.ResourceProvider<ConsolePasswordInputs, ConsolePasswordState> = {
+export const consolePasswordProvider: pulumi.dynamic.ResourceProvider<ConsolePasswordInputs, ConsolePasswordState> = withClearErrors<ConsolePasswordInputs, ConsolePasswordState>("console password", {
   async create(inputs) {
     const password = draw(PASSWORD_ALPHABET, PASSWORD_LENGTH);
     const hash = sha512Crypt(password, `$6$${draw(CRYPT_ALPHABET, SALT_LENGTH)}`);
@@ -35,7 +36,7 @@ export const consolePasswordProvider: pulumi.dynamic.ResourceProvider<ConsolePas
     const replace = olds.rotation !== news.rotation;
     return { changes: replace, replaces: replace ? ["rotation"] : [] };
   },
-};
+});
 
 export interface ConsolePasswordArgs {
   rotation?: pulumi.Input<string>;

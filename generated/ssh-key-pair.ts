@@ -3,6 +3,7 @@
 // users keep strict host key checking, and for the stack's provisioner key that readiness uses.
 import * as pulumi from "@pulumi/pulumi";
 import { generateHostKey } from "../cloudinit/host-key";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export interface SshKeyPairInputs {
   /** After the public key, e.g. "root@boreas". Changing it changes nothing: keys are replaced only when asked. */
@@ -16,7 +17,7 @@ export interface SshKeyPairState extends SshKeyPairInputs {
   privateKey: string;
 }
 
-export const sshKeyPairProvider: pulumi.dynamic.ResourceProvider<SshKeyPairInputs, SshKeyPairState> = {
+export const sshKeyPairProvider: pulumi.dynamic.ResourceProvider<SshKeyPairInputs, SshKeyPairState> = withClearErrors<SshKeyPairInputs, SshKeyPairState>("SSH key pair", {
   async create(inputs) {
     const pair = generateHostKey(inputs.comment);
     return { id: pair.publicKey.split(" ")[1], outs: { ...inputs, ...pair } };
@@ -25,7 +26,7 @@ export const sshKeyPairProvider: pulumi.dynamic.ResourceProvider<SshKeyPairInput
     const replace = olds.rotation !== news.rotation;
     return { changes: replace, replaces: replace ? ["rotation"] : [] };
   },
-};
+});
 
 export interface SshKeyPairArgs {
   comment: pulumi.Input<string>;

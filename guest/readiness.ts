@@ -4,7 +4,9 @@
 // tail of its serial console log.
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "../libvirt/connection";
-import { virsh, withHostFile, type LibvirtTarget } from "../libvirt/virsh";
+import { virsh, type LibvirtTarget } from "../libvirt/virsh";
+import { withGuest } from "./guest-ssh";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export interface ReadinessInputs {
   target: LibvirtTarget;
@@ -39,21 +41,6 @@ export function leasedIp(leases: string, mac: string): string | undefined {
   return undefined;
 }
 
-/** The argv that asks the guest, over SSH with pinned keys, whether cloud-init has finished. */
-export function cloudInitArgv(ip: string, keyFile: string, knownHostsFile: string): string[] {
-  return [
-    "ssh",
-    "-i", keyFile,
-    "-o", "BatchMode=yes",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${knownHostsFile}`,
-    "-o", "ConnectTimeout=5",
-    `root@${ip}`,
-    "cloud-init", "status", "--wait",
-  ];
-}
-
 async function consoleTail(i: ReadinessInputs): Promise<string> {
   const r = await connect(i.target.connection).run(["tail", "-n", "25", i.consoleLog], { okCodes: [0, 1] });
   return r.stdout.trim() || `(the console log ${i.consoleLog} is empty or unreadable)`;
@@ -73,24 +60,21 @@ async function waitReady(i: ReadinessInputs): Promise<void> {
   }
   if (ip !== i.ip) throw new Error(`VM ${i.vm} got ${ip} from DHCP instead of its reservation ${i.ip}: another lease holds that address`);
 
-  const conn = connect(i.target.connection);
   let last = "";
-  await withHostFile(i.target, i.provisionerPrivateKey.trim() + "\n", (keyFile) =>
-    withHostFile(i.target, `${i.ip} ${i.hostPublicKey}\n`, async (knownHosts) => {
-      for (;;) {
-        const r = await conn.run(cloudInitArgv(i.ip, keyFile, knownHosts), { okCodes: [0, 1, 2, 255] });
-        if (r.code === 0) return;
-        // 255: ssh itself could not connect yet; 1/2: cloud-init reports an error (recoverable or not).
-        if (r.code !== 255) throw new Error(`cloud-init on VM ${i.vm} finished with errors:\n${r.stdout}${r.stderr}\nConsole:\n${await consoleTail(i)}`);
-        last = r.stderr.trim();
-        if (Date.now() > deadline) throw await timedOut(`SSH to root@${i.ip} did not succeed (last: ${last || "no answer"})`);
-        await sleep(POLL_MS);
-      }
-    }),
-  );
+  await withGuest(i, async (run) => {
+    for (;;) {
+      const r = await run(["cloud-init", "status", "--wait"], { okCodes: [0, 1, 2, 255] });
+      if (r.code === 0) return;
+      // 255: ssh itself could not connect yet; 1/2: cloud-init reports an error (recoverable or not).
+      if (r.code !== 255) throw new Error(`cloud-init on VM ${i.vm} finished with errors:\n${r.stdout}${r.stderr}\nConsole:\n${await consoleTail(i)}`);
+      last = r.stderr.trim();
+      if (Date.now() > deadline) throw await timedOut(`SSH to root@${i.ip} did not succeed (last: ${last || "no answer"})`);
+      await sleep(POLL_MS);
+    }
+  });
 }
 
-export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessInputs> = {
+export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessInputs> = withClearErrors<ReadinessInputs, ReadinessInputs>("readiness", {
   async create(inputs) {
     await waitReady(inputs);
     return { id: inputs.domain, outs: inputs };
@@ -100,7 +84,7 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs,
     const replaces = (["domain", "domainStartedAt", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: replaces.length > 0, replaces };
   },
-};
+});
 
 /** Exists once its VM answered SSH and cloud-init finished; depend on it to use the VM. */
 export class Readiness extends pulumi.dynamic.Resource {

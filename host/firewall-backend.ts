@@ -8,6 +8,7 @@ import { readFileIfExists, removeFile, writeFile } from "./files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
 import { showWarnings } from "./warnings";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export const DEFAULT_NETWORK_CONF = "/etc/libvirt/network.conf";
 export const FIREWALL_BACKEND = "iptables";
@@ -120,7 +121,7 @@ export async function releaseFirewallBackend(conn: HostConnection, inputs: Firew
   await forgetPrevious(conn, paths(inputs));
 }
 
-export const firewallBackendProvider: pulumi.dynamic.ResourceProvider<FirewallBackendInputs, FirewallBackendState> = {
+export const firewallBackendProvider: pulumi.dynamic.ResourceProvider<FirewallBackendInputs, FirewallBackendState> = withClearErrors<FirewallBackendInputs, FirewallBackendState>("firewall backend", {
   async create(inputs) {
     const outs = await setFirewallBackend(connect(inputs.connection), inputs);
     return { id: `firewall-backend@${hostIdentity(inputs.connection)}/${inputs.user}`, outs };
@@ -142,7 +143,7 @@ export const firewallBackendProvider: pulumi.dynamic.ResourceProvider<FirewallBa
   async delete(_id, props) {
     await releaseFirewallBackend(connect(props.connection), props);
   },
-};
+});
 
 export interface FirewallBackendArgs {
   connection: pulumi.Input<ConnectionSpec>;

@@ -8,6 +8,7 @@ import { CLUSTER_NAME, INTERFACE_NAME } from "../model/identifiers";
 import { parseCidr } from "../model/ipv4";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { clusterRules, deleteSavedRuleArgv, describeRule, firewallTag, ruleArgv, taggedRules, type ClusterFirewallSpec, type IptablesRule } from "./iptables";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export interface FirewallRulesInputs extends ClusterFirewallSpec {
   connection: ConnectionSpec;
@@ -66,7 +67,7 @@ export async function removeRules(conn: HostConnection, inputs: FirewallRulesInp
 /** Pulumi's wire value for "not known yet" during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRulesInputs, FirewallRulesState> = {
+export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRulesInputs, FirewallRulesState> = withClearErrors<FirewallRulesInputs, FirewallRulesState>("firewall rules", {
   async check(_olds, news) {
     // Values not known yet (preview) are checked when they are.
     const known = Object.values(news).every((v) => typeof v !== "string" || v !== UNKNOWN);
@@ -98,7 +99,7 @@ export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRule
   async delete(_id, props) {
     await removeRules(connect(props.connection), props);
   },
-};
+});
 
 export interface FirewallRulesArgs {
   connection: pulumi.Input<ConnectionSpec>;

@@ -7,6 +7,7 @@ import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/co
 import { readFileIfExists, removeFile, writeFile } from "./files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export const IP_FORWARD = "net.ipv4.ip_forward";
 export const DEFAULT_SYSCTL_DIR = "/etc/sysctl.d";
@@ -90,7 +91,7 @@ export async function releaseIpForward(conn: HostConnection, inputs: IpForwardIn
   await forgetPrevious(conn, paths(inputs));
 }
 
-export const ipForwardProvider: pulumi.dynamic.ResourceProvider<IpForwardInputs, IpForwardState> = {
+export const ipForwardProvider: pulumi.dynamic.ResourceProvider<IpForwardInputs, IpForwardState> = withClearErrors<IpForwardInputs, IpForwardState>("IPv4 forwarding", {
   async create(inputs) {
     const outs = await enableIpForward(connect(inputs.connection), inputs);
     return { id: `ip-forward@${hostIdentity(inputs.connection)}/${inputs.user}`, outs };
@@ -112,7 +113,7 @@ export const ipForwardProvider: pulumi.dynamic.ResourceProvider<IpForwardInputs,
   async delete(_id, props) {
     await releaseIpForward(connect(props.connection), props);
   },
-};
+});
 
 export interface IpForwardArgs {
   connection: pulumi.Input<ConnectionSpec>;

@@ -6,6 +6,7 @@ import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/co
 import { readFileIfExists } from "./files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export type ServiceManager = "systemd" | "direct";
 
@@ -110,7 +111,7 @@ export async function ensureDaemon(conn: HostConnection, inputs: LibvirtDaemonIn
   return { ...state, running: true, warnings: [warning] };
 }
 
-export const libvirtDaemonProvider: pulumi.dynamic.ResourceProvider<LibvirtDaemonInputs, LibvirtDaemonState> = {
+export const libvirtDaemonProvider: pulumi.dynamic.ResourceProvider<LibvirtDaemonInputs, LibvirtDaemonState> = withClearErrors<LibvirtDaemonInputs, LibvirtDaemonState>("libvirt daemon", {
   async create(inputs) {
     const outs = await ensureDaemon(connect(inputs.connection), inputs);
     return { id: `libvirt-daemon@${hostIdentity(inputs.connection)}`, outs };
@@ -131,7 +132,7 @@ export const libvirtDaemonProvider: pulumi.dynamic.ResourceProvider<LibvirtDaemo
 
   // The daemons stay (see the file comment).
   async delete() {},
-};
+});
 
 export interface LibvirtDaemonArgs {
   connection: pulumi.Input<ConnectionSpec>;

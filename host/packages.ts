@@ -6,6 +6,7 @@ import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/co
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
 import { readFileIfExists } from "./files";
 import { hostDiff, hostIdentity } from "./host-diff";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 export interface HostPackagesInputs {
   connection: ConnectionSpec;
@@ -63,7 +64,7 @@ export async function ensurePackages(conn: HostConnection, inputs: HostPackagesI
   return { ...state, missing: [], installed: [...new Set([...installedBefore, ...state.missing])] };
 }
 
-export const hostPackagesProvider: pulumi.dynamic.ResourceProvider<HostPackagesInputs, HostPackagesState> = {
+export const hostPackagesProvider: pulumi.dynamic.ResourceProvider<HostPackagesInputs, HostPackagesState> = withClearErrors<HostPackagesInputs, HostPackagesState>("host packages", {
   async create(inputs) {
     const outs = await ensurePackages(connect(inputs.connection), inputs, []);
     return { id: `packages@${hostIdentity(inputs.connection)}`, outs };
@@ -86,7 +87,7 @@ export const hostPackagesProvider: pulumi.dynamic.ResourceProvider<HostPackagesI
 
   // Packages stay installed (see the file comment).
   async delete() {},
-};
+});
 
 export interface HostPackagesArgs {
   connection: pulumi.Input<ConnectionSpec>;

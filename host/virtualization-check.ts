@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";
+import { withClearErrors } from "../libvirt/clear-errors";
 
 /** libvirt's domain type: `kvm` (hardware virtualization) or `qemu` (software emulation, slow). */
 export type DomainType = "kvm" | "qemu";
@@ -115,7 +116,7 @@ export async function checkVirtualization(conn: HostConnection, inputs: Virtuali
   return state;
 }
 
-export const virtualizationCheckProvider: pulumi.dynamic.ResourceProvider<VirtualizationCheckInputs, VirtualizationCheckState> = {
+export const virtualizationCheckProvider: pulumi.dynamic.ResourceProvider<VirtualizationCheckInputs, VirtualizationCheckState> = withClearErrors<VirtualizationCheckInputs, VirtualizationCheckState>("virtualization check", {
   async create(inputs) {
     const outs = await checkVirtualization(connect(inputs.connection), inputs);
     return { id: `virtualization@${hostIdentity(inputs.connection)}`, outs };
@@ -138,7 +139,7 @@ export const virtualizationCheckProvider: pulumi.dynamic.ResourceProvider<Virtua
 
   // A check changed nothing, so there is nothing to undo.
   async delete() {},
-};
+});
 
 export interface VirtualizationCheckArgs {
   connection: pulumi.Input<ConnectionSpec>;

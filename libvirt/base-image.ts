@@ -4,10 +4,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type HostConnection } from "./connection";
 import { poolPath } from "./pool";
-import { CommandError } from "./command";
+import { isCommandError } from "./command";
 import { virsh, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { parseVolumeXml, type Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface BaseImageInputs {
   target: LibvirtTarget;
@@ -73,8 +74,8 @@ async function download(conn: HostConnection, what: string, setting: string, arg
   try {
     return (await conn.run(argv)).stdout;
   } catch (err) {
-    if (!(err instanceof CommandError)) throw err;
-    const why = err.stderr.trim() || `curl exited with ${err.code}`;
+    if (!isCommandError(err)) throw err;
+    const why = err.stderr.trim() || `curl exited with ${err.exitCode}`;
     throw new Error(`cannot download ${what} on ${conn.description}: ${why}; check ${setting} (and that the VM host reaches it)`);
   }
 }
@@ -108,7 +109,7 @@ async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512
   }
 }
 
-export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = {
+export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = withClearErrors<BaseImageInputs, BaseImageState>("base image", {
   async check(_olds, news) {
     const failures = [];
     if (!news.sha512 === !news.checksumsUrl) failures.push({ property: "sha512", reason: "give exactly one of sha512 and checksumsUrl" });
@@ -156,7 +157,7 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   async delete(_id, props) {
     await deleteVolume(props.target, props.pool, props.name);
   },
-};
+});
 
 export class BaseImage extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;

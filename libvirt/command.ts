@@ -30,26 +30,30 @@ export interface HostConnection {
   run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
 }
 
-/** A failed host command, with everything needed to see why. */
-export class CommandError extends Error {
-  /**
-   * `started: false`: the command never ran (the host was not reachable, the program is missing);
-   * `stderr` then says why.
-   */
-  constructor(
-    readonly argv: string[],
-    readonly code: number | null,
-    readonly stderr: string,
-    where: string,
-    readonly started = true,
-  ) {
-    super(
-      started
-        ? `\`${argv.join(" ")}\` on ${where} failed (exit ${code ?? "by signal"}): ${stderr.trim() || "no error output"}`
-        : `could not run \`${argv.join(" ")}\` on ${where}: ${stderr.trim()}`,
-    );
-    this.name = "CommandError";
-  }
+/**
+ * A failed host command, with everything needed to see why. A plain Error with fields, never a
+ * subclass: Pulumi serializes provider code into state, and a serialized `class extends Error`
+ * calls Error as a function, which drops the message (the engine then printed "error: undefined").
+ * The exit code is not called `code`: gRPC would read that as its own status code.
+ */
+export interface CommandError extends Error {
+  readonly name: "CommandError";
+  readonly argv: string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  /** false: the command never ran (the host was not reachable, the program is missing); `stderr` says why. */
+  readonly started: boolean;
+}
+
+export function commandError(argv: string[], exitCode: number | null, stderr: string, where: string, started = true): CommandError {
+  const message = started
+    ? `\`${argv.join(" ")}\` on ${where} failed (exit ${exitCode ?? "by signal"}): ${stderr.trim() || "no error output"}`
+    : `could not run \`${argv.join(" ")}\` on ${where}: ${stderr.trim()}`;
+  return Object.assign(new Error(message), { name: "CommandError" as const, argv, exitCode, stderr, started });
+}
+
+export function isCommandError(err: unknown): err is CommandError {
+  return err instanceof Error && err.name === "CommandError";
 }
 
 /** The argv actually run: sudo and namespace wrappers around the command. */
@@ -77,5 +81,5 @@ export function settle(
   const result = { stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8"), code: code ?? -1 };
   return (opts.okCodes ?? [0]).includes(result.code)
     ? { ok: true, result }
-    : { ok: false, error: new CommandError(argv, code, result.stderr, where) };
+    : { ok: false, error: commandError(argv, code, result.stderr, where) };
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface DiskInputs {
   target: LibvirtTarget;
@@ -68,7 +69,7 @@ async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
   if (live.capacityBytes < inputs.capacityBytes) await virsh(t, ["vol-resize", "--pool", inputs.pool, inputs.name, String(inputs.capacityBytes)]);
 }
 
-export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState> = {
+export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState> = withClearErrors<DiskInputs, DiskState>("disk", {
   async create(inputs) {
     const t = inputs.target;
     if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) {
@@ -114,7 +115,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   async delete(_id, props) {
     await deleteVolume(props.target, props.pool, props.name);
   },
-};
+});
 
 export class Disk extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;

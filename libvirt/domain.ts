@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface DomainInputs {
   target: LibvirtTarget;
@@ -95,7 +96,7 @@ async function stopDomain(t: LibvirtTarget, name: string, seconds: number): Prom
   await virsh(t, ["destroy", name], { okCodes: [0, 1] });
 }
 
-export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, DomainState> = {
+export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, DomainState> = withClearErrors<DomainInputs, DomainState>("domain", {
   async create(inputs) {
     const t = inputs.target;
     const existing = await readDomain(t, inputs.name);
@@ -148,7 +149,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // Leave no trace: our console log, and the log libvirt keeps per domain (it never removes it).
     await connect(t.connection).run(["rm", "-f", "--", props.consoleLog, `${QEMU_LOG_DIR}/${id}.log`]);
   },
-};
+});
 
 export class Domain extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

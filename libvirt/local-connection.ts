@@ -1,6 +1,6 @@
 // Commands on this machine: a plain spawn of the argv, no shell.
 import { spawn } from "node:child_process";
-import { CommandError, settle, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, settle, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface LocalConnectionSpec extends CommonConnectionSpec {
   type: "local";
@@ -25,7 +25,7 @@ export class LocalConnection implements HostConnection {
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.on("error", (e) => reject(new CommandError(argv, null, e.message, this.description, false)));
+      child.on("error", (e) => reject(commandError(argv, null, e.message, this.description, false)));
       child.on("close", (code) => {
         const s = settle(argv, this.description, opts, code, out, err);
         if (s.ok) resolve(s.result);

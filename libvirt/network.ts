@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface NatNetworkInputs {
   target: LibvirtTarget;
@@ -132,7 +133,7 @@ async function ensureRunning(t: LibvirtTarget, name: string, state: { active: bo
   if (!state.autostart) await virsh(t, ["net-autostart", name]);
 }
 
-export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInputs, NatNetworkState> = {
+export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInputs, NatNetworkState> = withClearErrors<NatNetworkInputs, NatNetworkState>("network", {
   async create(inputs) {
     const t = inputs.target;
     const existing = await readNetwork(t, inputs.name);
@@ -197,7 +198,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
     if (found.live.active) await virsh(props.target, ["net-destroy", id]);
     await virsh(props.target, ["net-undefine", id]);
   },
-};
+});
 
 export class NatNetwork extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;
@@ -76,7 +77,7 @@ async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, live: { pa
   return { ...inputs, createdDir, active: true, autostart: true };
 }
 
-export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = {
+export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = withClearErrors<StoragePoolInputs, StoragePoolState>("storage pool", {
   async create(inputs) {
     const t = inputs.target;
     // Existence first: a pool made by hand may lack what parsing ours expects (its permissions).
@@ -128,7 +129,7 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
       await connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", props.path], { okCodes: [0, 1] });
     }
   },
-};
+});
 
 /** The cluster's own storage pool (the seed's `<cluster>-pool`). */
 export class StoragePool extends pulumi.dynamic.Resource {

@@ -9,6 +9,7 @@ import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
 import { virsh, withHostFile, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
+import { withClearErrors } from "./clear-errors";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -30,7 +31,7 @@ export function seedDigest(docs: NoCloudDocuments): string {
   return createHash("sha256").update(JSON.stringify([docs.userData, docs.metaData, docs.networkConfig])).digest("hex");
 }
 
-export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = {
+export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = withClearErrors<SeedInputs, SeedState>("cloud-init seed", {
   async create(inputs) {
     const t = inputs.target;
     // Ours from an interrupted run (maybe half uploaded): the documents decide its content, so it is made again.
@@ -66,7 +67,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   async delete(_id, props) {
     await deleteVolume(props.target, props.pool, props.name);
   },
-};
+});
 
 export class Seed extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;

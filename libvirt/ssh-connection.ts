@@ -2,7 +2,7 @@
 // Key authentication only, and the host key must match the one configured: no trust on first use.
 import { createHash } from "node:crypto";
 import { Client } from "ssh2";
-import { CommandError, settle, shellQuote, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, settle, shellQuote, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface SshConnectionSpec extends CommonConnectionSpec {
   type: "ssh";
@@ -59,7 +59,7 @@ export class SshConnection implements HostConnection {
       let hostKeyRejected = false;
       const fail = (message: string) => {
         client.end();
-        reject(new CommandError(argv, null, message, this.description, false));
+        reject(commandError(argv, null, message, this.description, false));
       };
       const where = { host: this.spec.host, port: this.spec.port ?? 22, user: this.spec.user };
       client.on("error", (e) =>

@@ -1,5 +1,5 @@
 // virsh over a host connection: the one way our providers talk to libvirt.
-import { CommandError, connect, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
+import { commandError, connect, isCommandError, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
 import { cleanupOnAbort } from "./process-guard";
 
 /** Where libvirt is: the host connection and the libvirt URI on that host. */
@@ -20,10 +20,10 @@ export async function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions)
   try {
     return await conn.run(["virsh", "-q", "-c", uri, ...args], opts);
   } catch (err) {
-    if (err instanceof CommandError && unreachable.test(err.stderr)) {
+    if (isCommandError(err) && unreachable.test(err.stderr)) {
       const why = err.stderr.trim().split("\n").map((l) => l.replace(/^error:\s*/, "")).join(": ");
       const stderr = `libvirt is not reachable at ${uri} on ${conn.description} (${why}): start libvirtd (or virtqemud) there, then run \`pulumi up\` again`;
-      throw new CommandError(err.argv, err.code, stderr, conn.description);
+      throw commandError(err.argv, err.exitCode, stderr, conn.description);
     }
     throw err;
   }
@@ -38,7 +38,7 @@ const notFound =
   /(no storage pool with matching|Network not found|no network with matching|Domain not found|no domain with matching|failed to get domain '|Storage volume not found|no storage vol with matching)/i;
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof CommandError && notFound.test(err.stderr);
+  return isCommandError(err) && notFound.test(err.stderr);
 }
 
 /** Runs virsh and maps "no such object" to undefined; any other failure is an error. */

@@ -4,7 +4,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { SECRET_SIGNATURE, WITHHELD, withholdSecretsFromDebugLog } from "../../components/debug-log";
 import { tooSmall } from "../../libvirt/disk";
-import { CommandError } from "../../libvirt/command";
+import { commandError } from "../../libvirt/command";
 import { linkNames, tapsOn } from "../../libvirt/network";
 import { installProcessGuard, isProviderProcess, runCleanups, type GuardHooks } from "../../libvirt/process-guard";
 import { explainSshError } from "../../libvirt/ssh-connection";
@@ -128,8 +128,8 @@ describe("messages when the host cannot be reached", () => {
     expect(explainSshError("something new", where)).toBe("SSH: something new");
   });
   it("say a command never ran, rather than that it failed", () => {
-    expect(new CommandError(["lscpu"], null, "SSH: no route", "root@h:22", false).message).toBe("could not run `lscpu` on root@h:22: SSH: no route");
-    expect(new CommandError(["false"], 1, "", "this machine").message).toBe("`false` on this machine failed (exit 1): no error output");
+    expect(commandError(["lscpu"], null, "SSH: no route", "root@h:22", false).message).toBe("could not run `lscpu` on root@h:22: SSH: no route");
+    expect(commandError(["false"], 1, "", "this machine").message).toBe("`false` on this machine failed (exit 1): no error output");
   });
 });
 

@@ -2,7 +2,7 @@
 // stderr, and the SSH one refuses a host key other than the configured one.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandError, connect, shellQuote, type ConnectionSpec } from "../../libvirt/connection";
+import { connect, isCommandError, type CommandError, shellQuote, type ConnectionSpec } from "../../libvirt/connection";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 const hostile = ["it's", "a;b", "$(touch /tmp/vmc-pwned)", "`id`", "two words", "line\nbreak", "*", "", "--flag"];
@@ -33,8 +33,8 @@ describe.each(["local", "ssh"])("%s connection", (kind) => {
 
   it("reports the command, exit code and stderr of a failure", async () => {
     const err = await connect(spec()).run(["ls", "/no/such/path"]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CommandError);
-    expect((err as CommandError).code).toBe(2);
+    expect(isCommandError(err)).toBe(true);
+    expect((err as CommandError).exitCode).toBe(2);
     expect((err as CommandError).message).toMatch(/`ls \/no\/such\/path`.*exit 2.*No such file/s);
   });
 

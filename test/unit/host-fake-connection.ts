@@ -1,5 +1,5 @@
 // A scripted host for the host resources' logic: answers by argv, records every call.
-import { CommandError, type CommandResult, type HostConnection, type RunOptions } from "../../libvirt/connection";
+import { commandError, type CommandResult, type HostConnection, type RunOptions } from "../../libvirt/connection";
 
 export type Answer = (argv: string[], input: string | undefined) => Partial<CommandResult> | undefined;
 
@@ -13,7 +13,7 @@ export class FakeConnection implements HostConnection {
     this.calls.push(argv);
     const r = this.answer(argv, opts.input?.toString()) ?? {};
     const result = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.code ?? 0 };
-    if (!(opts.okCodes ?? [0]).includes(result.code)) throw new CommandError(argv, result.code, result.stderr, this.description);
+    if (!(opts.okCodes ?? [0]).includes(result.code)) throw commandError(argv, result.code, result.stderr, this.description);
     return result;
   }
 
