@@ -55,7 +55,7 @@ interface UserEntry {
   ssh_authorized_keys: string[];
 }
 
-interface WriteFile {
+export interface WriteFile {
   path: string;
   content: string;
   owner: string;
@@ -158,7 +158,7 @@ function publicKeyTypeMatches(slot: HostKeyType, keyType: string): boolean {
 }
 
 // update-ca-certificates hashes one certificate per file, so a bundle becomes name-1.crt, name-2.crt, ...
-function caCertificateFiles(ca: CaCertificate, parent: pulumi.Resource | undefined): WriteFile[] {
+export function caCertificateFiles(ca: CaCertificate, parent: pulumi.Resource | undefined): WriteFile[] {
   if (!CA_NAME.test(ca.name)) misuse(`CA certificate name "${ca.name}" is not a plain file name`, parent);
   const parsed = parseCertificatePem(ca.pem);
   if (!parsed.ok) misuse(`the CA certificate is not usable: ${parsed.reason}`, parent);

@@ -1,8 +1,9 @@
 // One VM: its host key, a copy-on-write disk over the base image, a cloud-init seed, the domain,
 // and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
 import * as pulumi from "@pulumi/pulumi";
-import { metaData, networkConfig, userData } from "../cloudinit";
+import { caCertificateFiles, metaData, networkConfig, userData } from "../cloudinit";
 import { SshKeyPair } from "../generated/ssh-key-pair";
+import { GuestSettings } from "../guest/guest-settings";
 import { Readiness } from "../guest/readiness";
 import { Disk } from "../libvirt/disk";
 import { Domain } from "../libvirt/domain";
@@ -62,18 +63,22 @@ export class VirtualMachine extends pulumi.ComponentResource {
         backingPath: args.basePath,
         minimumBytes: args.baseVirtualSize,
         owner: args.owner,
+        domain: vm.domain,
+        guestMac: vm.mac,
       },
       parent,
     );
+    const rootAuthorizedKeys = args.provisionerKey.publicKey.apply((provisionerPublicKey) => [cluster.sshPublicKey, provisionerPublicKey]);
+    const caCertificate = cluster.caCertificatePem === undefined ? undefined : { name: cluster.cluster, pem: cluster.caCertificatePem };
     const userDataDoc = pulumi
-      .all([hostKey.publicKey, hostKey.privateKey, args.provisionerKey.publicKey, args.consolePasswordHash])
-      .apply(([publicKey, privateKey, provisionerPublicKey, consolePasswordHash]) =>
+      .all([hostKey.publicKey, hostKey.privateKey, rootAuthorizedKeys, args.consolePasswordHash])
+      .apply(([publicKey, privateKey, keys, consolePasswordHash]) =>
         userData(
           {
             hostname: vm.name,
-            rootAuthorizedKeys: [cluster.sshPublicKey, provisionerPublicKey],
+            rootAuthorizedKeys: keys,
             hostKeys: { ed25519: { publicKey, privateKey } },
-            caCertificate: cluster.caCertificatePem === undefined ? undefined : { name: cluster.cluster, pem: cluster.caCertificatePem },
+            caCertificate,
             consolePasswordHash,
             disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
           },
@@ -106,6 +111,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         seedPath: seed.path,
         network: args.network,
         mac: vm.mac,
+        ip: vm.ip,
         consoleLog,
         owner: args.owner,
         shutdownTimeoutSeconds: 10,
@@ -129,7 +135,26 @@ export class VirtualMachine extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.info = pulumi.all([hostKey.publicKey, this.ready.id]).apply(([hostPublicKey]) => ({
+    // First boot set these from the seed; later changes reach the running guest through this.
+    const settings = new GuestSettings(
+      `${name}-settings`,
+      {
+        target: args.target,
+        vm: vm.name,
+        ready: this.ready.id,
+        ip: vm.ip,
+        hostPublicKey: hostKey.publicKey,
+        provisionerPrivateKey: args.provisionerKey.privateKey,
+        rootAuthorizedKeys,
+        caFiles: (caCertificate === undefined ? [] : caCertificateFiles(caCertificate, this)).map(({ path, content }) => ({ path, content })),
+        consolePasswordHash: pulumi.secret(pulumi.output(args.consolePasswordHash).apply((hash) => hash ?? "")),
+        disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
+        // Known at preview (the disk's own output is not while it changes); readiness comes after the disk.
+        diskBytes: vm.diskBytes,
+      },
+      parent,
+    );
+    this.info = pulumi.all([hostKey.publicKey, settings.id]).apply(([hostPublicKey]) => ({
       name: vm.name,
       ip: vm.ip,
       mac: vm.mac,

@@ -1,5 +1,6 @@
 // A VM's disk: a qcow2 overlay on the base image (no full copy), with the VM's own capacity.
-// It grows in place (vol-resize; growpart in the guest grows the file system); it never shrinks.
+// It grows in place, under a running guest too (blockresize; the guest's file system is grown over
+// SSH by guest/guest-settings.ts); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
@@ -17,6 +18,13 @@ export interface DiskInputs {
   minimumBytes?: number;
   /** The stack whose pool this is: an overlay an interrupted run left there is kept when it fits. */
   owner?: Owner;
+  /** The domain that boots this disk: while it runs, qemu holds the image and grows it itself. */
+  domain?: string;
+  /**
+   * The MAC the guest on this disk set its network up for at its first boot (cloud-init matches the
+   * NIC by MAC): another MAC needs a fresh disk, so a change replaces the disk, and with it the VM.
+   */
+  guestMac?: string;
 }
 
 export interface DiskState extends DiskInputs {
@@ -31,6 +39,8 @@ export interface DiskArgs {
   backingPath: pulumi.Input<string>;
   minimumBytes?: pulumi.Input<number | undefined>;
   owner?: pulumi.Input<Owner>;
+  domain?: pulumi.Input<string>;
+  guestMac?: pulumi.Input<string>;
 }
 
 async function readDisk(t: LibvirtTarget, pool: string, name: string) {
@@ -57,6 +67,18 @@ export function tooSmall(capacity: unknown, minimum: unknown): string | undefine
   );
 }
 
+/**
+ * Grows the volume to `bytes`. A running domain holds a write lock on its disk, so qemu-img (what
+ * vol-resize runs) cannot open it; the running qemu resizes it instead, and the guest sees the new
+ * size at once.
+ */
+async function growDisk(t: LibvirtTarget, d: { pool: string; name: string; domain?: string }, path: string, bytes: number): Promise<void> {
+  const running = d.domain !== undefined && (await virshIfExists(t, ["domstate", d.domain]))?.trim() === "running";
+  const attached = running && (await virsh(t, ["domblklist", d.domain!])).stdout.split("\n").some((line) => line.trim().split(/\s+/)[1] === path);
+  if (attached) await virsh(t, ["blockresize", d.domain!, path, `${bytes}B`]);
+  else await virsh(t, ["vol-resize", "--pool", d.pool, d.name, String(bytes)]);
+}
+
 /** An overlay left in our pool by an interrupted create: kept when it is ours to keep, grown when smaller. */
 async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
   const live = (await readDisk(t, inputs.pool, inputs.name))!;
@@ -66,7 +88,7 @@ async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
   if (live.capacityBytes > inputs.capacityBytes) {
     throw new Error(`${where} is larger (${live.capacityBytes} bytes) than configured (${inputs.capacityBytes}); a disk never shrinks: configure at least its size, or ${remove}`);
   }
-  if (live.capacityBytes < inputs.capacityBytes) await virsh(t, ["vol-resize", "--pool", inputs.pool, inputs.name, String(inputs.capacityBytes)]);
+  if (live.capacityBytes < inputs.capacityBytes) await growDisk(t, inputs, live.path, inputs.capacityBytes);
 }
 
 export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState> = withClearErrors<DiskInputs, DiskState>("disk", {
@@ -95,7 +117,10 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   async check(olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (olds.capacityBytes !== undefined && news.capacityBytes < olds.capacityBytes) {
-      failures.push({ property: "capacityBytes", reason: `a disk never shrinks (${olds.capacityBytes} → ${news.capacityBytes} bytes): data would be lost; give a size of at least the current one` });
+      failures.push({
+        property: "capacityBytes",
+        reason: `a disk never shrinks (${formatSize(olds.capacityBytes)} → ${formatSize(news.capacityBytes)}): data would be lost; set defaults.disk (or this VM's vms[].disk) to at least ${formatSize(olds.capacityBytes)}, or replace the VM to start over with a smaller disk`,
+      });
     }
     const small = tooSmall(news.capacityBytes, news.minimumBytes);
     if (small !== undefined) failures.push({ property: "capacityBytes", reason: small });
@@ -103,12 +128,14 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   },
 
   async diff(_id, olds, news) {
-    const replaces = (["pool", "name", "backingPath"] as const).filter((k) => olds[k] !== news[k]);
+    const replaces: string[] = (["pool", "name", "backingPath"] as const).filter((k) => olds[k] !== news[k]);
+    // State from before the key existed does not know the MAC: nothing to compare.
+    if (olds.guestMac !== undefined && olds.guestMac !== news.guestMac) replaces.push("guestMac");
     return { changes: replaces.length > 0 || olds.capacityBytes !== news.capacityBytes, replaces, deleteBeforeReplace: true };
   },
 
   async update(_id, olds, news) {
-    await virsh(news.target, ["vol-resize", "--pool", news.pool, news.name, String(news.capacityBytes)]);
+    if (news.capacityBytes > olds.capacityBytes) await growDisk(news.target, news, olds.path, news.capacityBytes);
     return { outs: { ...news, path: olds.path } };
   },
 

@@ -1,6 +1,8 @@
 // One VM's libvirt domain: defined with our owner marker and started. Changes of memory, vCPUs or
-// devices redefine it and, when it runs, restart it with a graceful shutdown first; delete is a
-// bounded graceful shutdown, then destroy and undefine. Nothing here waits without a bound.
+// devices redefine it and, when it runs, restart it with a graceful shutdown first; so does a new
+// address (the guest asks DHCP for it when it boots). Its `restart` input, filled in by check, says
+// so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
+// Nothing here waits without a bound.
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
@@ -23,6 +25,10 @@ export interface DomainInputs {
   owner: Owner;
   /** How long a graceful shutdown may take before the domain is switched off. */
   shutdownTimeoutSeconds: number;
+  /** The VM's reserved address: the guest takes a new one from DHCP when it boots. */
+  ip?: string;
+  /** Set by check: why this update restarts the VM (empty when it does not), for `pulumi preview`. */
+  restart?: string;
 }
 
 export interface DomainState extends DomainInputs {
@@ -31,15 +37,33 @@ export interface DomainState extends DomainInputs {
   startedAt: string;
 }
 
-export type DomainArgs = { [K in keyof DomainInputs]: pulumi.Input<DomainInputs[K]> };
+export type DomainArgs = { [K in Exclude<keyof DomainInputs, "restart">]: pulumi.Input<DomainInputs[K]> };
 
 /** Where libvirt's QEMU driver (qemu:///system) writes its log of each domain. */
 const QEMU_LOG_DIR = "/var/log/libvirt/qemu";
 
-/** Properties that name the domain or what it is: a change replaces it. */
-const IDENTITY = ["name", "type"] as const;
+/**
+ * Properties that name the domain or what it is: a change replaces it. The disk is one: a disk made
+ * anew (a new image, a new MAC) means a new VM, and while the engine replaces the disk it sees this
+ * path as unknown, so it removes the domain before the disk under it.
+ */
+const IDENTITY = ["name", "type", "diskPath"] as const;
 /** Properties a redefine (and restart) applies. */
-const SETTINGS = ["memoryMiB", "vcpus", "diskPath", "seedPath", "network", "mac", "consoleLog"] as const;
+const SETTINGS = ["memoryMiB", "vcpus", "seedPath", "network", "mac", "consoleLog"] as const;
+/** Properties the guest takes up when it boots: a change restarts the domain. */
+const AT_BOOT = ["ip"] as const;
+
+/** Settings that differ; one the old state does not have yet (made before the key existed) does not count. */
+function changedKeys<K extends keyof DomainInputs>(keys: readonly K[], olds: Partial<DomainInputs>, news: DomainInputs): K[] {
+  return keys.filter((k) => olds[k] !== undefined && olds[k] !== news[k]);
+}
+
+/** What `update` will restart the VM for, as preview shows it; empty when it will not. */
+export function restartReason(olds: Partial<DomainInputs>, news: DomainInputs): string {
+  const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news);
+  if (changed.length === 0) return "";
+  return `graceful shutdown and start of ${news.name}: ${changed.map((k) => `${k} ${String(olds[k])} → ${String(news[k])}`).join(", ")}`;
+}
 
 export function domainXml(i: DomainInputs, uuid?: string): string {
   return buildDomainXml({
@@ -120,19 +144,26 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     return found ? { id, props: { ...props, ...found.live } } : {};
   },
 
+  async check(olds, news) {
+    return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) } };
+  },
+
   async diff(_id, olds, news) {
     const replaces: string[] = IDENTITY.filter((k) => olds[k] !== news[k]);
-    const changed = SETTINGS.some((k) => olds[k] !== news[k]) || !olds.running;
+    // A key the old state lacks is recorded (an update that touches nothing), never a restart.
+    const recorded = AT_BOOT.some((k) => olds[k] === undefined && news[k] !== undefined);
+    const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || !olds.running;
     return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: true };
   },
 
   async update(id, olds, news) {
     const t = news.target;
-    const redefine = SETTINGS.some((k) => olds[k] !== news[k]);
-    if (redefine) {
+    const redefine = changedKeys(SETTINGS, olds, news).length > 0;
+    const reboot = changedKeys(AT_BOOT, olds, news).length > 0;
+    if (redefine || reboot) {
       const uuid = (await virsh(t, ["domuuid", id])).stdout.trim();
       await stopDomain(t, id, news.shutdownTimeoutSeconds);
-      await defineXml(t, ["define"], domainXml(news, uuid));
+      if (redefine) await defineXml(t, ["define"], domainXml(news, uuid));
     }
     const state = (await virshIfExists(t, ["domstate", id]))?.trim();
     if (state === "running") return { outs: { ...news, running: true, startedAt: olds.startedAt } };

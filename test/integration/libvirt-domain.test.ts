@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { domainProvider, domainXml, type DomainInputs, type DomainState } from "../../libvirt/domain";
 import { natNetworkProvider, type NatNetworkInputs } from "../../libvirt/network";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
@@ -12,6 +13,7 @@ import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
 const lv = useLibvirt();
 const NAME = "vmctest-dom";
 const NET = "vmctest-domnet";
+const POOL = "vmctest-dompool";
 const owner = { project: "vm-cluster", stack: "test", cluster: "vmctest" };
 let work: string;
 let net: NatNetworkInputs;
@@ -52,6 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  virshOk("pool-destroy", POOL);
   virshOk("destroy", NAME);
   virshOk("undefine", NAME, "--nvram");
   await natNetworkProvider.delete!(NET, { ...net, active: true, autostart: true });
@@ -107,6 +110,19 @@ describe("domain", () => {
     expect((await domainProvider.read!(NAME, state)).id).toBeUndefined();
     state = (await domainProvider.create(inputs({ memoryMiB: 96 }))).outs as DomainState;
     expect(virshSync("domstate", NAME).trim()).toBe("running");
+  });
+
+  it("grows the disk of the running domain in place: qemu resizes it, the domain keeps running", async () => {
+    virshSync("pool-create-as", POOL, "dir", "--target", work); // transient: gone with pool-destroy
+    const id = virshSync("domid", NAME).trim();
+    const MiB = 1024 ** 2;
+    const disk: DiskState = { target: lv.target(), pool: POOL, name: "disk.qcow2", capacityBytes: 16 * MiB, backingPath: "", domain: NAME, path: inputs().diskPath };
+    // A plain vol-resize fails here: qemu holds the image's write lock.
+    await diskProvider.update!(`${POOL}/disk.qcow2`, disk, { ...disk, capacityBytes: 32 * MiB });
+    expect(virshSync("domblkinfo", NAME, "vda")).toMatch(/Capacity:\s+33554432\n/);
+    expect(virshSync("vol-info", "--pool", POOL, "disk.qcow2", "--bytes")).toMatch(/Capacity:\s+33554432 bytes/);
+    expect(virshSync("domid", NAME).trim()).toBe(id);
+    virshSync("pool-destroy", POOL);
   });
 
   it("replaces, not updates, on a change of domain type", async () => {

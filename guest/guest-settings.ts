@@ -1,0 +1,117 @@
+// What cloud-init set up at a VM's first boot and a stack's config may change later, kept true in
+// the running guest over SSH: root's authorized keys, the trusted CA certificates, root's console
+// password, whether cloud-init runs at later boots, and the root file system's size once its disk
+// grew. cloud-init reads its seed at first boot only, so without this a changed key or CA would
+// reach only VMs made after the change. Create only records (the first boot applied the same
+// values); update applies what changed, in one SSH session.
+import * as pulumi from "@pulumi/pulumi";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../cloudinit/user-data";
+import { shellQuote } from "../libvirt/command";
+import { withClearErrors } from "../libvirt/clear-errors";
+import { withGuest, type GuestAccess } from "./guest-ssh";
+
+export interface GuestFile {
+  path: string;
+  content: string;
+}
+
+export interface GuestSettingsInputs extends GuestAccess {
+  /** The VM's name, for messages. */
+  vm: string;
+  /** The VM's readiness: settings are applied to a guest that is up (again, after a restart). */
+  ready: string;
+  /** OpenSSH public key lines, the whole of root's authorized_keys. */
+  rootAuthorizedKeys: string[];
+  /** The CA certificate files under the CA directory; none for no CA. */
+  caFiles: GuestFile[];
+  /** crypt(3) hash of root's console password; empty: root's password is locked. A secret. */
+  consolePasswordHash: string;
+  disableCloudInitAfterBoot: boolean;
+  /** The disk's size: when it grew, the root partition and file system grow to fill it. */
+  diskBytes: number;
+}
+
+export type GuestSettingsArgs = { [K in keyof GuestSettingsInputs]: pulumi.Input<GuestSettingsInputs[K]> };
+
+const q = (word: string) => shellQuote([word]);
+const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Grows the partition holding / and its file system to the disk's new size. The guest's kernel
+ * learns the new size from virtio a moment after the host resized the disk, so it is waited for.
+ */
+export function growRootScript(diskBytes: number): string {
+  return [
+    `want=${diskBytes}`,
+    'src=$(findmnt -no SOURCE /)',
+    'dev=$(basename "$(readlink -f "$src")")',
+    'if [ -e "/sys/class/block/$dev/dm" ]; then echo "vm-cluster: the root file system is on device-mapper ($src); grow it by hand (pvresize, lvextend)" >&2; exit 1; fi',
+    'if [ -e "/sys/class/block/$dev/partition" ]; then disk=$(basename "$(readlink -f "/sys/class/block/$dev/..")"); else disk=$dev; fi',
+    'i=0',
+    'while [ $(( $(cat "/sys/class/block/$disk/size") * 512 )) -lt "$want" ]; do',
+    '  i=$((i + 1))',
+    '  if [ $i -gt 50 ]; then echo "vm-cluster: /dev/$disk shows $(( $(cat "/sys/class/block/$disk/size") * 512 )) bytes after 10 s, not $want" >&2; exit 1; fi',
+    '  sleep 0.2',
+    'done',
+    // growpart exits 1 when there is nothing to grow (NOCHANGE): a retried update.
+    'if [ "$disk" != "$dev" ]; then growpart "/dev/$disk" "$(cat "/sys/class/block/$dev/partition")" >/dev/null || [ $? -eq 1 ]; fi',
+    'case $(findmnt -no FSTYPE /) in',
+    '  ext2|ext3|ext4) resize2fs "$src" >/dev/null 2>&1 ;;',
+    '  xfs) xfs_growfs / >/dev/null ;;',
+    '  btrfs) btrfs filesystem resize max / >/dev/null ;;',
+    '  *) echo "vm-cluster: cannot grow a $(findmnt -no FSTYPE /) root file system; grow it by hand" >&2; exit 1 ;;',
+    'esac',
+  ].join("\n");
+}
+
+/** The shell script that brings a guest from `olds` to `news`; empty when nothing changed. */
+export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSettingsInputs): string {
+  const steps: string[] = [];
+  if (!same(olds.rootAuthorizedKeys, news.rootAuthorizedKeys)) {
+    // Written aside and moved in: a half-written file would lock everyone out.
+    steps.push(
+      `(umask 077 && mkdir -p /root/.ssh && printf '%s\\n' ${news.rootAuthorizedKeys.map(q).join(" ")} > /root/.ssh/authorized_keys.vm-cluster && mv -f /root/.ssh/authorized_keys.vm-cluster /root/.ssh/authorized_keys)`,
+    );
+  }
+  if (!same(olds.caFiles, news.caFiles)) {
+    steps.push(`mkdir -p ${q(CA_DIR)}`, `rm -f ${q(CA_DIR)}/*.crt`);
+    for (const file of news.caFiles) steps.push(`printf '%s' ${q(file.content)} > ${q(file.path)}`);
+    steps.push("update-ca-certificates >/dev/null");
+  }
+  if (olds.consolePasswordHash !== news.consolePasswordHash) {
+    // "!": locked with no password at all, as cloud-init leaves it without one.
+    steps.push(`usermod -p ${q(news.consolePasswordHash || "!")} root`);
+  }
+  if (olds.disableCloudInitAfterBoot !== news.disableCloudInitAfterBoot) {
+    steps.push(news.disableCloudInitAfterBoot ? `touch ${q(CLOUD_INIT_DISABLED_FILE)}` : `rm -f ${q(CLOUD_INIT_DISABLED_FILE)}`);
+  }
+  if (olds.diskBytes !== undefined && news.diskBytes > olds.diskBytes) steps.push(growRootScript(news.diskBytes));
+  return steps.length === 0 ? "" : ["set -e", ...steps].join("\n");
+}
+
+export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSettingsInputs, GuestSettingsInputs> = withClearErrors<GuestSettingsInputs, GuestSettingsInputs>("guest settings", {
+  async create(inputs) {
+    return { id: inputs.vm, outs: inputs };
+  },
+
+  async diff(_id, olds, news) {
+    return { changes: settingsScript(olds, news) !== "" };
+  },
+
+  async update(_id, olds, news) {
+    const script = settingsScript(olds, news);
+    // The script on standard input: it may hold the password hash, which argv would show in `ps`.
+    const r = await withGuest(news, (run) => run(["sh", "-s"], { input: script, okCodes: ANY_EXIT }));
+    if (r.code === 255) throw new Error(`cannot reach VM ${news.vm} over SSH (root@${news.ip}) to apply its settings: ${r.stderr.trim() || "no answer"}`);
+    if (r.code !== 0) throw new Error(`applying the settings of VM ${news.vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
+    return { outs: news };
+  },
+});
+
+/** The VM's settings as configured; an update applies a change in the running guest. */
+export class GuestSettings extends pulumi.dynamic.Resource {
+  constructor(name: string, args: GuestSettingsArgs, opts?: pulumi.CustomResourceOptions) {
+    super(guestSettingsProvider, name, args, { ...opts, additionalSecretOutputs: ["provisionerPrivateKey", "consolePasswordHash"] }, "vm-cluster", "GuestSettings");
+  }
+}
