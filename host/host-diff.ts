@@ -2,21 +2,9 @@
 // (or namespace) replaces; a new way to reach the same host (sudo, SSH user or key) is an update
 // that re-applies nothing new; anything a provider reports as drift is an update.
 import { isDeepStrictEqual } from "node:util";
-import type { ConnectionSpec } from "../libvirt/connection";
+import { hostIdentity, type ConnectionSpec } from "../libvirt/connection";
 
-/** Which host (and network namespace) a connection reaches. */
-export function hostIdentity(spec: ConnectionSpec): string {
-  switch (spec.type) {
-    case "local":
-      return `local/${spec.netns ?? ""}`;
-    case "ssh":
-      return `ssh/${spec.host}:${spec.port ?? 22}/${spec.netns ?? ""}`;
-    default: {
-      const never: never = spec;
-      throw new Error(`unknown host connection type ${String((never as { type: unknown }).type)}`);
-    }
-  }
-}
+export { hostIdentity };
 
 export interface HostDiffResult {
   changes: boolean;

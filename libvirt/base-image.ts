@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect, type HostConnection } from "./connection";
 import { poolPath } from "./pool";
 import { isCommandError } from "./command";
-import { virsh, type LibvirtTarget } from "./virsh";
+import { virsh, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
@@ -146,12 +146,14 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   async diff(_id, olds, news) {
     const keys = ["pool", "name", "url", "sha512", "checksumsUrl", "fileName"] as const;
     const replaces: string[] = keys.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
     // The cache folder only says where downloads go: changing it changes nothing on the VMs.
-    return { changes: replaces.length > 0 || olds.cacheDir !== news.cacheDir, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || olds.cacheDir !== news.cacheDir || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(_id, olds, news) {
-    return { outs: { ...olds, cacheDir: news.cacheDir } };
+    return { outs: { ...olds, target: news.target, cacheDir: news.cacheDir } };
   },
 
   async delete(_id, props) {

@@ -25,3 +25,17 @@ export function connect(spec: ConnectionSpec): HostConnection {
     }
   }
 }
+
+/** Which host (and network namespace) a connection reaches. */
+export function hostIdentity(spec: ConnectionSpec): string {
+  switch (spec.type) {
+    case "local":
+      return `local/${spec.netns ?? ""}`;
+    case "ssh":
+      return `ssh/${spec.host}:${spec.port ?? 22}/${spec.netns ?? ""}`;
+    default: {
+      const never: never = spec;
+      throw new Error(`unknown host connection type ${String((never as { type: unknown }).type)}`);
+    }
+  }
+}

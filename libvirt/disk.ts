@@ -2,7 +2,7 @@
 // It grows in place, under a running guest too (blockresize; the guest's file system is grown over
 // SSH by guest/guest-settings.ts); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
-import { defineXml, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
@@ -131,7 +131,9 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     const replaces: string[] = (["pool", "name", "backingPath"] as const).filter((k) => olds[k] !== news[k]);
     // State from before the key existed does not know the MAC: nothing to compare.
     if (olds.guestMac !== undefined && olds.guestMac !== news.guestMac) replaces.push("guestMac");
-    return { changes: replaces.length > 0 || olds.capacityBytes !== news.capacityBytes, replaces, deleteBeforeReplace: true };
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
+    return { changes: replaces.length > 0 || olds.capacityBytes !== news.capacityBytes || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(_id, olds, news) {

@@ -5,7 +5,7 @@
 // Nothing here waits without a bound.
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
-import { defineXml, nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
 
@@ -150,10 +150,12 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 
   async diff(_id, olds, news) {
     const replaces: string[] = IDENTITY.filter((k) => olds[k] !== news[k]);
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
     // A key the old state lacks is recorded (an update that touches nothing), never a restart.
     const recorded = AT_BOOT.some((k) => olds[k] === undefined && news[k] !== undefined);
     const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || !olds.running;
-    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || changed || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(id, olds, news) {

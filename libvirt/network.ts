@@ -3,7 +3,7 @@
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
-import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
 
@@ -180,9 +180,11 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
 
   async diff(_id, olds, news) {
     const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
     const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
     const drift = !olds.active || !olds.autostart || olds.plugged === false;
-    return { changes: replaces.length > 0 || hostsChanged || drift, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || hostsChanged || drift || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(id, olds, news) {

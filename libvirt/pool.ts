@@ -2,7 +2,7 @@
 // only when this resource created it.
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
-import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
+import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
 
@@ -107,9 +107,11 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
   },
 
   async diff(_id, olds, news) {
-    const replaces = (["name", "path"] as const).filter((k) => olds[k] !== news[k]);
+    const replaces: string[] = (["name", "path"] as const).filter((k) => olds[k] !== news[k]);
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
     const drift = !olds.active || !olds.autostart;
-    return { changes: replaces.length > 0 || drift, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || drift || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(id, olds, news) {

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
-import { virsh, withHostFile, type LibvirtTarget } from "./virsh";
+import { virsh, withHostFile, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
@@ -61,7 +61,14 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
     // cloud-init reads the seed at first boot only; a new one matters for a new VM, so it is replaced.
     const replaces: string[] = (["pool", "name"] as const).filter((k) => olds[k] !== news[k]);
     if (olds.digest !== seedDigest(news)) replaces.push("userData");
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    const target = targetChange(olds.target, news.target);
+    if (target === "moved") replaces.push("target");
+    return { changes: replaces.length > 0 || target !== "same", replaces, deleteBeforeReplace: true };
+  },
+
+  // Only a new way to reach the same host comes here: everything else replaces the seed.
+  async update(_id, olds, news) {
+    return { outs: { ...olds, target: news.target } };
   },
 
   async delete(_id, props) {

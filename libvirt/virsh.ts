@@ -1,5 +1,6 @@
 // virsh over a host connection: the one way our providers talk to libvirt.
-import { commandError, connect, isCommandError, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
+import { isDeepStrictEqual } from "node:util";
+import { commandError, connect, hostIdentity, isCommandError, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
 import { cleanupOnAbort } from "./process-guard";
 
 /** Where libvirt is: the host connection and the libvirt URI on that host. */
@@ -10,6 +11,18 @@ export interface LibvirtTarget {
 }
 
 export const DEFAULT_URI = "qemu:///system";
+
+/**
+ * How a libvirt object's target changed. `moved`: another libvirt (host, network namespace or URI),
+ * where this object is not, so it is replaced (made there, removed here); `reach`: the same libvirt
+ * reached another way (sudo, SSH user or key), which changes only the state.
+ */
+export function targetChange(olds: LibvirtTarget, news: LibvirtTarget): "same" | "reach" | "moved" {
+  // A target not known yet (preview of a computed value) may be another host.
+  const where = (t: LibvirtTarget) => (typeof t?.connection === "object" && t.connection !== null ? `${hostIdentity(t.connection)} ${t.uri ?? DEFAULT_URI}` : "unknown");
+  if (where(olds) !== where(news)) return "moved";
+  return isDeepStrictEqual(olds, news) ? "same" : "reach";
+}
 
 // virsh's words when it reaches no libvirt daemon at all (the daemon stopped, a wrong socket).
 const unreachable = /failed to connect to the hypervisor/i;
