@@ -111,7 +111,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         seedPath: seed.path,
         network: args.network,
         mac: vm.mac,
-        ip: vm.ip,
+        lease: `${vm.ip}/${cluster.network.prefix} via ${cluster.network.gateway}`,
         consoleLog,
         owner: args.owner,
         shutdownTimeoutSeconds: 10,

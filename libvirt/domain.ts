@@ -1,6 +1,6 @@
 // One VM's libvirt domain: defined with our owner marker and started. Changes of memory, vCPUs or
 // devices redefine it and, when it runs, restart it with a graceful shutdown first; so does a new
-// address (the guest asks DHCP for it when it boots). Its `restart` input, filled in by check, says
+// DHCP lease (address, prefix, gateway: the guest asks for it when it boots). Its `restart` input, filled in by check, says
 // so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
 // Nothing here waits without a bound.
 import * as pulumi from "@pulumi/pulumi";
@@ -25,8 +25,8 @@ export interface DomainInputs {
   owner: Owner;
   /** How long a graceful shutdown may take before the domain is switched off. */
   shutdownTimeoutSeconds: number;
-  /** The VM's reserved address: the guest takes a new one from DHCP when it boots. */
-  ip?: string;
+  /** What DHCP hands the guest, `<ip>/<prefix> via <gateway>`: it asks again when it boots. */
+  lease?: string;
   /** Set by check: why this update restarts the VM (empty when it does not), for `pulumi preview`. */
   restart?: string;
 }
@@ -51,7 +51,7 @@ const IDENTITY = ["name", "type", "diskPath"] as const;
 /** Properties a redefine (and restart) applies. */
 const SETTINGS = ["memoryMiB", "vcpus", "seedPath", "network", "mac", "consoleLog"] as const;
 /** Properties the guest takes up when it boots: a change restarts the domain. */
-const AT_BOOT = ["ip"] as const;
+const AT_BOOT = ["lease"] as const;
 
 /** Settings that differ; one the old state does not have yet (made before the key existed) does not count. */
 function changedKeys<K extends keyof DomainInputs>(keys: readonly K[], olds: Partial<DomainInputs>, news: DomainInputs): K[] {

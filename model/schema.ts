@@ -14,6 +14,7 @@ import { resolveModel } from "./resolve";
 import { parseSize } from "./size";
 import { isSshConfigPath } from "../outputs/quoting";
 import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
+import "./on-change";
 
 // Pulumi hands top-level scalars over as strings ("2048", "true"); nested JSON keeps its types.
 const toNumber = (v: unknown) => (typeof v === "string" && /^\s*-?[0-9]+\s*$/.test(v) ? Number(v) : v);
@@ -156,34 +157,38 @@ function load<T>(
 const PORT = "must be a TCP port number, 1-65535";
 
 function hostSchema(io: ConfigIo) {
-  const sudo = flag.default(false).meta({ description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
+  const sudo = flag.default(false).meta({ onChange: "in place", description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
   const local = strictObject({
-    type: z.literal("local").meta({ description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z.literal("local").meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     sudo,
     // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
     // machine's own network: the demo and the tests on a machine that must not route VM traffic.
     // Not starting with "-": it follows `ip netns exec`, which would read it as an option.
     netns: checked((s) => (/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-", not starting with "-")`))
       .optional()
-      .meta({ description: "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it." }),
+      .meta({ onChange: "replaces the whole cluster", description: "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it." }),
   });
   const ssh = strictObject({
-    type: z.literal("ssh").meta({ description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z.literal("ssh").meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)).meta({
+      onChange: "replaces the whole cluster",
       description: "DNS name or IP address of the VM host. Example: `vmhost.example`.",
     }),
     port: z
       .preprocess(toNumber, z.number().int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT }))
       .default(defaults.DEFAULT_SSH_PORT)
-      .meta({ description: "SSH port of the VM host." }),
+      .meta({ onChange: "replaces the whole cluster", description: "SSH port of the VM host." }),
     user: checked((s) => (USER_NAME.test(s) ? undefined : `"${s}" is not a user name (lowercase letters, digits, "_", "-")`)).meta({
+      onChange: "in place",
       description: "User to log in as: `root`, or a user with password-less sudo and `sudo: true`.",
     }),
     privateKey: z.string().meta({
+      onChange: "in place",
       description:
         "The SSH private key, without a passphrase: its path on the machine that runs Pulumi (`~/` is expanded; e.g. `~/.ssh/id_ed25519`), or the key text itself (recognised by its `-----BEGIN`), best set as a secret.",
     }),
     hostKey: z.string().meta({
+      onChange: "in place",
       description:
         "The host key the VM host must present, so no other machine can pose as it: its `SHA256:...` fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host, or a known_hosts line.",
     }),
@@ -214,58 +219,65 @@ function hostSchema(io: ConfigIo) {
 function configSections(io: ConfigIo) {
   const vm = strictObject({
     name: hostLabel.meta({
+      onChange: "replaces this VM",
       description: "The VM's host name, an RFC 1123 label (lowercase letters, digits, `-`); its libvirt domain is `<cluster>-<name>`. Example: `boreas`.",
     }),
-    ip: ipv4.meta({ description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`." }),
+    ip: ipv4.meta({ onChange: "restarts this VM", description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`." }),
     mac: mac.optional().meta({
+      onChange: "replaces this VM",
       description: "The VM's MAC address, locally administered unicast. Leave out for a stable `52:54:00:xx:xx:xx` derived from the cluster and VM names.",
     }),
-    memoryMiB: count("MiB").optional().meta({ description: "This VM's memory in MiB, instead of `defaults.memoryMiB`." }),
-    vcpus: count("vCPUs").optional().meta({ description: "This VM's virtual CPUs, instead of `defaults.vcpus`." }),
-    disk: size.optional().meta({ description: "This VM's disk size, instead of `defaults.disk`. Example: `50G`." }),
+    memoryMiB: count("MiB").optional().meta({ onChange: "restarts this VM", description: "This VM's memory in MiB, instead of `defaults.memoryMiB`." }),
+    vcpus: count("vCPUs").optional().meta({ onChange: "restarts this VM", description: "This VM's virtual CPUs, instead of `defaults.vcpus`." }),
+    disk: size.optional().meta({ onChange: "in place", description: "This VM's disk size, instead of `defaults.disk`. Example: `50G`." }),
   });
   // Each description says what the key means; the reference's Default column comes from the schema.
   return strictObject({
     cluster: clusterName.meta({
+      onChange: "replaces the whole cluster",
       description:
         "The cluster's name: 1-20 lowercase letters and digits, a letter first, no `-`. The names on the VM host derive from it: network `<cluster>`, pool `<cluster>-pool`, domains `<cluster>-<vm>`. Example: `anemoi`.",
     }),
     host: hostSchema(io),
     lan: strictObject({
-      interface: interfaceName.meta({ description: "The VM host's LAN interface (`ip -br link` lists them). Example: `eno1`." }),
-      subnet: cidr().meta({ description: "The LAN's network; it must not overlap `network.cidr`. Example: `172.17.1.0/24`." }),
+      interface: interfaceName.meta({ onChange: "in place", description: "The VM host's LAN interface (`ip -br link` lists them). Example: `eno1`." }),
+      subnet: cidr().meta({ onChange: "in place", description: "The LAN's network; it must not overlap `network.cidr`. Example: `172.17.1.0/24`." }),
     }).meta({ description: "The VM host's LAN side: the firewall rules forward traffic between it and the cluster network." }),
     network: strictObject({
       cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }).meta({
+        onChange: "replaces the cluster network, restarts every VM",
         description: "The cluster's subnet, /30 or larger, apart from the LAN. Example: `172.17.2.0/24`.",
       }),
-      gateway: ipv4.meta({ description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`." }),
+      gateway: ipv4.meta({ onChange: "replaces the cluster network, restarts every VM", description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`." }),
       dhcpStart: ipv4.meta({
+        onChange: "replaces the cluster network",
         description: "First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.",
       }),
-      dhcpEnd: ipv4.meta({ description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`." }),
+      dhcpEnd: ipv4.meta({ onChange: "replaces the cluster network", description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`." }),
       bridge: interfaceName.optional().meta({
+        onChange: "replaces the cluster network",
         description: "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
       }),
     }).meta({ description: "The cluster's own NAT network, a libvirt network named after the cluster." }),
     vms: z
       .array(vm)
       .min(1, { error: "list at least one VM ({ name, ip })" })
-      .meta({ description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key." }),
+      .meta({ onChange: "adds or removes only those VMs", description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key." }),
     defaults: strictObject({
       // The prefault goes through `size` like a configured value: the same bytes, documented as written.
       disk: size.prefault(defaults.DEFAULT_DISK).meta({
+        onChange: "in place",
         description:
           "Each VM's disk size: K, M, G, T are 1024-based as qemu-img reads them (`35G` is 35 GiB; `GB` is refused), or a byte count; whole 512-byte sectors. The disk is a copy-on-write overlay of the base image.",
       }),
-      memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB).meta({ description: "Each VM's memory in MiB." }),
-      vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS).meta({ description: "Each VM's number of virtual CPUs." }),
+      memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB).meta({ onChange: "restarts every VM", description: "Each VM's memory in MiB." }),
+      vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS).meta({ onChange: "restarts every VM", description: "Each VM's number of virtual CPUs." }),
     })
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z.string().optional().meta({ description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
-      key: z.string().optional().meta({ description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
+      file: z.string().optional().meta({ onChange: "in place", description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
+      key: z.string().optional().meta({ onChange: "in place", description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
       .transform((spec, ctx) => {
@@ -276,8 +288,8 @@ function configSections(io: ConfigIo) {
       })
       .meta({ description: "The SSH public key authorized for root in every VM: set exactly one of `file` and `key`." }),
     caCertificate: strictObject({
-      file: z.string().optional().meta({ description: "Path of a PEM file on the machine that runs Pulumi (`~/` is expanded). Example: `~/ca.crt`." }),
-      pem: z.string().optional().meta({ description: "The PEM text itself: one or more `-----BEGIN CERTIFICATE-----` blocks." }),
+      file: z.string().optional().meta({ onChange: "in place", description: "Path of a PEM file on the machine that runs Pulumi (`~/` is expanded). Example: `~/ca.crt`." }),
+      pem: z.string().optional().meta({ onChange: "in place", description: "The PEM text itself: one or more `-----BEGIN CERTIFICATE-----` blocks." }),
     })
       .superRefine(exactlyOne("file", "pem", "the CA certificate"))
       .transform((spec, ctx) => {
@@ -285,15 +297,15 @@ function configSections(io: ConfigIo) {
         return load(io, ctx, spec.file !== undefined ? "file" : "pem", source, "a PEM certificate", parseCertificatePem) ?? z.NEVER;
       })
       .optional()
-      .meta({ description: "A CA certificate (or bundle) every VM trusts, e.g. your domain's CA: set exactly one of `file` and `pem`. Leave out for none." }),
+      .meta({ onChange: "in place", description: "A CA certificate (or bundle) every VM trusts, e.g. your domain's CA: set exactly one of `file` and `pem`. Leave out for none." }),
     image: strictObject({
-      url: url("image").meta({ description: "URL of a qcow2 cloud image with cloud-init: `https://`, `http://`, or `file://` for a file on the VM host." }),
+      url: url("image").meta({ onChange: "replaces every VM", description: "URL of a qcow2 cloud image with cloud-init: `https://`, `http://`, or `file://` for a file on the VM host." }),
       sha512: checked((s) => (/^[0-9a-fA-F]{128}$/.test(s) ? undefined : "is not a SHA-512 digest (128 hex digits)"))
         .optional()
-        .meta({ description: "The image's SHA-512 digest, 128 hex digits." }),
+        .meta({ onChange: "replaces every VM", description: "The image's SHA-512 digest, 128 hex digits." }),
       checksumsUrl: url("SHA512SUMS file")
         .optional()
-        .meta({ description: "URL of a `SHA512SUMS` file that lists the image under the last segment of `url`." }),
+        .meta({ onChange: "replaces every VM", description: "URL of a `SHA512SUMS` file that lists the image under the last segment of `url`." }),
     })
       .superRefine(exactlyOne("sha512", "checksumsUrl", "how to verify the download"))
       .prefault(defaults.DEFAULT_IMAGE)
@@ -301,19 +313,22 @@ function configSections(io: ConfigIo) {
         description: "The base image of every VM, downloaded and checked on the VM host: set `url` and exactly one of `sha512` and `checksumsUrl`. The default is Debian 12 genericcloud amd64.",
       }),
     poolDir: poolDir.optional().meta({
+      onChange: "replaces every VM",
       description: "Directory of the cluster's storage pool on the VM host, not a system directory: destroy removes it when `pulumi up` created it. Leave out for `/var/lib/libvirt/images/<cluster>`.",
     }),
     domainType: z
       .enum(["kvm", "qemu"])
       .default(defaults.DEFAULT_DOMAIN_TYPE)
-      .meta({ description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM." }),
+      .meta({ onChange: "recreates every VM's domain (disks kept)", description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM." }),
     readinessTimeoutSeconds: count("seconds")
       .default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS)
-      .meta({ description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds." }),
+      .meta({ onChange: "nothing on the host", description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds." }),
     consolePassword: flag.default(false).meta({
+      onChange: "in place",
       description: "Give root a generated password for the serial console (each VM's `console` command in the `vms` output), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
     }),
     disableCloudInitAfterBoot: flag.default(false).meta({
+      onChange: "in place",
       description: "Switch cloud-init off in each VM at the end of its first boot (`/etc/cloud/cloud-init.disabled`), so later boots skip it.",
     }),
   });

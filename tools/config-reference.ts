@@ -3,6 +3,7 @@
 // UPDATE_DOCS=1, rewrites that section.
 import { z } from "zod";
 import { CONFIG_NAMESPACE } from "../model/config";
+import type { OnChange } from "../model/on-change";
 import { clusterConfigSchema } from "../model/schema";
 
 export interface ConfigRow {
@@ -17,6 +18,8 @@ export interface ConfigRow {
   readonly description: string;
   /** The union option(s) the key belongs to, when not all: `type: ssh`. */
   readonly onlyFor?: string;
+  /** What a change does to a running cluster; none for an object whose keys say it. */
+  readonly onChange?: OnChange;
 }
 
 type Schema = z.core.$ZodType;
@@ -28,6 +31,7 @@ interface Field {
   readonly default?: { value: unknown };
   readonly description?: string;
   readonly title?: string;
+  readonly onChange?: OnChange;
 }
 
 // Metadata sits on the outermost schema of a field; the size title sits inside its wrappers.
@@ -36,10 +40,12 @@ function unwrap(schema: Schema): Field {
   let dflt: { value: unknown } | undefined;
   let description: string | undefined;
   let title: string | undefined;
+  let onChange: OnChange | undefined;
   for (let current = schema as z.core.$ZodTypes; ; ) {
     const meta = z.globalRegistry.get(current);
     description ??= meta?.description;
     title ??= meta?.title;
+    onChange ??= meta?.onChange;
     const def = current._zod.def;
     switch (def.type) {
       case "optional":
@@ -57,7 +63,14 @@ function unwrap(schema: Schema): Field {
         current = (def.in._zod.def.type === "transform" ? def.out : def.in) as z.core.$ZodTypes;
         break;
       default:
-        return { schema: current, optional, ...(dflt && { default: dflt }), ...(description !== undefined && { description }), ...(title !== undefined && { title }) };
+        return {
+          schema: current,
+          optional,
+          ...(dflt && { default: dflt }),
+          ...(description !== undefined && { description }),
+          ...(title !== undefined && { title }),
+          ...(onChange !== undefined && { onChange }),
+        };
     }
   }
 }
@@ -116,6 +129,7 @@ function fieldRows(key: string, schema: Schema, parent: string, condition: strin
     default: dflt === undefined ? "" : typeof dflt === "object" ? "see its keys" : code(dflt),
     description: field.description ?? "",
     ...(onlyFor !== undefined && { onlyFor }),
+    ...(field.onChange !== undefined && { onChange: field.onChange }),
   };
   // Keys inside an optional value are required only once it is set.
   const inner = field.optional ? `\`${path}\` is set` : condition;
@@ -211,15 +225,18 @@ pulumi config rm --path 'vm-cluster:vms[3]'
 
 /** The Markdown between the README's config-reference markers. */
 export function configReference(): string {
-  const header = "| Key | Type | Required | Default | Description |\n| --- | --- | --- | --- | --- |";
+  const header = "| Key | Type | Required | Default | On change | Description |\n| --- | --- | --- | --- | --- | --- |";
   const rows = configRows().map((row) => {
     const description = row.onlyFor === undefined ? row.description : `Only for \`${row.onlyFor}\`. ${row.description}`;
-    return `| \`${row.path}\` | ${cell(row.type)} | ${cell(row.required)} | ${cell(row.default)} | ${cell(description)} |`;
+    return `| \`${row.path}\` | ${cell(row.type)} | ${cell(row.required)} | ${cell(row.default)} | ${cell(row.onChange ?? "see its keys")} | ${cell(description)} |`;
   });
   return [
     "<!-- Generated from model/schema.ts by tools/config-reference.ts; to change it, edit the schema and run: UPDATE_DOCS=1 npx vitest run test/unit/docs.test.ts -->",
     "",
     "The stack config: keys of the `vm-cluster:` namespace. A key whose Required column names a condition is required when that holds.",
+    "The On change column says what `pulumi up` does to a running cluster when the key changes; `pulumi preview` shows the same before:",
+    "an update of `GuestSettings` is applied in the running VMs over SSH, a `Domain` update whose `restart` is set restarts that VM",
+    "(graceful shutdown, then start), and a replaced `Disk` means a new VM with a fresh disk. A disk never shrinks: a smaller size is refused before anything changes.",
     "",
     header,
     ...rows,

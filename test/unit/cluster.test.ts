@@ -1,101 +1,13 @@
 // The component tree of a cluster, with Pulumi mocks: what is created, under which parent, and
 // which resource each waits for (by data or dependsOn), so destroy runs the seed's order backwards.
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateHostKey } from "../../cloudinit/host-key";
-import { Cluster, loadClusterModel } from "../../components";
+import { loadClusterModel } from "../../components";
 import { sha512Crypt } from "../../generated/sha512-crypt";
 import type { ClusterModel } from "../../model";
 import { fakeIo } from "./fixtures/cluster-config";
-import "../support/mock-provider-serialization";
-
-interface Recorded {
-  type: string;
-  name: string;
-  parent?: string;
-  props: Record<string, unknown>;
-  /** Names of the resources this one waits for: its dependsOn and the sources of its input Outputs. */
-  deps: Set<string>;
-}
-
-/** The anemoi stack file as `pulumi.runtime.allConfig()` would hand it over. */
-function anemoiConfig(overrides: Record<string, unknown> = {}): Record<string, string> {
-  const doc = parseYaml(readFileSync(path.join(__dirname, "../../Pulumi.anemoi.yaml"), "utf8")) as { config: Record<string, unknown> };
-  const config = { ...doc.config, ...overrides };
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
-}
-
-const MOCK_CONSOLE_PASSWORD = "mockConsolePassword23";
-
-// Values the real providers compute, so downstream inputs resolve as they would.
-function mockState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const kind = type.split(":").pop();
-  switch (kind) {
-    case "SshKeyPair":
-      return { ...inputs, ...generateHostKey(String(inputs.comment)) };
-    case "ConsolePassword":
-      return { ...inputs, password: MOCK_CONSOLE_PASSWORD, hash: sha512Crypt(MOCK_CONSOLE_PASSWORD, "$6$mocksaltmocksalt") };
-    case "BaseImage":
-    case "Disk":
-    case "Seed":
-      return { ...inputs, path: `/pool/${inputs.name}` };
-    default:
-      return inputs;
-  }
-}
-
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.inputs) }),
-    call: (args) => args.inputs,
-  },
-  "vm-cluster",
-  "test",
-  false,
-);
-
-async function outputSources(value: unknown, names: Map<pulumi.Resource, string>, into: Set<string>): Promise<void> {
-  if (pulumi.Output.isInstance(value)) {
-    // Output.resources() is the SDK's own record of where a value comes from.
-    const sources = await (value as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
-    for (const r of sources) if (names.has(r)) into.add(names.get(r)!);
-  } else if (Array.isArray(value)) {
-    for (const v of value) await outputSources(v, names, into);
-  } else if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
-    for (const v of Object.values(value)) await outputSources(v, names, into);
-  }
-}
-
-const resolve = <T>(value: pulumi.Input<T>) => new Promise<T>((done) => pulumi.output(value).apply((v) => done(v as T)));
-
-/** Builds a cluster and records every resource the way the engine would see it. */
-async function buildCluster(
-  model: ClusterModel,
-): Promise<{ cluster: Cluster; resources: Map<string, Recorded>; outputs: Record<string, unknown> }> {
-  const names = new Map<pulumi.Resource, string>();
-  const pending: { rec: Recorded; props: unknown; dependsOn: unknown }[] = [];
-  const record: pulumi.ResourceTransformation = (args) => {
-    names.set(args.resource, args.name);
-    const parent = args.opts.parent ? names.get(args.opts.parent) : undefined;
-    const rec: Recorded = { type: args.type, name: args.name, parent, props: args.props, deps: new Set() };
-    pending.push({ rec, props: args.props, dependsOn: args.opts.dependsOn });
-    return undefined;
-  };
-  const cluster = new Cluster(model.cluster, { model, project: "vm-cluster", stack: "test" }, { transformations: [record] });
-  names.set(cluster, model.cluster);
-  const outputs = await new Promise<Record<string, unknown>>((resolve) => cluster.outputs.apply((o) => resolve(o as never)));
-  const resources = new Map<string, Recorded>();
-  for (const { rec, props, dependsOn } of pending) {
-    await outputSources(props, names, rec.deps);
-    const explicit = await new Promise<unknown>((resolve) => pulumi.output(dependsOn as pulumi.Input<pulumi.Resource[]>).apply(resolve));
-    for (const r of [explicit ?? []].flat()) if (names.has(r as pulumi.Resource)) rec.deps.add(names.get(r as pulumi.Resource)!);
-    resources.set(rec.name, rec);
-  }
-  return { cluster, resources, outputs };
-}
+import { MOCK_CONSOLE_PASSWORD, anemoiConfig, buildCluster, resolve, type Recorded } from "./fixtures/mock-cluster";
 
 /** Everything `name` waits for, directly or through others. */
 function closure(resources: Map<string, Recorded>, name: string): Set<string> {

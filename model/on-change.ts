@@ -1,0 +1,32 @@
+// What happens to a running cluster when a config key changes, as the configuration reference's
+// "On change" column says it. test/unit/config-changes.test.ts derives the same from the providers'
+// own diffs, so a row cannot claim less than `pulumi up` does.
+export const ON_CHANGE = [
+  /** Nothing on the VM host or in the VMs changes. */
+  "nothing on the host",
+  /** Applied on the host and in the running VMs (over SSH); no VM restarts. */
+  "in place",
+  "adds or removes only those VMs",
+  /** A graceful shutdown, then a start: the disk and everything on it stay. */
+  "restarts this VM",
+  "restarts every VM",
+  /** A new libvirt domain boots the same disk. */
+  "recreates every VM's domain (disks kept)",
+  /** A new disk and domain: a fresh first boot, the old disk's data is gone. */
+  "replaces this VM",
+  "replaces every VM",
+  /** Removed and made anew; running VMs are plugged into the new one. */
+  "replaces the cluster network",
+  "replaces the cluster network, restarts every VM",
+  /** Everything is removed (from the old host) and made anew. */
+  "replaces the whole cluster",
+] as const;
+
+export type OnChange = (typeof ON_CHANGE)[number];
+
+declare module "zod/v4/core" {
+  interface GlobalMeta {
+    /** What a change of this key does to a running cluster. */
+    onChange?: OnChange;
+  }
+}

@@ -1,0 +1,298 @@
+// Every config key's "On change" (the configuration reference's column, from the schema) checked
+// against what the providers' own check and diff say for a change of that key on a running
+// cluster: the anemoi stack is built twice under mocks, before and after the change, and each
+// resource's diff is asked as the engine asks it, including the replacements that follow a
+// delete-before-replace (the engine asks the dependents again with those inputs unknown).
+import type * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { loadClusterModel } from "../../components";
+import { consolePasswordProvider } from "../../generated/console-password";
+import { sshKeyPairProvider } from "../../generated/ssh-key-pair";
+import { guestSettingsProvider } from "../../guest/guest-settings";
+import { readinessProvider } from "../../guest/readiness";
+import {
+  PACKAGES,
+  clusterRules,
+  describeRule,
+  firewallBackendProvider,
+  firewallRulesProvider,
+  hostPackagesProvider,
+  ipForwardProvider,
+  libvirtDaemonProvider,
+  virtualizationCheckProvider,
+  type FirewallRulesInputs,
+} from "../../host";
+import { baseImageProvider } from "../../libvirt/base-image";
+import { diskProvider } from "../../libvirt/disk";
+import { domainProvider } from "../../libvirt/domain";
+import { natNetworkProvider } from "../../libvirt/network";
+import { storagePoolProvider } from "../../libvirt/pool";
+import { seedDigest, seedProvider } from "../../libvirt/seed";
+import type { ClusterModel } from "../../model";
+import { ON_CHANGE, type OnChange } from "../../model/on-change";
+import { configRows } from "../../tools/config-reference";
+import { CA_PEM, ED25519_FINGERPRINT, FILES, HOME, PRIVATE_KEY_TEXT, ed25519Line, fakeIo } from "./fixtures/cluster-config";
+import { anemoiConfig, buildCluster, resolve } from "./fixtures/mock-cluster";
+
+type Provider = pulumi.dynamic.ResourceProvider<any, any>;
+type Props = Record<string, unknown>;
+
+const PROVIDERS: Record<string, Provider> = {
+  VirtualizationCheck: virtualizationCheckProvider,
+  HostPackages: hostPackagesProvider,
+  LibvirtDaemon: libvirtDaemonProvider,
+  IpForward: ipForwardProvider,
+  FirewallBackend: firewallBackendProvider,
+  FirewallRules: firewallRulesProvider,
+  StoragePool: storagePoolProvider,
+  NatNetwork: natNetworkProvider,
+  BaseImage: baseImageProvider,
+  Disk: diskProvider,
+  Seed: seedProvider,
+  Domain: domainProvider,
+  Readiness: readinessProvider,
+  GuestSettings: guestSettingsProvider,
+  SshKeyPair: sshKeyPairProvider,
+  ConsolePassword: consolePasswordProvider,
+};
+// What the engine hands a provider for a value it cannot know yet.
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The state a healthy, freshly made resource has: its checked inputs and what its provider adds. */
+async function stateOf(kind: string, given: Props): Promise<Props> {
+  const inputs = await checked(kind, {}, given);
+  switch (kind) {
+    case "VirtualizationCheck":
+      return { ...inputs, kvmUsable: true };
+    case "HostPackages":
+      return { ...inputs, family: "debian", packages: [...PACKAGES.debian], missing: [] };
+    case "LibvirtDaemon":
+      return { ...inputs, manager: "none", running: true, enabled: false };
+    case "IpForward":
+      return { ...inputs, value: "1", persisted: true, registered: true };
+    case "FirewallBackend":
+      return { ...inputs, supported: false };
+    case "FirewallRules":
+      return { ...inputs, rules: clusterRules(inputs as unknown as FirewallRulesInputs).map(describeRule) };
+    case "StoragePool":
+      return { ...inputs, createdDir: true, active: true, autostart: true };
+    case "NatNetwork":
+      return { ...inputs, active: true, autostart: true, plugged: true };
+    case "Seed":
+      return { ...inputs, digest: seedDigest(inputs as never) };
+    case "Domain":
+      return { ...inputs, running: true, startedAt: "2026-12-01T00:00:00.000Z" };
+    default:
+      return inputs;
+  }
+}
+
+async function checked(kind: string, olds: Props, news: Props): Promise<Props> {
+  const check = PROVIDERS[kind]!.check;
+  return check ? ((await check(olds, news)).inputs as Props) : news;
+}
+
+interface Built {
+  model: ClusterModel;
+  /** By resource name: kind, resolved inputs, and which resources each input comes from. */
+  resources: Map<string, { kind: string; inputs: Props; sources: Map<string, Set<string>> }>;
+}
+
+async function build(config: Record<string, unknown>, io = fakeIo(CHANGE_FILES)): Promise<Built> {
+  // As `pulumi.runtime.allConfig()` hands it over: structured values as JSON text.
+  const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
+  const model = loadClusterModel(raw, io);
+  const { resources } = await buildCluster(model);
+  const out: Built["resources"] = new Map();
+  for (const rec of resources.values()) {
+    const kind = rec.type.split(":").pop()!;
+    if (!(kind in PROVIDERS)) continue;
+    const inputs: Props = {};
+    for (const [key, value] of Object.entries(rec.props)) {
+      const resolved = await resolve(value as pulumi.Input<unknown>);
+      if (resolved !== undefined) inputs[key] = resolved;
+    }
+    out.set(rec.name, { kind, inputs, sources: rec.sources });
+  }
+  return { model, resources: out };
+}
+
+interface Step {
+  op: "same" | "update" | "replace" | "create" | "delete";
+  /** For a Domain update: why it restarts (empty: it does not). */
+  restart?: string;
+}
+
+/** What `pulumi up` does to each resource going from `a` to `b`. */
+async function plan(a: Built, b: Built): Promise<Map<string, Step>> {
+  const steps = new Map<string, Step>();
+  const olds = new Map<string, Props>();
+  const news = new Map<string, Props>();
+  const deleteFirst = new Set<string>();
+  for (const name of a.resources.keys()) if (!b.resources.has(name)) steps.set(name, { op: "delete" });
+  for (const [name, r] of b.resources) {
+    const before = a.resources.get(name);
+    if (!before) {
+      steps.set(name, { op: "create" });
+      continue;
+    }
+    const old = await stateOf(r.kind, before.inputs);
+    const wanted = await checked(r.kind, before.inputs, r.inputs);
+    olds.set(name, old);
+    news.set(name, wanted);
+    const diff = await PROVIDERS[r.kind]!.diff!(name, old, wanted);
+    if ((diff.replaces ?? []).length > 0) {
+      steps.set(name, { op: "replace" });
+      if (diff.deleteBeforeReplace) deleteFirst.add(name);
+    } else {
+      steps.set(name, diff.changes ? { op: "update", ...(r.kind === "Domain" && { restart: String(wanted.restart ?? "") }) } : { op: "same" });
+    }
+  }
+  // Delete-before-replace: the dependents whose diff needs a replacement once those inputs are unknown go too.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, r] of b.resources) {
+      const step = steps.get(name)!;
+      if (step.op === "replace" || step.op === "create") continue;
+      const unknown = { ...news.get(name)! };
+      let touched = false;
+      for (const [key, from] of r.sources) {
+        if ([...from].some((source) => deleteFirst.has(source))) {
+          unknown[key] = UNKNOWN;
+          touched = true;
+        }
+      }
+      if (!touched) continue;
+      const diff = await PROVIDERS[r.kind]!.diff!(name, olds.get(name)!, unknown);
+      if ((diff.replaces ?? []).length > 0) {
+        steps.set(name, { op: "replace" });
+        if (diff.deleteBeforeReplace) deleteFirst.add(name);
+        grew = true;
+      }
+    }
+  }
+  return steps;
+}
+
+/** The reference's wording for a plan: what happens to the network and to the VMs. */
+function effect(a: Built, b: Built, steps: Map<string, Step>, changedVm: number): string {
+  const name = (m: ClusterModel, suffix: string) => `${m.cluster}-${suffix}`;
+  const gone = (na: string, nb: string) => na !== nb || ["replace", "delete"].includes(steps.get(na)?.op ?? "");
+  const network = gone(name(a.model, "network"), name(b.model, "network"));
+  const pool = gone(name(a.model, "pool"), name(b.model, "pool"));
+  const both = Math.min(a.model.vms.length, b.model.vms.length);
+  const vms = Array.from({ length: both }, (_, i) => {
+    const [va, vb] = [a.model.vms[i]!, b.model.vms[i]!];
+    const disk = gone(name(a.model, `${va.name}-disk`), name(b.model, `${vb.name}-disk`));
+    const domain = gone(name(a.model, `${va.name}-domain`), name(b.model, `${vb.name}-domain`));
+    if (disk && !domain) throw new Error(`VM ${i}: the disk is replaced under a domain that stays`);
+    if (disk) return "replace";
+    if (domain) return "recreate";
+    return steps.get(name(b.model, `${vb.name}-domain`))?.restart ? "restart" : "none";
+  });
+  const every = (e: string) => vms.every((v) => v === e);
+  const only = (e: string) => vms[changedVm] === e && vms.every((v, i) => i === changedVm || v === "none");
+  if (network && pool && every("replace")) return "replaces the whole cluster";
+  const parts: string[] = [];
+  if (network) parts.push("replaces the cluster network");
+  if (every("replace")) parts.push("replaces every VM");
+  else if (only("replace")) parts.push("replaces this VM");
+  else if (every("recreate")) parts.push("recreates every VM's domain (disks kept)");
+  else if (every("restart")) parts.push("restarts every VM");
+  else if (only("restart")) parts.push("restarts this VM");
+  else if (!every("none")) parts.push(`mixed: ${vms.join(", ")}`);
+  if (parts.length === 0 && a.model.vms.length !== b.model.vms.length) parts.push("adds or removes only those VMs");
+  if (parts.length > 0) return parts.join(", ");
+  return [...steps.values()].some((s) => s.op !== "same") ? "in place" : "nothing on the host";
+}
+
+const BUNDLE = `${HOME}/bundle.crt`;
+const CHANGE_FILES = { ...FILES, [BUNDLE]: CA_PEM + CA_PEM };
+const SSH_HOST = { type: "ssh", host: "vmhost.example", user: "root", privateKey: "~/.ssh/id_ed25519", hostKey: ED25519_FINGERPRINT };
+const OTHER_PRIVATE_KEY = PRIVATE_KEY_TEXT.replace("bm9uZQ==", "b3RoZXI=");
+const IMAGE = { url: "https://images.example/debian-12.qcow2", sha512: "a".repeat(128) };
+type Config = Record<string, any>;
+const vm0 = (change: Config) => (c: Config) => ({ "vm-cluster:vms": c["vm-cluster:vms"].map((vm: Config, i: number) => (i === 0 ? { ...vm, ...change } : vm)) });
+const section = (key: string, change: Config) => (c: Config) => ({ [`vm-cluster:${key}`]: { ...c[`vm-cluster:${key}`], ...change } });
+
+/** One change per key on a running anemoi cluster: the config before (anemoi's, plus `base`) and the keys it sets. */
+const CHANGES: Record<string, { base?: Config; change: (config: Config) => Config }> = {
+  "vm-cluster:cluster": { change: () => ({ "vm-cluster:cluster": "boreal" }) },
+  "vm-cluster:host.type": { change: () => ({ "vm-cluster:host": SSH_HOST }) },
+  "vm-cluster:host.sudo": { change: () => ({ "vm-cluster:host": { type: "local", sudo: true } }) },
+  "vm-cluster:host.netns": { change: () => ({ "vm-cluster:host": { type: "local", netns: "vmc-other" } }) },
+  "vm-cluster:host.host": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, host: "vmhost2.example" } }) },
+  "vm-cluster:host.port": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, port: 2222 } }) },
+  "vm-cluster:host.user": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, user: "admin", sudo: true } }) },
+  "vm-cluster:host.privateKey": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, privateKey: OTHER_PRIVATE_KEY } }) },
+  "vm-cluster:host.hostKey": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, hostKey: `SHA256:${"B".repeat(43)}` } }) },
+  "vm-cluster:lan.interface": { change: section("lan", { interface: "eno2" }) },
+  "vm-cluster:lan.subnet": { change: section("lan", { subnet: "172.17.3.0/24" }) },
+  "vm-cluster:network.cidr": { change: section("network", { cidr: "172.17.2.0/23" }) },
+  "vm-cluster:network.gateway": { change: section("network", { gateway: "172.17.2.254", dhcpEnd: "172.17.2.253" }) },
+  "vm-cluster:network.dhcpStart": { change: section("network", { dhcpStart: "172.17.2.6" }) },
+  "vm-cluster:network.dhcpEnd": { change: section("network", { dhcpEnd: "172.17.2.200" }) },
+  "vm-cluster:network.bridge": { change: section("network", { bridge: "kvmbr1" }) },
+  "vm-cluster:vms": { change: (c) => ({ "vm-cluster:vms": c["vm-cluster:vms"].slice(0, -1) }) },
+  "vm-cluster:vms[].name": { change: vm0({ name: "borealis" }) },
+  "vm-cluster:vms[].ip": { change: vm0({ ip: "172.17.2.20" }) },
+  "vm-cluster:vms[].mac": { change: vm0({ mac: "52:54:00:12:34:56" }) },
+  "vm-cluster:vms[].memoryMiB": { change: vm0({ memoryMiB: 4096 }) },
+  "vm-cluster:vms[].vcpus": { change: vm0({ vcpus: 2 }) },
+  "vm-cluster:vms[].disk": { change: vm0({ disk: "40G" }) },
+  "vm-cluster:defaults.disk": { change: section("defaults", { disk: "40G" }) },
+  "vm-cluster:defaults.memoryMiB": { change: section("defaults", { memoryMiB: 1024 }) },
+  "vm-cluster:defaults.vcpus": { change: section("defaults", { vcpus: 2 }) },
+  "vm-cluster:sshPublicKey.file": { change: () => ({ "vm-cluster:sshPublicKey": { file: "~/.ssh/id_ed25519.pub" } }) },
+  "vm-cluster:sshPublicKey.key": { change: () => ({ "vm-cluster:sshPublicKey": { key: ed25519Line(7, "me@laptop") } }) },
+  "vm-cluster:caCertificate": { change: () => ({ "vm-cluster:caCertificate": undefined }) },
+  "vm-cluster:caCertificate.file": { change: () => ({ "vm-cluster:caCertificate": { file: BUNDLE } }) },
+  "vm-cluster:caCertificate.pem": { change: () => ({ "vm-cluster:caCertificate": { pem: CA_PEM + CA_PEM } }) },
+  "vm-cluster:image.url": { base: { "vm-cluster:image": IMAGE }, change: () => ({ "vm-cluster:image": { ...IMAGE, url: "https://images.example/debian-13.qcow2" } }) },
+  "vm-cluster:image.sha512": { base: { "vm-cluster:image": IMAGE }, change: () => ({ "vm-cluster:image": { ...IMAGE, sha512: "b".repeat(128) } }) },
+  "vm-cluster:image.checksumsUrl": { change: () => ({ "vm-cluster:image": { url: IMAGE.url, checksumsUrl: "https://images.example/SHA512SUMS" } }) },
+  "vm-cluster:poolDir": { change: () => ({ "vm-cluster:poolDir": "/srv/vm/anemoi" }) },
+  "vm-cluster:domainType": { change: () => ({ "vm-cluster:domainType": "qemu" }) },
+  "vm-cluster:readinessTimeoutSeconds": { change: () => ({ "vm-cluster:readinessTimeoutSeconds": 900 }) },
+  "vm-cluster:consolePassword": { change: () => ({ "vm-cluster:consolePassword": true }) },
+  "vm-cluster:disableCloudInitAfterBoot": { change: () => ({ "vm-cluster:disableCloudInitAfterBoot": true }) },
+};
+
+/** The anemoi stack's config (parsed values) with `over` applied; an undefined value removes the key. */
+function configWith(over: Config): Config {
+  const parsed = Object.fromEntries(Object.entries(anemoiConfig()).map(([k, v]) => [k, /^[[{]/.test(v) ? JSON.parse(v) : v]));
+  const out = { ...parsed, ...over };
+  for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+  return out;
+}
+
+describe("what a config change does to a running cluster", () => {
+  const rows = configRows().filter((row) => row.onChange !== undefined);
+
+  it("has a change below for every key with an On change, and only for those", () => {
+    expect(rows.length).toBeGreaterThan(30);
+    expect(Object.keys(CHANGES).sort()).toEqual(rows.map((row) => row.path).sort());
+    for (const row of rows) expect(ON_CHANGE).toContain(row.onChange);
+  });
+
+  it("changes nothing when nothing changed (a second up is a no-op)", async () => {
+    for (const base of [{}, { "vm-cluster:host": SSH_HOST }, { "vm-cluster:image": IMAGE }]) {
+      const a = await build(configWith(base));
+      const again = await build(configWith(base));
+      const touched = [...(await plan(a, again))].filter(([, s]) => s.op !== "same").map(([n, s]) => `${n}: ${s.op}`);
+      expect(touched).toEqual([]);
+    }
+  });
+
+  for (const [key, { base = {}, change }] of Object.entries(CHANGES)) {
+    it(`${key}: as the reference says`, async () => {
+      const before = configWith(base);
+      const a = await build(before);
+      const b = await build(configWith({ ...base, ...change(before) }));
+      const steps = await plan(a, b);
+      const expected = rows.find((row) => row.path === key)!.onChange as OnChange;
+      const touched = [...steps].filter(([, s]) => s.op !== "same").map(([n, s]) => `${n}: ${s.op}${s.restart ? " (restart)" : ""}`);
+      expect(effect(a, b, steps, 0), touched.join("\n")).toBe(expected);
+    });
+  }
+});
