@@ -1,6 +1,7 @@
 // The whole cluster, in the seed's order: VM host checks and preparation, then the storage pool
 // and the NAT network, the base image, one VirtualMachine per VM, and the firewall rules last.
 // Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConsolePassword } from "../generated/console-password";
 import { SshKeyPair } from "../generated/ssh-key-pair";
@@ -13,6 +14,7 @@ import type { LibvirtTarget } from "../libvirt/virsh";
 import type { Owner } from "../libvirt/xml";
 import type { ClusterModel } from "../model";
 import { ansibleInventory, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
+import { KnownHostsFile } from "../outputs/known-hosts-file";
 import { withholdSecretsFromDebugLog } from "./debug-log";
 import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
 import { VmHost } from "./vm-host";
@@ -24,6 +26,8 @@ export interface ClusterArgs {
   stack: string;
   /** Where libvirt writes serial console logs on the host. */
   consoleLogDir?: string;
+  /** Where the stack keeps its known_hosts file on the machine that runs Pulumi; default `<project>/.vm-cluster/<stack>`. */
+  handoffDir?: string;
 }
 
 /** The stack's outputs: everything a user needs to reach the cluster. */
@@ -31,7 +35,7 @@ export interface ClusterOutputs {
   vms: Record<string, VirtualMachineInfo>;
   /** Ansible INI inventory, for `ansible-playbook -i`. */
   inventory: string;
-  /** OpenSSH client config; expects the known_hosts output saved as `<cluster>.known_hosts`. */
+  /** OpenSSH client config; names the stack's known_hosts file by its absolute path. */
   sshConfig: string;
   knownHosts: string;
   /** The route LAN clients need to reach the cluster subnet through the VM host. */
@@ -143,12 +147,19 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: vms.map((vm) => vm.ready) },
     );
 
-    const knownHostsFile = `${model.cluster}.known_hosts`;
-    this.outputs = pulumi.all(vms.map((vm) => vm.info)).apply((infos) => ({
-      vms: Object.fromEntries(infos.map((info) => [info.name, info])),
-      inventory: ansibleInventory(model, { knownHostsPath: knownHostsFile, identityFile: model.sshIdentityFile }),
-      sshConfig: sshConfig(model, { knownHostsPath: knownHostsFile, identityFile: model.sshIdentityFile }),
-      knownHosts: knownHosts(model, Object.fromEntries(infos.map((info) => [info.name, [info.hostPublicKey]]))),
+    const infos = pulumi.all(vms.map((vm) => vm.info));
+    const knownHostsText = infos.apply((all) => knownHosts(model, Object.fromEntries(all.map((info) => [info.name, [info.hostPublicKey]]))));
+    // By an absolute path, so ssh -F and ansible -i work from any folder.
+    const knownHostsFile = new KnownHostsFile(
+      `${name}-known-hosts`,
+      { path: path.join(args.handoffDir ?? path.resolve(".vm-cluster", args.stack), `${model.cluster}.known_hosts`), content: knownHostsText },
+      parent,
+    );
+    this.outputs = pulumi.all([infos, knownHostsFile.path, knownHostsText]).apply(([all, knownHostsPath, text]) => ({
+      vms: Object.fromEntries(all.map((info) => [info.name, info])),
+      inventory: ansibleInventory(model, { knownHostsPath, identityFile: model.sshIdentityFile }),
+      sshConfig: sshConfig(model, { knownHostsPath, identityFile: model.sshIdentityFile }),
+      knownHosts: text,
       route: staticRouteCommand(model),
     }));
     // Secret by its own flag too, not only by additionalSecretOutputs, which the engine applies and mocks do not.

@@ -1,6 +1,7 @@
 // The zod schema of the `vm-cluster:` stack config. Field schemas check one value each;
 // cross-field rules live in cross-checks.ts and run on every section that parsed cleanly,
 // so one run reports every problem. Success yields the resolved ClusterModel.
+import * as path from "node:path";
 import { z } from "zod";
 import { type ConfigIo, readConfigFile } from "./config-io";
 import { parseCertificatePem } from "./certificate";
@@ -134,7 +135,9 @@ const poolDir = checked((s) => {
  * `.pub` exists. None for a path those files cannot carry.
  */
 function identityFileOf(publicKeyFile: string): string | undefined {
-  return publicKeyFile.endsWith(".pub") && isSshConfigPath(publicKeyFile) ? publicKeyFile.slice(0, -".pub".length) : undefined;
+  // A relative path is made absolute (it is read from the project folder), so the outputs work from any folder.
+  const file = publicKeyFile.startsWith("~") ? publicKeyFile : path.resolve(publicKeyFile);
+  return file.endsWith(".pub") && isSshConfigPath(file) ? file.slice(0, -".pub".length) : undefined;
 }
 
 /** Text from a file or given inline, parsed; a problem is reported at `key`. Key text never goes into messages. */
@@ -276,7 +279,7 @@ function configSections(io: ConfigIo) {
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z.string().optional().meta({ onChange: "in place", description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
+      file: z.string().optional().meta({ onChange: "in place", description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`, made absolute when relative; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
       key: z.string().optional().meta({ onChange: "in place", description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))

@@ -118,8 +118,8 @@ up() {
   pulumi stack select --create "$stack"
   pulumi up --yes
   stop_pid "$demo/mirror.pid" # the base image is in the pool now
-  pulumi stack output sshConfig | sed "s|UserKnownHostsFile demo.known_hosts|UserKnownHostsFile $demo/demo.known_hosts|g" > "$demo/ssh_config"
-  pulumi stack output knownHosts > "$demo/demo.known_hosts"
+  # It names the stack's known_hosts file by its absolute path: usable from any folder.
+  pulumi stack output sshConfig > "$demo/ssh_config"
   echo
   echo "The cluster is up. SSH into each VM with:"
   for vm in boreas zephyrus; do

@@ -22,6 +22,9 @@ interface StackDef {
   /** Third octet of the cluster's 10.231.X.0/24. */
   subnet: number;
   vms: string[];
+  /** Config keys over the defaults below, and per-VM keys (day-2 changes). */
+  extra?: Record<string, unknown>;
+  vmExtra?: Record<string, Record<string, unknown>>;
 }
 /** The seed's four winds; each keeps its address (.10-.13) whichever stack it is in. */
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
@@ -33,6 +36,8 @@ let sandbox: EngineSandbox;
 let project: string;
 let keyFile: string;
 let caFile: string;
+let keyFile2: string;
+let caFile2: string;
 let mirror: Mirror | undefined;
 let before: string;
 const upStacks = new Set<string>();
@@ -67,7 +72,7 @@ function writeStackFile(def: StackDef): void {
     "vm-cluster:host": { type: "local", netns: lv.netns() },
     "vm-cluster:lan": { interface: "lan0", subnet: "10.231.200.0/24" },
     "vm-cluster:network": { cidr: `${net}.0/24`, gateway: `${net}.1`, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254` },
-    "vm-cluster:vms": def.vms.map((name) => ({ name, ip: `${net}.${10 + VM_NAMES.indexOf(name)}` })),
+    "vm-cluster:vms": def.vms.map((name) => ({ name, ip: `${net}.${10 + VM_NAMES.indexOf(name)}`, ...def.vmExtra?.[name] })),
     "vm-cluster:defaults": { disk: "3G", memoryMiB: 384, vcpus: 1 },
     "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
     "vm-cluster:caCertificate": { file: caFile },
@@ -75,6 +80,7 @@ function writeStackFile(def: StackDef): void {
     "vm-cluster:domainType": "qemu",
     "vm-cluster:readinessTimeoutSeconds": 600,
     "vm-cluster:consolePassword": true,
+    ...def.extra,
   };
   writeFileSync(path.join(project, `Pulumi.${def.stack}.yaml`), toYaml({ config }));
 }
@@ -99,19 +105,17 @@ async function outputs(def: StackDef): Promise<Record<string, any>> {
   return JSON.parse(await ok(def, "stack", "output", "--json"));
 }
 
-/** ssh into a VM the way a user does: the stack's ssh_config and known_hosts, strict host keys. */
+/** ssh into a VM the way a user does: the stack's ssh_config (which names its known_hosts file), strict host keys. */
 function sshVm(def: StackDef, vm: string, command: string[], extra: string[] = []): string {
   const dir = path.join(sandbox.dir, def.stack);
-  return ns("ssh", "-F", path.join(dir, "ssh_config"), "-i", keyFile, "-o", "BatchMode=yes", ...extra, vm, ...command);
+  return ns("ssh", "-F", path.join(dir, "ssh_config"), "-o", "BatchMode=yes", ...extra, vm, ...command);
 }
 
 async function saveSshFiles(def: StackDef): Promise<void> {
   const out = await outputs(def);
   const dir = path.join(sandbox.dir, def.stack);
   mkdirSync(dir, { recursive: true });
-  // The ssh_config names the known_hosts file relative to where ssh runs: write it there too.
-  writeFileSync(path.join(dir, "ssh_config"), out.sshConfig.replaceAll(`UserKnownHostsFile ${def.cluster}.known_hosts`, `UserKnownHostsFile ${path.join(dir, `${def.cluster}.known_hosts`)}`));
-  writeFileSync(path.join(dir, `${def.cluster}.known_hosts`), out.knownHosts);
+  writeFileSync(path.join(dir, "ssh_config"), out.sshConfig);
 }
 
 /** Domain ids change when a domain restarts: the same id means the VM kept running. */
@@ -126,10 +130,14 @@ beforeAll(async () => {
   project = path.join(sandbox.dir, "project");
   copyProject(project);
   keyFile = path.join(sandbox.dir, "id_ed25519");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e@test", "-f", keyFile]);
+  keyFile2 = path.join(sandbox.dir, "id_ed25519_2");
   caFile = path.join(sandbox.dir, "ca.crt");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=vm-cluster e2e CA",
-    "-keyout", path.join(sandbox.dir, "ca.key"), "-out", caFile, "-days", "2"], { stdio: "ignore" });
+  caFile2 = path.join(sandbox.dir, "ca2.crt");
+  for (const key of [keyFile, keyFile2]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e@test", "-f", key]);
+  for (const [ca, cn] of [[caFile, "vm-cluster e2e CA"], [caFile2, "vm-cluster e2e CA 2"]] as const) {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${cn}`,
+      "-keyout", `${ca}.key`, "-out", ca, "-days", "2"], { stdio: "ignore" });
+  }
   const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   const mirrorDir = path.join(sandbox.dir, "mirror");
   mkdirSync(mirrorDir);
@@ -194,7 +202,6 @@ describe("a 3-VM cluster", () => {
   it("hands off as README's \"After pulumi up\" shows: files to ssh in with, the route, each VM's commands, the console password", async () => {
     const cwd = path.join(project, "handoff");
     mkdirSync(cwd);
-    await typed(A, readmeCommand("pulumi stack output knownHosts > anemoi.known_hosts"), { cwd });
     await typed(A, readmeCommand("pulumi stack output sshConfig > anemoi.ssh_config"), { cwd });
     // No command given: the login shell reads one from standard input, as from a user's keyboard.
     const login = await typed(A, readmeCommand("ssh -F anemoi.ssh_config boreas"), { cwd, netns: lv.netns(), input: "hostname\n" });
@@ -203,6 +210,16 @@ describe("a 3-VM cluster", () => {
     const inventory = JSON.parse(execFileSync("ansible-inventory", ["-i", path.join(cwd, "inventory.ini"), "--list"], { encoding: "utf8" }));
     expect(inventory[A.cluster].hosts.sort()).toEqual([...A.vms].sort());
     expect(inventory._meta.hostvars.boreas.ansible_host).toBe(`10.231.${A.subnet}.10`);
+    // From another folder: the inventory names the known_hosts file and the key by absolute paths.
+    const elsewhere = path.join(sandbox.dir, "elsewhere");
+    mkdirSync(elsewhere);
+    const ping = execFileSync("ip", ["netns", "exec", lv.netns(), "ansible", "-i", path.join(cwd, "inventory.ini"), "all", "-m", "ping", "-o"], {
+      cwd: elsewhere,
+      encoding: "utf8",
+      env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "True", ANSIBLE_NOCOLOR: "1" },
+    });
+    for (const vm of A.vms) expect(ping).toMatch(new RegExp(`^${vm} \\| SUCCESS`, "m"));
+    expect(execFileSync("ip", ["netns", "exec", lv.netns(), "ssh", "-F", path.join(cwd, "anemoi.ssh_config"), "-o", "BatchMode=yes", "zephyrus", "hostname"], { cwd: elsewhere, encoding: "utf8" }).trim()).toBe("zephyrus");
     const route = (await typed(A, readmeCommand("pulumi stack output route"))).trim();
     expect(route).toMatch(new RegExp(`^ip route add 10\\.231\\.${A.subnet}\\.0/24 via \\S+$`));
     const vms = JSON.parse(await typed(A, readmeCommand("pulumi stack output vms")));
@@ -228,6 +245,83 @@ describe("a 3-VM cluster", () => {
     await ok(A, "refresh", "--yes", "--expect-no-changes");
   }, 600_000);
 
+  it("applies day-2 changes to the running cluster, restarting only the VMs that need it", async () => {
+    const GiB = 1024 ** 3;
+    const guest = (vm: string) => {
+      const [disk, root, memKiB, cpus] = sshVm(A, vm, ["lsblk -bndo SIZE /dev/vda; df -B1 --output=size / | tail -1; awk '/^MemTotal/ {print $2}' /proc/meminfo; nproc"])
+        .trim()
+        .split("\n")
+        .map(Number);
+      return { disk: disk!, root: root!, memKiB: memKiB!, cpus: cpus! };
+    };
+    const before = Object.fromEntries(A.vms.map((vm) => [vm, guest(vm)]));
+    const ids = domainIds(A);
+    const net = `10.231.${A.subnet}`;
+    const changed: StackDef = {
+      ...A,
+      extra: {
+        "vm-cluster:defaults": { disk: "4G", memoryMiB: 384, vcpus: 1 },
+        "vm-cluster:sshPublicKey": { file: `${keyFile2}.pub` },
+        "vm-cluster:caCertificate": { file: caFile2 },
+      },
+      vmExtra: { boreas: { memoryMiB: 512, vcpus: 2 }, notus: { ip: `${net}.22` } },
+    };
+    writeStackFile(changed);
+    // Preview says which VMs restart, and why; nothing is replaced.
+    const steps = JSON.parse(await ok(changed, "preview", "--json")).steps as { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[];
+    const restartOf = (vm: string) => steps.find((s) => s.urn.endsWith(`::anemoi-${vm}-domain`))?.newState?.inputs?.restart ?? "";
+    expect(restartOf("boreas")).toBe("graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2");
+    expect(restartOf("notus")).toBe(`graceful shutdown and start of anemoi-notus: lease ${net}.12/24 via ${net}.1 → ${net}.22/24 via ${net}.1`);
+    expect(restartOf("zephyrus")).toBe("");
+    expect(steps.filter((s) => /replace/.test(s.op) && /:(Disk|Domain)::/.test(s.urn)).map((s) => s.urn)).toEqual([]);
+
+    await typed(changed, readmeCommand("pulumi up --yes"));
+    Object.assign(A, { extra: changed.extra, vmExtra: changed.vmExtra });
+    await saveSshFiles(A);
+    const after = Object.fromEntries(A.vms.map((vm) => [vm, guest(vm)]));
+    for (const vm of A.vms) {
+      expect(after[vm]!.disk, vm).toBe(4 * GiB);
+      // The root partition and file system grew with the disk, without a reboot for zephyrus.
+      expect(after[vm]!.root - before[vm]!.root, vm).toBeGreaterThan(0.9 * GiB);
+      expect(sshVm(A, vm, ["cat", `/etc/ssl/certs/${A.cluster}.pem`]).trim(), vm).toBe(readFileSync(caFile2, "utf8").trim());
+    }
+    expect(after.boreas!.cpus).toBe(2);
+    expect(after.boreas!.memKiB - before.boreas!.memKiB).toBeGreaterThan(100 * 1024);
+    expect(after.zephyrus).toMatchObject({ cpus: 1, memKiB: before.zephyrus!.memKiB });
+    expect(sshVm(A, "notus", ["hostname", "-I"]).trim().split(/\s+/)).toContain(`${net}.22`);
+    const idsAfter = domainIds(A);
+    expect(idsAfter.zephyrus).toBe(ids.zephyrus);
+    expect(idsAfter.boreas).not.toBe(ids.boreas);
+    expect(idsAfter.notus).not.toBe(ids.notus);
+    // root's authorized keys are the new key's (and the provisioner's): the old key is refused.
+    const knownHostsFile = path.join(project, ".vm-cluster", A.stack, `${A.cluster}.known_hosts`);
+    expect(readFileSync(knownHostsFile, "utf8")).toContain(`${net}.22,notus `);
+    let refused = "";
+    try {
+      ns("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", keyFile, "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes", `root@${net}.11`, "true");
+    } catch (err) {
+      refused = String((err as { stderr?: string }).stderr ?? err);
+    }
+    expect(refused).toMatch(/Permission denied \(publickey\)/);
+    expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+  }, 900_000);
+
+  it("shows in preview what a new image or a new MAC would replace", async () => {
+    const replaced = async (def: StackDef) => {
+      writeStackFile(def);
+      const steps = JSON.parse(await ok(def, "preview", "--json")).steps as { op: string; urn: string }[];
+      return [...new Set(steps.filter((s) => /replace/.test(s.op)).map((s) => s.urn.split("::").pop()!))].sort();
+    };
+    const image = { "vm-cluster:image": { url: `${mirror!.url}test-image-v2.qcow2`, checksumsUrl: mirror!.checksumsUrl } };
+    const byImage = await replaced({ ...A, extra: { ...A.extra, ...image } });
+    for (const vm of A.vms) for (const part of ["disk", "domain"]) expect(byImage, vm).toContain(`anemoi-${vm}-${part}`);
+    expect(byImage).toContain("anemoi-base-image");
+    const byMac = await replaced({ ...A, vmExtra: { ...A.vmExtra, zephyrus: { mac: "52:54:00:0e:2e:01" } } });
+    expect(byMac.filter((n) => /-(disk|domain)$/.test(n))).toEqual(["anemoi-zephyrus-disk", "anemoi-zephyrus-domain"]);
+    writeStackFile(A);
+    await ok(A, "preview", "--expect-no-changes");
+  }, 300_000);
+
   it("removes one VM and adds another, leaving the others running", async () => {
     const ids = domainIds({ ...A, vms: ["boreas", "zephyrus"] });
     const changed: StackDef = { ...A, vms: ["boreas", "zephyrus", "eurus"] };
@@ -237,8 +331,8 @@ describe("a 3-VM cluster", () => {
       .filter((s) => s.op !== "same")
       .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
       .sort();
-    // Only notus' and eurus' resources, and the network's reservations (updated in place).
-    for (const step of touched) expect(step).toMatch(/(notus|eurus)|^update anemoi-network$/);
+    // Only notus' and eurus' resources, the network's reservations (updated in place) and the known_hosts file.
+    for (const step of touched) expect(step).toMatch(/(notus|eurus)|^update anemoi-(network|known-hosts)$/);
     expect(touched).toContain("update anemoi-network");
     expect(touched).toContain("delete anemoi-notus-domain");
     expect(touched).toContain("create anemoi-eurus-domain");
@@ -272,5 +366,7 @@ describe("destroy", () => {
     await typed(A, readmeCommand("pulumi destroy"));
     upStacks.delete(A.stack);
     expect(hostSnapshot()).toBe(before);
+    // The stacks' known_hosts files, and the folder they were in, are gone too.
+    expect(existsSync(path.join(project, ".vm-cluster"))).toBe(false);
   }, 900_000);
 });

@@ -137,12 +137,12 @@ const rulesOf = (def: StackDef) => ns("iptables-save").split("\n").filter((l) =>
 const networkUp = (def: StackDef) => virshOk("net-info", def.cluster) && /Active:\s+yes/.test(virsh("net-info", def.cluster));
 const expectedVolumes = (def: StackDef) => [`${def.cluster}-base.qcow2`, ...def.vms.flatMap((vm) => [`${def.cluster}-${vm}-cidata.iso`, `${def.cluster}-${vm}.qcow2`])].sort();
 
-/** Runs a command in a VM over ssh as a user does: the stack's known_hosts, strict host key checking. */
+/** Runs a command in a VM over ssh as a user does: the stack's ssh_config and known_hosts file, strict host key checking. */
 async function onVm(def: StackDef, vm: string, ...command: string[]): Promise<string> {
   const out = await outputs(def);
-  const known = path.join(sandbox.dir, `${def.stack}.known_hosts`);
-  writeFileSync(known, out.knownHosts);
-  const argv = ["ssh", "-i", keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "ConnectTimeout=10", `root@${out.vms[vm].ip}`, ...command];
+  const config = path.join(sandbox.dir, `${def.stack}.ssh_config`);
+  writeFileSync(config, out.sshConfig);
+  const argv = ["ssh", "-F", config, "-i", keyFile, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", vm, ...command];
   return ns(...argv).trim();
 }
 const hostnameOf = (def: StackDef, vm: string) => onVm(def, vm, "hostname");
