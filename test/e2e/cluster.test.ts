@@ -203,6 +203,10 @@ describe("a 3-VM cluster", () => {
     const cwd = path.join(project, "handoff");
     mkdirSync(cwd);
     await typed(A, readmeCommand("pulumi stack output sshConfig > anemoi.ssh_config"), { cwd });
+    // The same lines as the known_hosts file the stack keeps, which ssh_config names by its absolute path.
+    const knownHostsFile = path.join(project, ".vm-cluster", A.stack, `${A.cluster}.known_hosts`);
+    expect((await typed(A, readmeCommand("pulumi stack output knownHosts"))).trim()).toBe(readFileSync(knownHostsFile, "utf8").trim());
+    expect(readFileSync(path.join(cwd, "anemoi.ssh_config"), "utf8")).toContain(`UserKnownHostsFile ${knownHostsFile}\n`);
     // No command given: the login shell reads one from standard input, as from a user's keyboard.
     const login = await typed(A, readmeCommand("ssh -F anemoi.ssh_config boreas"), { cwd, netns: lv.netns(), input: "hostname\n" });
     expect(login.split("\n")).toContain("boreas");

@@ -1,7 +1,7 @@
 // The commands README.md shows, so that tests run exactly those and a README edit that changes
 // one breaks the test that runs it. test/unit/readme-commands.test.ts checks that every command
 // shown is run by some test (a `readmeCommand(...)` call with its text) or by CI.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { pulumiBin, runProcess, type CliResult, type RunOptions } from "./engine";
 
@@ -26,8 +26,9 @@ export function fenceLanguages(readme: string = readFileSync(README, "utf8")): s
 
 /**
  * Every command README.md shows, in order, each text once: the lines of shell blocks, and inline
- * code whose first word is a program on this machine's PATH, given arguments (`pulumi up`, not
- * `pulumi` alone), after any VAR=value settings.
+ * code whose first word is a program that README's shell blocks run, or one of PROGRAMS, given
+ * arguments (`pulumi up`, not `pulumi` alone), after any VAR=value settings. From README's text
+ * alone: what this machine has installed does not change what counts.
  */
 export function shownCommands(readme: string = readFileSync(README, "utf8")): ShownCommand[] {
   const found: ShownCommand[] = [];
@@ -49,7 +50,8 @@ export function shownCommands(readme: string = readFileSync(README, "utf8")): Sh
     }
     prose.push({ text: raw, line: index + 1 });
   });
-  found.push(...inlineCommands(prose));
+  const programs = new Set([...PROGRAMS, ...found.map((c) => programOf(c.text))]);
+  found.push(...inlineCommands(prose, programs));
   const seen = new Set<string>();
   return found.filter((c) => !seen.has(c.text) && seen.add(c.text)).sort((a, b) => a.line - b.line);
 }
@@ -68,7 +70,7 @@ function withoutComment(line: string): string {
 }
 
 /** Code spans of the prose, paragraph by paragraph (a span may wrap; ``a `b` c`` is one span). */
-function inlineCommands(prose: { text: string; line: number }[]): ShownCommand[] {
+function inlineCommands(prose: { text: string; line: number }[], programs: ReadonlySet<string>): ShownCommand[] {
   const commands: ShownCommand[] = [];
   let paragraph: { text: string; line: number }[] = [];
   const flush = () => {
@@ -76,7 +78,7 @@ function inlineCommands(prose: { text: string; line: number }[]): ShownCommand[]
     for (const match of text.matchAll(/(`+)([\s\S]*?[^`])\1(?!`)/g)) {
       const code = match[2]!.trim().replace(/\s+/g, " ");
       const line = paragraph[text.slice(0, match.index).split("\n").length - 1]!.line;
-      if (isCommand(code)) commands.push({ text: code, line, kind: "inline" });
+      if (isCommand(code, programs)) commands.push({ text: code, line, kind: "inline" });
     }
     paragraph = [];
   };
@@ -88,19 +90,14 @@ function inlineCommands(prose: { text: string; line: number }[]): ShownCommand[]
   return commands;
 }
 
-// Programs README may name whether or not this machine has them (the project's CLI sits in
-// .tools/bin, which a test's PATH need not have); any other program counts when it is on PATH.
-const KNOWN = ["pulumi", "npm", "npx", "node", "ssh", "ssh-keygen", "virsh", "ip", "ps", "kill", "iptables", "sudo", "curl", "ansible", "ansible-playbook", "ansible-inventory", "systemctl", "sysctl", "qemu-img"];
-const onPath = new Map<string, boolean>(KNOWN.map((program) => [program, true]));
-function isCommand(code: string): boolean {
+/** Programs whose use in prose is a command to type, besides those README's shell blocks run. */
+export const PROGRAMS = ["pulumi", "npm", "npx", "node", "ssh", "ssh-keygen", "virsh", "ip", "ps", "kill", "iptables", "sudo", "curl", "ansible", "ansible-playbook", "ansible-inventory", "systemctl", "sysctl", "qemu-img"];
+
+const programOf = (code: string) => code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ")[0]!;
+
+function isCommand(code: string, programs: ReadonlySet<string>): boolean {
   const words = code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ");
-  const program = words[0]!;
-  if (words.length < 2 || !/^[a-z][\w.-]*$/.test(program)) return false;
-  if (!onPath.has(program)) {
-    const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"];
-    onPath.set(program, dirs.some((dir) => dir !== "" && existsSync(path.join(dir, program))));
-  }
-  return onPath.get(program)!;
+  return words.length >= 2 && programs.has(words[0]!);
 }
 
 /** What a test may put in for a README command's placeholder: `<name>`, `N`, a `...` elision, or an absolute path (one that differs by machine). */

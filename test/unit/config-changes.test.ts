@@ -30,6 +30,7 @@ import { storagePoolProvider } from "../../libvirt/pool";
 import { seedDigest, seedProvider } from "../../libvirt/seed";
 import type { ClusterModel } from "../../model";
 import { ON_CHANGE, type OnChange } from "../../model/on-change";
+import { knownHostsFileProvider } from "../../outputs/known-hosts-file";
 import { configRows } from "../../tools/config-reference";
 import { CA_PEM, ED25519_FINGERPRINT, FILES, HOME, PRIVATE_KEY_TEXT, ed25519Line, fakeIo } from "./fixtures/cluster-config";
 import { anemoiConfig, buildCluster, resolve } from "./fixtures/mock-cluster";
@@ -54,6 +55,7 @@ const PROVIDERS: Record<string, Provider> = {
   GuestSettings: guestSettingsProvider,
   SshKeyPair: sshKeyPairProvider,
   ConsolePassword: consolePasswordProvider,
+  KnownHostsFile: knownHostsFileProvider,
 };
 // What the engine hands a provider for a value it cannot know yet.
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -1,6 +1,7 @@
 // Every command README.md shows is run by a test (which takes its text from README through
 // readmeCommand, so it fails when README changes) or by CI; none can go stale unnoticed.
-import { readdirSync, readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fenceLanguages, readmeCommand, SHELL_FENCES, shownCommands } from "../support/readme";
@@ -88,13 +89,36 @@ describe("README.md's commands", () => {
   });
 
   it("are parsed as a reader sees them: fences end spans, spans end at a blank line, comments are dropped", () => {
-    const sample = ["a lone ` here", "", "then `pulumi up --yes` and `pulumi` alone", "```sh", "pulumi preview   # look first", "```", "`ls -l`"].join("\n");
+    const sample = ["a lone ` here", "", "then `pulumi up --yes` and `pulumi` alone", "```sh", "pulumi preview   # look first", "mytool --all", "```", "`mytool -l` but not `othertool -l`"].join("\n");
     expect(shownCommands(sample).map((c) => [c.kind, c.text])).toEqual([
       ["inline", "pulumi up --yes"],
       ["block", "pulumi preview"],
-      ["inline", "ls -l"],
+      ["block", "mytool --all"],
+      // A program the shell blocks run counts in the prose too; one README never runs does not.
+      ["inline", "mytool -l"],
     ]);
     expect(fenceLanguages("```\nx\n```\n~~~yaml\na: 1\n~~~\n")).toEqual(["", "yaml"]);
+  });
+
+  it("are the same whatever this machine has installed (a virt-customize on PATH, or nothing at all)", () => {
+    const bin = mkdtempSync(path.join(tmpdir(), "vmc-path-"));
+    const saved = process.env.PATH;
+    try {
+      for (const program of ["virt-customize", "the", "stack", "refresh", "update", "cloud-init", "libvirt"]) {
+        writeFileSync(path.join(bin, program), "#!/bin/sh\n");
+        chmodSync(path.join(bin, program), 0o755);
+      }
+      process.env.PATH = `${bin}:${saved ?? ""}`;
+      const crowded = shownCommands().map((c) => c.text);
+      process.env.PATH = "";
+      const bare = shownCommands().map((c) => c.text);
+      expect(crowded).toEqual(bare);
+      expect(bare).toContain("ps -p N");
+      expect(bare.filter((t) => t.startsWith("virt-customize"))).toEqual([]);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it("readmeCommand refuses text README does not show, and replaces only placeholders", () => {
