@@ -272,6 +272,9 @@ describe("a 3-VM cluster", () => {
     };
     writeStackFile(changed);
     // Preview says which VMs restart, and why; nothing is replaced.
+    const diff = await typed(changed, readmeCommand("pulumi preview --diff"));
+    expect(diff).toContain("graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2");
+    expect(diff).not.toContain("graceful shutdown and start of anemoi-zephyrus");
     const steps = JSON.parse(await ok(changed, "preview", "--json")).steps as { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[];
     const restartOf = (vm: string) => steps.find((s) => s.urn.endsWith(`::anemoi-${vm}-domain`))?.newState?.inputs?.restart ?? "";
     expect(restartOf("boreas")).toBe("graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2");

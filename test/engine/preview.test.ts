@@ -62,7 +62,8 @@ describe("pulumi preview of Pulumi.anemoi.yaml", () => {
     expect(count(":StoragePool")).toBe(1);
     expect(count(":NatNetwork")).toBe(1);
     expect(count(":BaseImage")).toBe(1);
-    for (const kind of ["index:VirtualMachine", ":Domain", ":Disk", ":Seed", ":Readiness"]) expect(count(kind), kind).toBe(4);
+    expect(count(":KnownHostsFile")).toBe(1);
+    for (const kind of ["index:VirtualMachine", ":Domain", ":Disk", ":Seed", ":Readiness", ":GuestSettings"]) expect(count(kind), kind).toBe(4);
     expect(steps.map((s) => s.name)).toContain("anemoi-boreas-domain");
     // The text preview of README's commands planned the same.
     expect(planned).toBe(String(steps.length));

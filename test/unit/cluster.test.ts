@@ -45,6 +45,8 @@ describe("Cluster component tree (anemoi)", () => {
     expect(byType(":Disk")).toHaveLength(4);
     expect(byType(":Seed")).toHaveLength(4);
     expect(byType(":Readiness")).toHaveLength(4);
+    expect(byType(":GuestSettings")).toHaveLength(4);
+    expect(byType(":KnownHostsFile")).toEqual(["anemoi-known-hosts"]);
     expect(byType(":FirewallRules")).toEqual(["anemoi-firewall"]);
     expect(resources.get("anemoi-host")!.type).toBe("vm-cluster:index:VmHost");
     expect(resources.get("anemoi-boreas")!.type).toBe("vm-cluster:index:VirtualMachine");
@@ -77,6 +79,9 @@ describe("Cluster component tree (anemoi)", () => {
     const domain = resources.get("anemoi-boreas-domain")!.deps;
     for (const dep of ["anemoi-network", "anemoi-boreas-disk", "anemoi-boreas-seed"]) expect(domain).toContain(dep);
     expect(resources.get("anemoi-boreas-ready")!.deps).toContain("anemoi-boreas-domain");
+    // Settings changed later are applied to a guest that is up, after its disk grew.
+    expect(resources.get("anemoi-boreas-settings")!.deps).toContain("anemoi-boreas-ready");
+    expect(closure(resources, "anemoi-boreas-settings")).toContain("anemoi-boreas-disk");
     const firewall = resources.get("anemoi-firewall")!.deps;
     expect(firewall).toContain("anemoi-network");
     for (const vm of ["boreas", "zephyrus", "notus", "eurus"]) expect(firewall).toContain(`anemoi-${vm}-ready`);
