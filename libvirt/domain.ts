@@ -8,6 +8,7 @@ import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
+import { isUnknown } from "./unknown";
 
 export interface DomainInputs {
   target: LibvirtTarget;
@@ -58,9 +59,12 @@ function changedKeys<K extends keyof DomainInputs>(keys: readonly K[], olds: Par
   return keys.filter((k) => olds[k] !== undefined && olds[k] !== news[k]);
 }
 
-/** What `update` will restart the VM for, as preview shows it; empty when it will not. */
+/**
+ * What `update` will restart the VM for, as preview shows it; empty when it will not. A value not
+ * known yet (the seed's path while the seed is made anew) is left out: it comes back the same.
+ */
 export function restartReason(olds: Partial<DomainInputs>, news: DomainInputs): string {
-  const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news);
+  const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).filter((k) => !isUnknown(news[k]));
   if (changed.length === 0) return "";
   return `graceful shutdown and start of ${news.name}: ${changed.map((k) => `${k} ${String(olds[k])} → ${String(news[k])}`).join(", ")}`;
 }

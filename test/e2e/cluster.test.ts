@@ -249,7 +249,7 @@ describe("a 3-VM cluster", () => {
     await ok(A, "refresh", "--yes", "--expect-no-changes");
   }, 600_000);
 
-  it("applies day-2 changes to the running cluster, restarting only the VMs that need it", async () => {
+  it("applies day-2 changes to the running cluster (sizes, address, key, CA, password, cloud-init, bridge, LAN), restarting only the VMs that need it", async () => {
     const GiB = 1024 ** 3;
     const guest = (vm: string) => {
       const [disk, root, memKiB, cpus] = sshVm(A, vm, ["lsblk -bndo SIZE /dev/vda; df -B1 --output=size / | tail -1; awk '/^MemTotal/ {print $2}' /proc/meminfo; nproc"])
@@ -267,6 +267,10 @@ describe("a 3-VM cluster", () => {
         "vm-cluster:defaults": { disk: "4G", memoryMiB: 384, vcpus: 1 },
         "vm-cluster:sshPublicKey": { file: `${keyFile2}.pub` },
         "vm-cluster:caCertificate": { file: caFile2 },
+        "vm-cluster:consolePassword": false,
+        "vm-cluster:disableCloudInitAfterBoot": true,
+        "vm-cluster:network": { cidr: `${net}.0/24`, gateway: `${net}.1`, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254`, bridge: "vmce2ebr41" },
+        "vm-cluster:lan": { interface: "lan1", subnet: "10.231.200.0/24" },
       },
       vmExtra: { boreas: { memoryMiB: 512, vcpus: 2 }, notus: { ip: `${net}.22` } },
     };
@@ -281,6 +285,7 @@ describe("a 3-VM cluster", () => {
     expect(restartOf("notus")).toBe(`graceful shutdown and start of anemoi-notus: lease ${net}.12/24 via ${net}.1 → ${net}.22/24 via ${net}.1`);
     expect(restartOf("zephyrus")).toBe("");
     expect(steps.filter((s) => /replace/.test(s.op) && /:(Disk|Domain)::/.test(s.urn)).map((s) => s.urn)).toEqual([]);
+    expect(steps.some((s) => /replace/.test(s.op) && s.urn.endsWith("::anemoi-network"))).toBe(true);
 
     await typed(changed, readmeCommand("pulumi up --yes"));
     Object.assign(A, { extra: changed.extra, vmExtra: changed.vmExtra });
@@ -292,6 +297,16 @@ describe("a 3-VM cluster", () => {
       expect(after[vm]!.root - before[vm]!.root, vm).toBeGreaterThan(0.9 * GiB);
       expect(sshVm(A, vm, ["cat", `/etc/ssl/certs/${A.cluster}.pem`]).trim(), vm).toBe(readFileSync(caFile2, "utf8").trim());
     }
+    for (const vm of A.vms) {
+      // Password locked again (no console password), cloud-init off for later boots.
+      expect(sshVm(A, vm, ["passwd -S root | cut -d' ' -f2; test -e /etc/cloud/cloud-init.disabled && echo disabled"]).trim().split("\n"), vm).toEqual(["L", "disabled"]);
+    }
+    // The network is on its new bridge, the VMs on it, the forwarding rules on the new LAN interface.
+    expect(ns("ip", "-o", "link", "show", "master", "vmce2ebr41").split("\n").filter(Boolean)).toHaveLength(A.vms.length);
+    expect(ns("ip", "-o", "link").includes("vmc-anemoi:")).toBe(false);
+    const rules = ns("iptables-save").split("\n").filter((l) => l.includes("vm-cluster:anemoi"));
+    expect(rules.some((l) => / -[io] lan1 /.test(l))).toBe(true);
+    expect(rules.filter((l) => / -[io] lan0 /.test(l))).toEqual([]);
     expect(after.boreas!.cpus).toBe(2);
     expect(after.boreas!.memKiB - before.boreas!.memKiB).toBeGreaterThan(100 * 1024);
     expect(after.zephyrus).toMatchObject({ cpus: 1, memKiB: before.zephyrus!.memKiB });

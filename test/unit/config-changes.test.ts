@@ -27,6 +27,7 @@ import { diskProvider } from "../../libvirt/disk";
 import { domainProvider } from "../../libvirt/domain";
 import { natNetworkProvider } from "../../libvirt/network";
 import { storagePoolProvider } from "../../libvirt/pool";
+import { UNKNOWN } from "../../libvirt/unknown";
 import { seedDigest, seedProvider } from "../../libvirt/seed";
 import type { ClusterModel } from "../../model";
 import { ON_CHANGE, type OnChange } from "../../model/on-change";
@@ -57,8 +58,6 @@ const PROVIDERS: Record<string, Provider> = {
   ConsolePassword: consolePasswordProvider,
   KnownHostsFile: knownHostsFileProvider,
 };
-// What the engine hands a provider for a value it cannot know yet.
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The state a healthy, freshly made resource has: its checked inputs and what its provider adds. */
 async function stateOf(kind: string, given: Props): Promise<Props> {

@@ -10,6 +10,7 @@ import { clearError } from "../../libvirt/clear-errors";
 import { commandError } from "../../libvirt/command";
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { domainProvider, restartReason, type DomainInputs, type DomainState } from "../../libvirt/domain";
+import { UNKNOWN } from "../../libvirt/unknown";
 import { targetChange, type LibvirtTarget } from "../../libvirt/virsh";
 import { growRootScript, settingsScript, type GuestSettingsInputs } from "../../guest/guest-settings";
 import { knownHostsFileProvider } from "../../outputs/known-hosts-file";
@@ -99,6 +100,8 @@ describe("a domain update", () => {
     expect(restartReason(domain(), domain({ memoryMiB: 512, vcpus: 2 }))).toBe("graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2");
     expect(restartReason(domain(), domain({ lease: "172.17.2.9/24 via 172.17.2.1" }))).toContain("lease 172.17.2.2/24 via 172.17.2.1 → 172.17.2.9/24 via 172.17.2.1");
     expect(restartReason(domain(), domain())).toBe("");
+    // In preview a seed made anew has no path yet: it comes back the same, no restart.
+    expect(restartReason(domain(), domain({ seedPath: UNKNOWN }))).toBe("");
     const checked = await domainProvider.check!(domain(), domain({ memoryMiB: 512 }));
     expect(checked.inputs?.restart).toMatch(/^graceful shutdown and start/);
     // A new domain is not restarted.
@@ -115,7 +118,7 @@ describe("a domain update", () => {
   it("replaces the domain for another type, another disk or another host, and updates for another way to reach it", async () => {
     const diff = (news: DomainInputs) => domainProvider.diff!("anemoi-boreas", running(domain()), news);
     expect((await diff(domain({ type: "kvm" }))).replaces).toEqual(["type"]);
-    expect((await diff(domain({ diskPath: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }))).replaces).toEqual(["diskPath"]);
+    expect((await diff(domain({ diskPath: UNKNOWN }))).replaces).toEqual(["diskPath"]);
     expect((await diff(domain({ target: { connection: { type: "local", netns: "other" } } }))).replaces).toEqual(["target"]);
     expect(await diff(domain({ target: { connection: { type: "local", sudo: true } } }))).toMatchObject({ changes: true, replaces: [] });
     expect(await diff(domain())).toMatchObject({ changes: false, replaces: [] });
