@@ -122,6 +122,7 @@ export class Cluster extends pulumi.ComponentResource {
             target,
             owner,
             pool: pool.name,
+            poolPath: pool.path,
             network: network.name,
             basePath: base.path,
             baseVirtualSize: base.virtualSize,

@@ -1,5 +1,6 @@
 // One VM: its host key, a copy-on-write disk over the base image, a cloud-init seed, the domain,
 // and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { caCertificateFiles, metaData, networkConfig, userData } from "../cloudinit";
 import { SshKeyPair } from "../generated/ssh-key-pair";
@@ -19,6 +20,8 @@ export interface VirtualMachineArgs {
   target: pulumi.Input<LibvirtTarget>;
   owner: Owner;
   pool: pulumi.Input<string>;
+  /** The pool's directory: a volume's path there is known before the volume changes (preview). */
+  poolPath: pulumi.Input<string>;
   network: pulumi.Input<string>;
   basePath: pulumi.Input<string>;
   /** The base image's virtual size: a smaller disk is refused before it is made. */
@@ -99,6 +102,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
       parent,
     );
     const consoleLog = `${args.consoleLogDir}/${vm.domain}-console.log`;
+    // The volumes' paths as libvirt makes them in a dir pool, so a disk growing or a seed made anew
+    // leaves them known in preview; the domain follows its disk by the disk's id.
+    const inPool = (volume: string) => pulumi.output(args.poolPath).apply((dir) => path.posix.join(dir, volume));
     this.domain = new Domain(
       `${name}-domain`,
       {
@@ -107,8 +113,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
         type: cluster.domainType,
         memoryMiB: vm.memoryMiB,
         vcpus: vm.vcpus,
-        diskPath: disk.path,
-        seedPath: seed.path,
+        disk: disk.id,
+        diskPath: inPool(vm.diskVolume),
+        seedPath: inPool(vm.seedVolume),
         network: args.network,
         mac: vm.mac,
         lease: `${vm.ip}/${cluster.network.prefix} via ${cluster.network.gateway}`,
@@ -116,7 +123,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         owner: args.owner,
         shutdownTimeoutSeconds: 10,
       },
-      parent,
+      { parent: this, dependsOn: [seed] },
     );
     this.ready = new Readiness(
       `${name}-ready`,
@@ -142,6 +149,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         target: args.target,
         vm: vm.name,
         ready: this.ready.id,
+        network: args.network,
         ip: vm.ip,
         hostPublicKey: hostKey.publicKey,
         provisionerPrivateKey: args.provisionerKey.privateKey,

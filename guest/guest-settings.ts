@@ -20,6 +20,8 @@ export interface GuestSettingsInputs extends GuestAccess {
   vm: string;
   /** The VM's readiness: settings are applied to a guest that is up (again, after a restart). */
   ready: string;
+  /** The network the guest is reached on: when the same up makes it anew, settings wait for that. */
+  network: string;
   /** OpenSSH public key lines, the whole of root's authorized_keys. */
   rootAuthorizedKeys: string[];
   /** The CA certificate files under the CA directory; none for no CA. */
@@ -35,6 +37,8 @@ export type GuestSettingsArgs = { [K in keyof GuestSettingsInputs]: pulumi.Input
 
 const q = (word: string) => shellQuote([word]);
 const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
+/** How long an update tries to reach the guest. */
+const REACH_SECONDS = 60;
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -102,8 +106,17 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
   async update(_id, olds, news) {
     const script = settingsScript(olds, news);
     // The script on standard input: it may hold the password hash, which argv would show in `ps`.
-    const r = await withGuest(news, (run) => run(["sh", "-s"], { input: script, okCodes: ANY_EXIT }));
-    if (r.code === 255) throw new Error(`cannot reach VM ${news.vm} over SSH (root@${news.ip}) to apply its settings: ${r.stderr.trim() || "no answer"}`);
+    // SSH failing to connect (255) is tried again for a while: a network made anew in the same up
+    // takes a few seconds to carry the VMs' traffic once they are plugged into it.
+    const until = Date.now() + REACH_SECONDS * 1000;
+    const r = await withGuest(news, async (run) => {
+      for (;;) {
+        const attempt = await run(["sh", "-s"], { input: script, okCodes: ANY_EXIT });
+        if (attempt.code !== 255 || Date.now() > until) return attempt;
+        await new Promise((done) => setTimeout(done, 2000));
+      }
+    });
+    if (r.code === 255) throw new Error(`cannot reach VM ${news.vm} over SSH (root@${news.ip}) within ${REACH_SECONDS} s to apply its settings: ${r.stderr.trim() || "no answer"}`);
     if (r.code !== 0) throw new Error(`applying the settings of VM ${news.vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
     return { outs: news };
   },

@@ -16,6 +16,8 @@ export interface DomainInputs {
   type: DomainType;
   memoryMiB: number;
   vcpus: number;
+  /** The id of the VM's disk volume: another disk means another VM. */
+  disk?: string;
   /** The VM's disk (the overlay) and its read-only cloud-init seed, as host paths. */
   diskPath: string;
   seedPath: string;
@@ -43,14 +45,19 @@ export type DomainArgs = { [K in Exclude<keyof DomainInputs, "restart">]: pulumi
 /** Where libvirt's QEMU driver (qemu:///system) writes its log of each domain. */
 const QEMU_LOG_DIR = "/var/log/libvirt/qemu";
 
-/**
- * Properties that name the domain or what it is: a change replaces it. The disk is one: a disk made
- * anew (a new image, a new MAC) means a new VM, and while the engine replaces the disk it sees this
- * path as unknown, so it removes the domain before the disk under it.
- */
-const IDENTITY = ["name", "type", "diskPath"] as const;
+/** Properties that name the domain or what it is: a change replaces it. */
+const IDENTITY = ["name", "type"] as const;
 /** Properties a redefine (and restart) applies. */
-const SETTINGS = ["memoryMiB", "vcpus", "seedPath", "network", "mac", "consoleLog"] as const;
+const SETTINGS = ["memoryMiB", "vcpus", "diskPath", "seedPath", "network", "mac", "consoleLog"] as const;
+
+/**
+ * Whether the disk under the domain is another one. A disk made anew (a new image, a new MAC) means
+ * a new VM: while the engine replaces the disk it asks with the disk's id unknown, so it removes the
+ * domain before the disk under it. State from before the key existed has none: only that counts there.
+ */
+function otherDisk(olds: Partial<DomainInputs>, news: DomainInputs): boolean {
+  return olds.disk === undefined ? isUnknown(news.disk) : olds.disk !== news.disk;
+}
 /** Properties the guest takes up when it boots: a change restarts the domain. */
 const AT_BOOT = ["lease"] as const;
 
@@ -154,10 +161,11 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 
   async diff(_id, olds, news) {
     const replaces: string[] = IDENTITY.filter((k) => olds[k] !== news[k]);
+    if (otherDisk(olds, news)) replaces.push("disk");
     const target = targetChange(olds.target, news.target);
     if (target === "moved") replaces.push("target");
     // A key the old state lacks is recorded (an update that touches nothing), never a restart.
-    const recorded = AT_BOOT.some((k) => olds[k] === undefined && news[k] !== undefined);
+    const recorded = (["disk", ...AT_BOOT] as const).some((k) => olds[k] === undefined && news[k] !== undefined);
     const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || !olds.running;
     return { changes: replaces.length > 0 || changed || target !== "same", replaces, deleteBeforeReplace: true };
   },

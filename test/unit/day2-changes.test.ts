@@ -24,6 +24,7 @@ const settings = (over: Partial<GuestSettingsInputs> = {}): GuestSettingsInputs 
   provisionerPrivateKey: "secret",
   vm: "boreas",
   ready: "anemoi-boreas",
+  network: "anemoi",
   rootAuthorizedKeys: ["ssh-ed25519 AAAAuser me", "ssh-ed25519 AAAAprov vm-cluster@anemoi"],
   caFiles: [{ path: "/usr/local/share/ca-certificates/vm-cluster/anemoi.crt", content: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n" }],
   consolePasswordHash: "",
@@ -83,6 +84,7 @@ const domain = (over: Partial<DomainInputs> = {}): DomainInputs => ({
   type: "qemu",
   memoryMiB: 384,
   vcpus: 1,
+  disk: "anemoi-pool/anemoi-boreas.qcow2",
   diskPath: "/pool/boreas.qcow2",
   seedPath: "/pool/boreas-cidata.iso",
   network: "anemoi",
@@ -108,17 +110,21 @@ describe("a domain update", () => {
     expect((await domainProvider.check!({} as DomainInputs, domain())).inputs?.restart).toBe("");
   });
 
-  it("records a key that state from before it existed lacks, without a restart", async () => {
-    const { lease: _lease, ...older } = running(domain());
+  it("records keys that state from before they existed lacks, without a restart; a disk being replaced still replaces it", async () => {
+    const { lease: _lease, disk: _disk, ...older } = running(domain());
     const diff = await domainProvider.diff!("anemoi-boreas", older as DomainState, domain());
     expect(diff).toMatchObject({ changes: true, replaces: [] });
     expect(restartReason(older, domain())).toBe("");
+    expect((await domainProvider.diff!("anemoi-boreas", older as DomainState, domain({ disk: UNKNOWN }))).replaces).toEqual(["disk"]);
   });
 
   it("replaces the domain for another type, another disk or another host, and updates for another way to reach it", async () => {
     const diff = (news: DomainInputs) => domainProvider.diff!("anemoi-boreas", running(domain()), news);
     expect((await diff(domain({ type: "kvm" }))).replaces).toEqual(["type"]);
-    expect((await diff(domain({ diskPath: UNKNOWN }))).replaces).toEqual(["diskPath"]);
+    // The engine replacing the disk asks with its id unknown: the domain goes first.
+    expect((await diff(domain({ disk: UNKNOWN }))).replaces).toEqual(["disk"]);
+    // A disk that grows leaves its id known and its path as it was: no replacement.
+    expect((await diff(domain({ memoryMiB: 512 }))).replaces).toEqual([]);
     expect((await diff(domain({ target: { connection: { type: "local", netns: "other" } } }))).replaces).toEqual(["target"]);
     expect(await diff(domain({ target: { connection: { type: "local", sudo: true } } }))).toMatchObject({ changes: true, replaces: [] });
     expect(await diff(domain())).toMatchObject({ changes: false, replaces: [] });
