@@ -103,6 +103,8 @@ describe("the demo", () => {
     const leftovers = [
       ...["/etc/libvirt/qemu/demo-boreas.xml", "/etc/libvirt/qemu/demo-zephyrus.xml", "/etc/libvirt/qemu/networks/demo.xml", "/etc/libvirt/storage/demo-pool.xml", "/var/lib/libvirt/images/demo"],
       ...["/var/log/libvirt/qemu/demo-boreas.log", "/var/log/libvirt/qemu/demo-zephyrus.log"],
+      // The known_hosts file the stack kept for its ssh_config.
+      path.join(projectRoot, ".vm-cluster", "demo"),
     ].filter((file) => existsSync(file));
     expect(leftovers).toEqual([]);
     // The image mirror is gone too (the demo stops it by pid once the image is in the pool).
