@@ -8,6 +8,19 @@ import { CONFIG_NAMESPACE, parseClusterConfig, type ClusterModel, type ConfigIo 
 const defaultIo: ConfigIo = { readFile: (path) => readFileSync(path, "utf8"), homeDir: homedir() };
 
 /**
+ * Structured values come as JSON text. Text that only looks like JSON (`cluster: "[anemoi"`) stays
+ * text, so validation names its key among all the other problems instead of a bare SyntaxError.
+ */
+function configValue(text: string): unknown {
+  if (!/^\s*[[{]/.test(text)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
  * `allConfig` is what `pulumi.runtime.allConfig()` returns: `namespace:key` → string, with
  * structured values as JSON text. Keys of other namespaces are not ours to judge.
  */
@@ -15,7 +28,7 @@ export function loadClusterModel(allConfig: Record<string, string>, io: ConfigIo
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(allConfig)) {
     if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
-    raw[key.slice(CONFIG_NAMESPACE.length + 1)] = /^\s*[[{]/.test(value) ? JSON.parse(value) : value;
+    raw[key.slice(CONFIG_NAMESPACE.length + 1)] = configValue(value);
   }
   const result = parseClusterConfig(raw, io);
   if (!result.ok) {

@@ -174,6 +174,18 @@ describe("two clusters on one host", () => {
 });
 
 describe("a broken config", () => {
+  it("whose value only looks like JSON is named by its key, beside the other problems", () => {
+    let message = "";
+    try {
+      loadClusterModel(anemoiConfig({ "vm-cluster:cluster": "[anemoi", "vm-cluster:domainType": "xen" }), fakeIo());
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toMatch(/SyntaxError|JSON/);
+    expect(message).toMatch(/vm-cluster:cluster: "\[anemoi" is not a valid cluster name/);
+    expect(message).toContain("vm-cluster:domainType");
+  });
+
   it("fails before any resource exists, listing every problem with its key", () => {
     const broken = anemoiConfig({
       "vm-cluster:cluster": "Anemoi!",
