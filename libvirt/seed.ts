@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
+import { cleanupOnAbort } from "./process-guard";
 import { virsh, withHostFile, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
@@ -37,6 +38,8 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
     // Ours from an interrupted run (maybe half uploaded): the documents decide its content, so it is made again.
     if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) await deleteVolume(t, inputs.pool, inputs.name);
     const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
+    // It holds the VM's private host key: removed too when the provider is stopped mid-way.
+    const release = cleanupOnAbort(() => rm(work, { recursive: true, force: true }));
     try {
       const iso = await readFile(await seedIso(inputs, work));
       // `iso`: libvirt probes the uploaded content and would report a `raw` volume as iso (drift).
@@ -47,6 +50,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
       throw err;
     } finally {
       await rm(work, { recursive: true, force: true });
+      release();
     }
     const path = (await volumePath(t, inputs.pool, inputs.name))!;
     return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path, digest: seedDigest(inputs) } };
