@@ -42,3 +42,27 @@ export function withClearErrors<I, O>(kind: string, provider: pulumi.dynamic.Res
   }
   return wrapped as unknown as pulumi.dynamic.ResourceProvider<I, O>;
 }
+
+/** A clean-up after a failed step: what it undoes, for the message when it fails too. */
+export interface UndoStep {
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+/**
+ * Undoes a half-made step after `err`, then throws `err`. A clean-up that fails too is never
+ * swallowed: it is added to the message as a warning, since something may be left on the host.
+ */
+export async function undoThenThrow(err: unknown, steps: UndoStep[]): Promise<never> {
+  const failed: string[] = [];
+  for (const step of steps) {
+    try {
+      await step.run();
+    } catch (undoErr) {
+      failed.push(`${step.what}: ${undoErr instanceof Error ? undoErr.message : String(undoErr)}`);
+    }
+  }
+  if (failed.length === 0) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  throw new Error(`${message}\nwarning: undoing it failed too, so something may be left on the host: ${failed.join("; ")}`);
+}

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { undoThenThrow, withClearErrors } from "./clear-errors";
 import { isUnknown } from "./unknown";
 
 export interface DomainInputs {
@@ -144,8 +144,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     try {
       await virsh(t, ["start", inputs.name]);
     } catch (err) {
-      await virsh(t, ["undefine", inputs.name, "--nvram"]).catch(() => undefined);
-      throw err;
+      await undoThenThrow(err, [{ what: `undefining the domain that did not start (virsh undefine ${inputs.name} --nvram)`, run: () => virsh(t, ["undefine", inputs.name, "--nvram"]) }]);
     }
     return { id: inputs.name, outs: { ...inputs, running: true, startedAt: new Date().toISOString() } };
   },

@@ -2,10 +2,10 @@
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
-import { connect } from "./connection";
+import { connect, isCommandError } from "./connection";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { undoThenThrow, withClearErrors } from "./clear-errors";
 
 export interface NatNetworkInputs {
   target: LibvirtTarget;
@@ -161,9 +161,11 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
       await virsh(t, ["net-start", inputs.name]);
       await virsh(t, ["net-autostart", inputs.name]);
     } catch (err) {
-      await virsh(t, ["net-destroy", inputs.name]).catch(() => undefined);
-      await virsh(t, ["net-undefine", inputs.name]).catch(() => undefined);
-      throw err;
+      await undoThenThrow(err, [
+        // A network that never started is not active: nothing to stop then.
+        { what: `stopping the network (virsh net-destroy ${inputs.name})`, run: () => virsh(t, ["net-destroy", inputs.name]).catch((e) => { if (!/not active/i.test(isCommandError(e) ? e.stderr : "")) throw e; }) },
+        { what: `undefining the network (virsh net-undefine ${inputs.name})`, run: () => virsh(t, ["net-undefine", inputs.name]) },
+      ]);
     }
     // The network was removed behind our back while its VMs ran: they come back on the new bridge.
     await reattachDomains(t, inputs.name, inputs.bridge);

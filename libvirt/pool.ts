@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { undoThenThrow, withClearErrors } from "./clear-errors";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;
@@ -93,9 +93,10 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
       await ensureRunning(t, inputs.name, { active: false, autostart: false });
     } catch (err) {
       // Leave nothing half-made behind.
-      await virsh(t, ["pool-undefine", inputs.name]).catch(() => undefined);
-      if (createdDir) await connect(t.connection).run(["rmdir", inputs.path], { okCodes: [0, 1] });
-      throw err;
+      await undoThenThrow(err, [
+        { what: `undefining the pool (virsh pool-undefine ${inputs.name})`, run: () => virsh(t, ["pool-undefine", inputs.name]) },
+        ...(createdDir ? [{ what: `removing ${inputs.path}`, run: () => connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", "--", inputs.path], { okCodes: [0, 1] }) }] : []),
+      ]);
     }
     return { id: inputs.name, outs: { ...inputs, createdDir, active: true, autostart: true } };
   },

@@ -10,7 +10,7 @@ import { cleanupOnAbort } from "./process-guard";
 import { virsh, withHostFile, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { undoThenThrow, withClearErrors } from "./clear-errors";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -46,8 +46,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
       await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
       await withHostFile(t, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
     } catch (err) {
-      await virsh(t, ["vol-delete", "--pool", inputs.pool, inputs.name]).catch(() => undefined);
-      throw err;
+      await undoThenThrow(err, [{ what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`, run: () => deleteVolume(t, inputs.pool, inputs.name) }]);
     } finally {
       await rm(work, { recursive: true, force: true });
       release();

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { clearError } from "../../libvirt/clear-errors";
+import { clearError, undoThenThrow } from "../../libvirt/clear-errors";
 import { commandError } from "../../libvirt/command";
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { domainProvider, restartReason, type DomainInputs, type DomainState } from "../../libvirt/domain";
@@ -190,5 +190,19 @@ describe("the known_hosts file", () => {
     expect(existsSync(path.join(dir, ".vm-cluster", "anemoi"))).toBe(false);
     // Something else in the folder it made: that folder stays.
     expect(existsSync(path.join(dir, ".vm-cluster", "other"))).toBe(true);
+  });
+});
+
+describe("undoing a half-made step", () => {
+  it("throws the original error when the clean-up works, and adds a failing clean-up to it as a warning", async () => {
+    const original = new Error("`virsh net-start x` failed");
+    let undone = false;
+    await expect(undoThenThrow(original, [{ what: "stopping it", run: async () => void (undone = true) }])).rejects.toBe(original);
+    expect(undone).toBe(true);
+    const both = undoThenThrow(original, [
+      { what: "stopping it", run: async () => undefined },
+      { what: "undefining it (virsh net-undefine x)", run: async () => Promise.reject(new Error("libvirt went away")) },
+    ]);
+    await expect(both).rejects.toThrow(/^`virsh net-start x` failed\nwarning: undoing it failed too, so something may be left on the host: undefining it \(virsh net-undefine x\): libvirt went away$/);
   });
 });
