@@ -159,6 +159,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
         // Known at preview (the disk's own output is not while it changes); readiness comes after the disk.
         diskBytes: vm.diskBytes,
+        diskCreatedAt: disk.createdAt,
       },
       parent,
     );

@@ -3,11 +3,14 @@
 // password, whether cloud-init runs at later boots, and the root file system's size once its disk
 // grew. cloud-init reads its seed at first boot only, so without this a changed key or CA would
 // reach only VMs made after the change. Create only records (the first boot applied the same
-// values); update applies what changed, in one SSH session.
+// values), unless the disk predates that record (a stack from an older vm-cluster, whose guests may
+// lag behind the config): then create applies every setting once. Update applies what changed, in
+// one SSH session.
 import * as pulumi from "@pulumi/pulumi";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../cloudinit/user-data";
 import { shellQuote } from "../libvirt/command";
 import { withClearErrors } from "../libvirt/clear-errors";
+import { isUnknown } from "../libvirt/unknown";
 import { withGuest, type GuestAccess } from "./guest-ssh";
 
 export interface GuestFile {
@@ -31,6 +34,8 @@ export interface GuestSettingsInputs extends GuestAccess {
   disableCloudInitAfterBoot: boolean;
   /** The disk's size: when it grew, the root partition and file system grow to fill it. */
   diskBytes: number;
+  /** When the disk was made; none for a disk from an older vm-cluster, whose guest may lag behind. */
+  diskCreatedAt?: string;
 }
 
 export type GuestSettingsArgs = { [K in keyof GuestSettingsInputs]: pulumi.Input<GuestSettingsInputs[K]> };
@@ -48,7 +53,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 export function growRootScript(diskBytes: number): string {
   return [
     `want=${diskBytes}`,
-    'src=$(findmnt -no SOURCE /)',
+    // -v: a btrfs subvolume's source without its [/subvol] suffix.
+    'src=$(findmnt -nvo SOURCE /)',
     'dev=$(basename "$(readlink -f "$src")")',
     'if [ -e "/sys/class/block/$dev/dm" ]; then echo "vm-cluster: the root file system is on device-mapper ($src); grow it by hand (pvresize, lvextend)" >&2; exit 1; fi',
     'if [ -e "/sys/class/block/$dev/partition" ]; then disk=$(basename "$(readlink -f "/sys/class/block/$dev/..")"); else disk=$dev; fi',
@@ -61,7 +67,7 @@ export function growRootScript(diskBytes: number): string {
     // growpart exits 1 when there is nothing to grow (NOCHANGE): a retried update.
     'if [ "$disk" != "$dev" ]; then growpart "/dev/$disk" "$(cat "/sys/class/block/$dev/partition")" >/dev/null || [ $? -eq 1 ]; fi',
     'case $(findmnt -no FSTYPE /) in',
-    '  ext2|ext3|ext4) resize2fs "$src" >/dev/null 2>&1 ;;',
+    '  ext2|ext3|ext4) resize2fs "$src" >/dev/null ;;',
     '  xfs) xfs_growfs / >/dev/null ;;',
     '  btrfs) btrfs filesystem resize max / >/dev/null ;;',
     '  *) echo "vm-cluster: cannot grow a $(findmnt -no FSTYPE /) root file system; grow it by hand" >&2; exit 1 ;;',
@@ -94,30 +100,43 @@ export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSe
   return steps.length === 0 ? "" : ["set -e", ...steps].join("\n");
 }
 
+/** The settings a script compares; in preview some may not be known yet. */
+const SETTINGS = ["rootAuthorizedKeys", "caFiles", "consolePasswordHash", "disableCloudInitAfterBoot", "diskBytes"] as const;
+
+/** Runs `script` in the guest, reaching it with the first of `logins` that works (old keys before new ones). */
+async function applyInGuest(vm: string, ip: string, logins: GuestAccess[], script: string): Promise<void> {
+  // SSH failing to connect (255) is tried again for a while: a network made anew in the same up
+  // takes a few seconds to carry the VMs' traffic once they are plugged into it.
+  const until = Date.now() + REACH_SECONDS * 1000;
+  for (let i = 0; ; i++) {
+    // The script on standard input: it may hold the password hash, which argv would show in `ps`.
+    const r = await withGuest(logins[i % logins.length]!, (run) => run(["sh", "-s"], { input: script, okCodes: ANY_EXIT }));
+    if (r.code === 0) return;
+    if (r.code !== 255) throw new Error(`applying the settings of VM ${vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
+    if (Date.now() > until) throw new Error(`cannot reach VM ${vm} over SSH (root@${ip}) within ${REACH_SECONDS} s to apply its settings: ${r.stderr.trim() || "no answer"}`);
+    if ((i + 1) % logins.length === 0) await new Promise((done) => setTimeout(done, 2000));
+  }
+}
+
 export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSettingsInputs, GuestSettingsInputs> = withClearErrors<GuestSettingsInputs, GuestSettingsInputs>("guest settings", {
   async create(inputs) {
+    // A disk from an older vm-cluster: its guest was set up by another config, perhaps; apply all once.
+    if (inputs.diskCreatedAt === undefined) await applyInGuest(inputs.vm, inputs.ip, [inputs], settingsScript({ diskBytes: 0 }, inputs));
     return { id: inputs.vm, outs: inputs };
   },
 
   async diff(_id, olds, news) {
+    if (SETTINGS.some((k) => isUnknown(news[k]))) return { changes: true };
     return { changes: settingsScript(olds, news) !== "" };
   },
 
   async update(_id, olds, news) {
     const script = settingsScript(olds, news);
-    // The script on standard input: it may hold the password hash, which argv would show in `ps`.
-    // SSH failing to connect (255) is tried again for a while: a network made anew in the same up
-    // takes a few seconds to carry the VMs' traffic once they are plugged into it.
-    const until = Date.now() + REACH_SECONDS * 1000;
-    const r = await withGuest(news, async (run) => {
-      for (;;) {
-        const attempt = await run(["sh", "-s"], { input: script, okCodes: ANY_EXIT });
-        if (attempt.code !== 255 || Date.now() > until) return attempt;
-        await new Promise((done) => setTimeout(done, 2000));
-      }
-    });
-    if (r.code === 255) throw new Error(`cannot reach VM ${news.vm} over SSH (root@${news.ip}) within ${REACH_SECONDS} s to apply its settings: ${r.stderr.trim() || "no answer"}`);
-    if (r.code !== 0) throw new Error(`applying the settings of VM ${news.vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
+    // The guest accepts the old provisioner key and shows the old host key until it is changed (a
+    // replaced key pair); a VM made anew at the same time knows only the new ones.
+    const old = { ...news, provisionerPrivateKey: olds.provisionerPrivateKey, hostPublicKey: olds.hostPublicKey };
+    const same = old.provisionerPrivateKey === news.provisionerPrivateKey && old.hostPublicKey === news.hostPublicKey;
+    await applyInGuest(news.vm, news.ip, same ? [news] : [old, news], script);
     return { outs: news };
   },
 });

@@ -29,6 +29,8 @@ export interface DiskInputs {
 
 export interface DiskState extends DiskInputs {
   path: string;
+  /** When create made it (none in state from before the key existed): its guest's first boot comes after. */
+  createdAt?: string;
 }
 
 export interface DiskArgs {
@@ -96,7 +98,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     const t = inputs.target;
     if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) {
       await adoptDisk(t, inputs);
-      return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))! } };
+      return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))!, createdAt: new Date().toISOString() } };
     }
     const xml = buildVolumeXml({
       name: inputs.name,
@@ -106,7 +108,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     });
     await defineXml(t, ["vol-create", inputs.pool], xml);
     const path = (await volumePath(t, inputs.pool, inputs.name))!;
-    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path } };
+    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path, createdAt: new Date().toISOString() } };
   },
 
   async read(id, props) {
@@ -119,7 +121,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     if (olds.capacityBytes !== undefined && news.capacityBytes < olds.capacityBytes) {
       failures.push({
         property: "capacityBytes",
-        reason: `a disk never shrinks (${formatSize(olds.capacityBytes)} → ${formatSize(news.capacityBytes)}): data would be lost; set defaults.disk (or this VM's vms[].disk) to at least ${formatSize(olds.capacityBytes)}, or replace the VM to start over with a smaller disk`,
+        reason: `a disk never shrinks (${formatSize(olds.capacityBytes)} → ${formatSize(news.capacityBytes)}): data would be lost; set defaults.disk (or this VM's vms[].disk) to at least ${formatSize(olds.capacityBytes)}, or give the VM a new name to start over with a smaller disk`,
       });
     }
     const small = tooSmall(news.capacityBytes, news.minimumBytes);
@@ -129,16 +131,18 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
 
   async diff(_id, olds, news) {
     const replaces: string[] = (["pool", "name", "backingPath"] as const).filter((k) => olds[k] !== news[k]);
-    // State from before the key existed does not know the MAC: nothing to compare.
+    // State from before the key existed does not know the MAC: nothing to compare, only to record
+    // (an update that touches nothing), so the next change of MAC is seen.
     if (olds.guestMac !== undefined && olds.guestMac !== news.guestMac) replaces.push("guestMac");
+    const recorded = (["guestMac", "domain"] as const).some((k) => olds[k] === undefined && news[k] !== undefined);
     const target = targetChange(olds.target, news.target);
     if (target === "moved") replaces.push("target");
-    return { changes: replaces.length > 0 || olds.capacityBytes !== news.capacityBytes || target !== "same", replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || olds.capacityBytes !== news.capacityBytes || recorded || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
   async update(_id, olds, news) {
     if (news.capacityBytes > olds.capacityBytes) await growDisk(news.target, news, olds.path, news.capacityBytes);
-    return { outs: { ...news, path: olds.path } };
+    return { outs: { ...news, path: olds.path, ...(olds.createdAt !== undefined && { createdAt: olds.createdAt }) } };
   },
 
   async delete(_id, props) {
@@ -148,8 +152,9 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
 
 export class Disk extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;
+  declare readonly createdAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DiskArgs, opts?: pulumi.CustomResourceOptions) {
-    super(diskProvider, name, { ...args, path: undefined }, opts, "vm-cluster", "Disk");
+    super(diskProvider, name, { ...args, path: undefined, createdAt: undefined }, opts, "vm-cluster", "Disk");
   }
 }

@@ -56,7 +56,8 @@ const SETTINGS = ["memoryMiB", "vcpus", "diskPath", "seedPath", "network", "mac"
  * domain before the disk under it. State from before the key existed has none: only that counts there.
  */
 function otherDisk(olds: Partial<DomainInputs>, news: DomainInputs): boolean {
-  return olds.disk === undefined ? isUnknown(news.disk) : olds.disk !== news.disk;
+  // The engine asks with the old state's inputs, whose diskPath came from the disk then.
+  return olds.disk === undefined ? isUnknown(news.disk) || isUnknown(news.diskPath) : olds.disk !== news.disk;
 }
 /** Properties the guest takes up when it boots: a change restarts the domain. */
 const AT_BOOT = ["lease"] as const;
@@ -155,7 +156,13 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
   },
 
   async check(olds, news) {
-    return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) } };
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    // State from an older vm-cluster does not tie the disk to its MAC yet: its disk would stay and
+    // its guest, set up for the old MAC, would find no network. One up without the change records it.
+    if (olds.name !== undefined && olds.disk === undefined && olds.mac !== undefined && olds.mac !== news.mac) {
+      failures.push({ property: "mac", reason: `the MAC of ${news.name} changes (${olds.mac} → ${news.mac}) before this stack's state knows which disk was set up for it (state from an older vm-cluster): run \`pulumi up\` once with the old MAC, then change it` });
+    }
+    return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) }, failures };
   },
 
   async diff(_id, olds, news) {

@@ -40,11 +40,17 @@ export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsF
   },
 
   async diff(_id, olds, news) {
+    const fs = require("node:fs") as typeof import("node:fs");
     const replace = olds.path !== news.path;
-    return { changes: replace || olds.content !== news.content, replaces: replace ? ["path"] : [], deleteBeforeReplace: true };
+    // It lives on this machine: one removed or edited by hand (a fresh checkout, a clean) is written again.
+    const onDisk = fs.existsSync(news.path) ? fs.readFileSync(news.path, "utf8") : undefined;
+    return { changes: replace || olds.content !== news.content || onDisk !== news.content, replaces: replace ? ["path"] : [], deleteBeforeReplace: true };
   },
 
   async update(_id, olds, news) {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
+    fs.mkdirSync(path.dirname(news.path), { recursive: true });
     write(news.path, news.content);
     return { outs: { ...news, ...(olds.createdDir !== undefined && { createdDir: olds.createdDir }) } };
   },

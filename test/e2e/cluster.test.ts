@@ -388,7 +388,8 @@ describe("destroy", () => {
     await typed(A, readmeCommand("pulumi destroy"));
     upStacks.delete(A.stack);
     expect(hostSnapshot()).toBe(before);
-    // The stacks' known_hosts files, and the folder they were in, are gone too.
+    // The stacks' known_hosts files, and the folders made for them, are gone too.
+    for (const def of [A, B]) expect(existsSync(path.join(project, ".vm-cluster", def.stack)), def.stack).toBe(false);
     expect(existsSync(path.join(project, ".vm-cluster"))).toBe(false);
   }, 900_000);
 });

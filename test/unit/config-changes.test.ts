@@ -31,7 +31,6 @@ import { UNKNOWN } from "../../libvirt/unknown";
 import { seedDigest, seedProvider } from "../../libvirt/seed";
 import type { ClusterModel } from "../../model";
 import { ON_CHANGE, type OnChange } from "../../model/on-change";
-import { knownHostsFileProvider } from "../../outputs/known-hosts-file";
 import { configRows } from "../../tools/config-reference";
 import { CA_PEM, ED25519_FINGERPRINT, FILES, HOME, PRIVATE_KEY_TEXT, ed25519Line, fakeIo } from "./fixtures/cluster-config";
 import { anemoiConfig, buildCluster, resolve } from "./fixtures/mock-cluster";
@@ -56,7 +55,7 @@ const PROVIDERS: Record<string, Provider> = {
   GuestSettings: guestSettingsProvider,
   SshKeyPair: sshKeyPairProvider,
   ConsolePassword: consolePasswordProvider,
-  KnownHostsFile: knownHostsFileProvider,
+  // Not KnownHostsFile: its diff also reads the file on this machine, which no config change touches.
 };
 
 /** The state a healthy, freshly made resource has: its checked inputs and what its provider adds. */
