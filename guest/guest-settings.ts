@@ -135,8 +135,8 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
     // The guest accepts the old provisioner key and shows the old host key until it is changed (a
     // replaced key pair); a VM made anew at the same time knows only the new ones.
     const old = { ...news, provisionerPrivateKey: olds.provisionerPrivateKey, hostPublicKey: olds.hostPublicKey };
-    const same = old.provisionerPrivateKey === news.provisionerPrivateKey && old.hostPublicKey === news.hostPublicKey;
-    await applyInGuest(news.vm, news.ip, same ? [news] : [old, news], script);
+    const keysKept = old.provisionerPrivateKey === news.provisionerPrivateKey && old.hostPublicKey === news.hostPublicKey;
+    await applyInGuest(news.vm, news.ip, keysKept ? [news] : [old, news], script);
     return { outs: news };
   },
 });
