@@ -6,7 +6,7 @@ import { connect, type HostConnection } from "./connection";
 import { poolPath } from "./pool";
 import { isCommandError } from "./command";
 import { virsh, targetChange, type LibvirtTarget } from "./virsh";
-import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
 
@@ -157,7 +157,7 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   },
 
   async delete(_id, props) {
-    await deleteVolume(props.target, props.pool, props.name);
+    await deleteOwnedVolume(props.target, props.pool, props.name, props.owner);
   },
 });
 

@@ -3,7 +3,7 @@
 // SSH by guest/guest-settings.ts); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
-import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "./clear-errors";
 
@@ -146,7 +146,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   },
 
   async delete(_id, props) {
-    await deleteVolume(props.target, props.pool, props.name);
+    await deleteOwnedVolume(props.target, props.pool, props.name, props.owner);
   },
 });
 

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
+import { leftAloneWarning } from "./provider-warning";
 import { undoThenThrow, withClearErrors } from "./clear-errors";
 import { isUnknown } from "./unknown";
 
@@ -193,7 +194,13 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 
   async delete(id, props) {
     const t = props.target;
-    if ((await readDomain(t, id)) !== undefined) {
+    const existing = await readDomain(t, id);
+    if (existing !== undefined && !sameOwner(existing.owner, props.owner)) {
+      // Its logs are that domain's now: they stay too.
+      leftAloneWarning(`domain ${id}`, `virsh destroy ${id}; virsh undefine ${id} --nvram`);
+      return;
+    }
+    if (existing !== undefined) {
       await stopDomain(t, id, props.shutdownTimeoutSeconds);
       await virsh(t, ["undefine", id, "--nvram"]);
     }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect, isCommandError } from "./connection";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
+import { leftAloneWarning } from "./provider-warning";
 import { undoThenThrow, withClearErrors } from "./clear-errors";
 
 export interface NatNetworkInputs {
@@ -199,6 +200,10 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
   async delete(id, props) {
     const found = await readNetwork(props.target, id);
     if (!found) return;
+    if (!sameOwner(found.owner, props.owner)) {
+      leftAloneWarning(`network ${id}`, `virsh net-destroy ${id}; virsh net-undefine ${id}`);
+      return;
+    }
     if (found.live.active) await virsh(props.target, ["net-destroy", id]);
     await virsh(props.target, ["net-undefine", id]);
   },

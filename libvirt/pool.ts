@@ -5,6 +5,7 @@ import { connect } from "./connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
 import { undoThenThrow, withClearErrors } from "./clear-errors";
+import { leftAloneWarning } from "./provider-warning";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;
@@ -39,8 +40,24 @@ export async function poolPath(t: LibvirtTarget, pool: string): Promise<string> 
   return parsePoolXml((await virsh(t, ["pool-dumpxml", pool])).stdout).target.path;
 }
 
-async function dirExists(t: LibvirtTarget, path: string): Promise<boolean> {
-  return (await connect(t.connection).run(["test", "-d", path], { okCodes: [0, 1] })).code === 0;
+/**
+ * What is at the pool's path before create. Only a new or empty directory is used: libvirt's
+ * pool-build changes the owner and mode of an existing one, and destroy would remove what it holds.
+ */
+async function dirAtPath(t: LibvirtTarget, path: string): Promise<"none" | "empty"> {
+  const conn = connect(t.connection);
+  const kind = await conn.run(["stat", "-c", "%F", "--", path], { okCodes: [0, 1] });
+  if (kind.code !== 0) return "none";
+  const fix = `set vm-cluster:poolDir to a directory that does not exist yet (\`pulumi up\` makes it), or to an empty one`;
+  if (kind.stdout.trim() !== "directory") throw new Error(`the storage pool directory ${path} (poolDir) on ${conn.description} is a ${kind.stdout.trim()}, not a directory: ${fix}`);
+  const listing = await conn.run(["ls", "-A", "--", path]);
+  if (listing.stdout.trim() !== "") {
+    throw new Error(
+      `the storage pool directory ${path} (poolDir) on ${conn.description} already exists and is not empty; vm-cluster never takes over ` +
+        `a directory it did not create (libvirt would change its owner and mode, and destroy would remove its files). Nothing was changed: ${fix}`,
+    );
+  }
+  return "empty";
 }
 
 async function readPool(t: LibvirtTarget, name: string): Promise<{ path: string; active: boolean; autostart: boolean } | undefined> {
@@ -85,11 +102,12 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
       if (await poolOwnedBy(t, inputs.name, inputs.owner)) return { id: inputs.name, outs: await adoptPool(t, inputs, (await readPool(t, inputs.name))!) };
       throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
     }
-    const createdDir = !(await dirExists(t, inputs.path));
+    const createdDir = (await dirAtPath(t, inputs.path)) === "none";
     const uuid = inputs.owner && ownerUuid(inputs.owner, inputs.name);
     await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, uuid, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
     try {
-      await virsh(t, ["pool-build", inputs.name]);
+      // An empty directory that was there is used as it is: its owner and mode stay the user's.
+      if (createdDir) await virsh(t, ["pool-build", inputs.name]);
       await ensureRunning(t, inputs.name, { active: false, autostart: false });
     } catch (err) {
       // Leave nothing half-made behind.
@@ -123,6 +141,11 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
   async delete(id, props) {
     const t = props.target;
     const live = await readPool(t, id);
+    // State from before pools carried the owner UUID has no owner: that pool is removed by name, as then.
+    if (live && props.owner !== undefined && !(await poolOwnedBy(t, id, props.owner))) {
+      leftAloneWarning(`storage pool ${id}`, `virsh pool-destroy ${id}; virsh pool-undefine ${id}`);
+      return;
+    }
     if (live) {
       if (live.active) await virsh(t, ["pool-destroy", id]);
       // pool-delete removes the directory, and fails while it still holds volumes: nothing is lost silently.

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
 import { cleanupOnAbort } from "./process-guard";
 import { virsh, withHostFile, targetChange, type LibvirtTarget } from "./virsh";
-import { deleteVolume, leftoverVolume, volumePath } from "./volume";
+import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
 import { undoThenThrow, withClearErrors } from "./clear-errors";
 
@@ -75,7 +75,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   },
 
   async delete(_id, props) {
-    await deleteVolume(props.target, props.pool, props.name);
+    await deleteOwnedVolume(props.target, props.pool, props.name, props.owner);
   },
 });
 

@@ -6,6 +6,7 @@
 // this stack (see pool.ts; a pool made by hand never has it) and its name is the one this stack
 // derives from the cluster. Even then each provider checks the content before it keeps a volume.
 import { poolOwnedBy } from "./pool";
+import { leftAloneWarning } from "./provider-warning";
 import { nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import type { Owner } from "./xml";
 
@@ -29,4 +30,18 @@ export async function leftoverVolume(t: LibvirtTarget, pool: string, name: strin
 /** Deletes the volume; one that is already gone (or whose pool is) is fine. */
 export async function deleteVolume(t: LibvirtTarget, pool: string, name: string): Promise<void> {
   if ((await volumePath(t, pool, name)) !== undefined) await virsh(t, ["vol-delete", "--pool", pool, name]);
+}
+
+/**
+ * Delete's rule, the same proof as create's: a volume goes only from this stack's own pool. A pool
+ * of that name made by hand after ours was removed keeps its volume (with a warning). State from
+ * before pools carried the owner UUID has no owner: its volumes are deleted by name, as then.
+ */
+export async function deleteOwnedVolume(t: LibvirtTarget, pool: string, name: string, owner: Owner | undefined): Promise<void> {
+  if ((await volumePath(t, pool, name)) === undefined) return;
+  if (owner !== undefined && !(await poolOwnedBy(t, pool, owner))) {
+    leftAloneWarning(`volume ${name} in storage pool ${pool}`, `virsh vol-delete --pool ${pool} ${name}`);
+    return;
+  }
+  await virsh(t, ["vol-delete", "--pool", pool, name]);
 }

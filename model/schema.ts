@@ -12,6 +12,7 @@ import { formatCidr, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
 import { resolveModel } from "./resolve";
+import { normalPoolDir, poolDirProblem } from "./pool-dir";
 import { parseSize } from "./size";
 import { isSshConfigPath } from "../outputs/quoting";
 import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
@@ -120,14 +121,7 @@ function url(what: string) {
   });
 }
 
-// Destroy removes the pool directory, so it must be one of our own, never a system one.
-const SYSTEM_DIRS = new Set(["/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/var/lib/libvirt", "/var/lib/libvirt/images"]);
-const poolDir = checked((s) => {
-  if (!s.startsWith("/")) return `"${s}" is not absolute; give a path on the VM host starting with /`;
-  if (s.split("/").some((seg) => seg === ".." || seg === ".")) return `"${s}" contains "." or ".." segments; give the plain absolute path`;
-  if (/[\u0000-\u001f]/.test(s)) return `${JSON.stringify(s)} contains control characters; remove them`;
-  return SYSTEM_DIRS.has(s.replace(/\/+$/, "") || "/") ? `"${s}" is a system directory that destroy would remove; use a directory of its own, e.g. /var/lib/libvirt/images/<cluster>` : undefined;
-}).transform((s) => s.replace(/\/+$/, ""));
+const poolDir = checked(poolDirProblem).transform(normalPoolDir);
 
 /**
  * The private key beside a `.pub` file, as the user wrote its path (ssh and Ansible expand `~`
@@ -317,7 +311,7 @@ function configSections(io: ConfigIo) {
       }),
     poolDir: poolDir.optional().meta({
       onChange: "replaces every VM",
-      description: "Directory of the cluster's storage pool on the VM host, not a system directory: destroy removes it when `pulumi up` created it. Leave out for `/var/lib/libvirt/images/<cluster>`.",
+      description: "Directory of the cluster's storage pool on the VM host: a new one (`pulumi up` makes it, destroy removes it) or an existing empty one (its owner and mode stay, destroy leaves it). Never a system directory, a home directory itself or a hidden folder. Leave out for `/var/lib/libvirt/images/<cluster>`.",
     }),
     domainType: z
       .enum(["kvm", "qemu"])

@@ -68,6 +68,18 @@ describe("hostile values where names and addresses go", () => {
     }
   });
 
+  it("poolDir: a system directory however it is spelled, a system tree, a home directory or a hidden folder is refused (issue 19)", () => {
+    for (const value of ["//root", "/var//lib/libvirt", "/var/lib/libvirt/images/", "/root/.ssh", "/home/alice", "/home/alice/", "/usr/local", "/etc/libvirt/pool", "/boot/x", "/var/log/vms", "/srv/.cache/vms"]) {
+      expect(problemsOf((raw) => (raw.poolDir = value)).some((p) => p.startsWith("vm-cluster:poolDir")), JSON.stringify(value)).toBe(true);
+    }
+  });
+
+  it("poolDir: a folder of its own passes, written without repeated or trailing slashes", () => {
+    for (const [value, dir] of [["/var/lib/libvirt/images/anemoi", "/var/lib/libvirt/images/anemoi"], ["//srv//vm/anemoi/", "/srv/vm/anemoi"], ["/home/alice/vm-pools/anemoi", "/home/alice/vm-pools/anemoi"], ["/data/vms", "/data/vms"]]) {
+      expect(modelOf((raw) => (raw.poolDir = value)).pool.dir, value).toBe(dir);
+    }
+  });
+
   it("image.url: only http(s) and file URLs, never a command", () => {
     for (const value of ["$(touch /tmp/vmc-canary)", "`id`", "ftp://mirror.example/x.qcow2", "-o/tmp/x", "file:///var/lib/", "a b"]) {
       expect(problemsOf((raw) => (raw.image = { url: value, sha512: "a".repeat(128) })).some((p) => p.startsWith("vm-cluster:image.url")), JSON.stringify(value)).toBe(true);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { domainProvider, domainXml, type DomainInputs, type DomainState } from "../../libvirt/domain";
 import { natNetworkProvider, type NatNetworkInputs } from "../../libvirt/network";
+import { stderrOf } from "../support/stderr";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
 
 const lv = useLibvirt();
@@ -146,6 +147,10 @@ describe("domain", () => {
     virshSync("define", file);
     await expect(domainProvider.create(inputs())).rejects.toThrow(/already exists and this stack did not create it/);
     expect(virshSync("domstate", NAME).trim()).toBe("shut off"); // untouched
+    // Nor does destroy touch it (issue 19): ours is gone, this one only has its name.
+    const said = await stderrOf(() => domainProvider.delete!(NAME, state));
+    expect(said).toMatch(new RegExp(`warning: domain ${NAME} is not the one this stack created .*virsh undefine ${NAME}`));
+    expect(virshSync("domstate", NAME).trim()).toBe("shut off");
     virshSync("undefine", NAME);
   });
 });

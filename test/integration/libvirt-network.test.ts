@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { natNetworkProvider, type NatNetworkInputs, type NatNetworkState } from "../../libvirt/network";
 import { buildNetworkXml } from "../../libvirt/xml";
+import { stderrOf } from "../support/stderr";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -102,6 +103,10 @@ describe("NAT network", () => {
     defineByHand(foreign);
     await expect(natNetworkProvider.create(inputs())).rejects.toThrow(/already exists and this stack did not create it/);
     expect(virshSync("net-info", NAME)).toMatch(/Active:\s+no/); // untouched
+    // Nor does destroy touch it (issue 19): ours is gone, this one only has its name.
+    const said = await stderrOf(() => natNetworkProvider.delete!(NAME, state));
+    expect(said).toMatch(new RegExp(`warning: network ${NAME} is not the one this stack created .*virsh net-undefine ${NAME}`));
+    expect(virshSync("net-info", NAME)).toMatch(/Active:\s+no/);
     virshSync("net-undefine", NAME);
   });
 

@@ -1,7 +1,7 @@
 // Storage pool, base image and VM disk providers against a real libvirtd.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,10 +9,14 @@ import { baseImageProvider, type BaseImageInputs, type BaseImageState } from "..
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { storagePoolProvider, type StoragePoolState } from "../../libvirt/pool";
 import { seedProvider, type SeedState } from "../../libvirt/seed";
+import { deleteOwnedVolume } from "../../libvirt/volume";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
+import { stderrOf } from "../support/stderr";
 
 const lv = useLibvirt();
 const POOL = "vmctest-storage-pool";
+/** The pool of the directory-takeover and delete-ownership checks. */
+const TAKEN = "vmctest-taken-pool";
 let work: string;
 let poolState: StoragePoolState;
 
@@ -22,8 +26,11 @@ beforeAll(() => {
 afterAll(() => {
   // Whatever a failed test left: volumes first, then the pool.
   for (const vol of ["vmctest-base.qcow2", "vmctest-vm1.qcow2", "vmctest-seed.iso"]) virshOk("vol-delete", "--pool", POOL, vol);
-  virshOk("pool-destroy", POOL);
-  virshOk("pool-undefine", POOL);
+  virshOk("vol-delete", "--pool", TAKEN, "vmctest-vm1.qcow2");
+  for (const pool of [POOL, TAKEN]) {
+    virshOk("pool-destroy", pool);
+    virshOk("pool-undefine", pool);
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -165,5 +172,67 @@ describe("storage pool delete", () => {
     await storagePoolProvider.delete!(POOL, poolState);
     expect(virshOk("pool-info", POOL)).toBe(false);
     expect(existsSync(poolState.path)).toBe(false);
+  });
+});
+
+describe("a pool directory that was there, and a pool name taken after ours went (issue 19)", () => {
+  const owner = { project: "vm-cluster", stack: "test", cluster: "vmctest" };
+  /** A user's directory: not root's, mode 0700, so any change by libvirt shows. */
+  const usersDir = (name: string, files: string[] = []) => {
+    const dir = path.join(work, name);
+    mkdirSync(dir);
+    for (const f of files) writeFileSync(path.join(dir, f), "the user's\n");
+    chownSync(dir, 1000, 1000);
+    chmodSync(dir, 0o700);
+    return dir;
+  };
+  const ownerAndMode = (dir: string) => {
+    const st = statSync(dir);
+    return `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`;
+  };
+  it("refuses a directory that holds files, naming poolDir, and changes nothing", async () => {
+    const dir = usersDir("full", ["notes.txt"]);
+    await expect(storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: dir, owner })).rejects.toThrow(
+      new RegExp(`storage pool directory ${dir} \\(poolDir\\) .* already exists and is not empty.*Nothing was changed: set vm-cluster:poolDir`),
+    );
+    expect(virshOk("pool-info", TAKEN)).toBe(false);
+    expect(ownerAndMode(dir)).toBe("1000:1000 700");
+    expect(readFileSync(path.join(dir, "notes.txt"), "utf8")).toBe("the user's\n");
+  });
+
+  it("refuses a path that is a file", async () => {
+    const file = path.join(work, "a-file");
+    writeFileSync(file, "x");
+    await expect(storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: file, owner })).rejects.toThrow(/is a regular (empty )?file, not a directory/);
+    expect(virshOk("pool-info", TAKEN)).toBe(false);
+  });
+
+  it("uses an empty directory as it is, and destroy leaves it with its owner and mode", async () => {
+    const dir = usersDir("empty");
+    const { outs } = await storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: dir, owner });
+    expect((outs as StoragePoolState).createdDir).toBe(false);
+    expect(virshSync("pool-info", TAKEN)).toMatch(/State:\s+running/);
+    expect(ownerAndMode(dir)).toBe("1000:1000 700");
+    await storagePoolProvider.delete!(TAKEN, outs as StoragePoolState);
+    expect(virshOk("pool-info", TAKEN)).toBe(false);
+    expect(ownerAndMode(dir)).toBe("1000:1000 700");
+  });
+
+  it("delete leaves a same-named pool and volume made by hand after ours were removed, with a warning", async () => {
+    const ours = (await storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: path.join(work, "ours"), owner })).outs as StoragePoolState;
+    virshSync("pool-destroy", TAKEN);
+    virshSync("pool-undefine", TAKEN);
+    const theirs = usersDir("theirs");
+    virshSync("pool-create-as", TAKEN, "dir", "--target", theirs);
+    virshSync("vol-create-as", TAKEN, "vmctest-vm1.qcow2", "1M", "--format", "qcow2");
+
+    const said = await stderrOf(async () => {
+      await deleteOwnedVolume(lv.target(), TAKEN, "vmctest-vm1.qcow2", owner);
+      await storagePoolProvider.delete!(TAKEN, ours);
+    });
+    expect(said).toMatch(/warning: volume vmctest-vm1.qcow2 in storage pool vmctest-taken-pool is not the one this stack created .* left it alone/);
+    expect(said).toMatch(/warning: storage pool vmctest-taken-pool is not the one this stack created .*virsh pool-destroy vmctest-taken-pool/);
+    expect(virshOk("vol-info", "--pool", TAKEN, "vmctest-vm1.qcow2")).toBe(true);
+    expect(virshSync("pool-info", TAKEN)).toMatch(/State:\s+running/);
   });
 });
