@@ -1,8 +1,11 @@
 // vm-cluster: read the stack config, validate it once, and build the cluster it describes.
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, loadClusterModel } from "./components";
+import { Cluster, configWarnings, loadClusterModel } from "./components";
 
 const model = loadClusterModel(pulumi.runtime.allConfig());
+// The language host passes the engine's list of secret config keys in this variable.
+const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+for (const warning of configWarnings(pulumi.runtime.allConfig(), secretKeys, pulumi.getStack())) void pulumi.log.warn(warning);
 const cluster = new Cluster(model.cluster, { model, project: pulumi.getProject(), stack: pulumi.getStack() });
 
 export const vms = cluster.outputs.vms;

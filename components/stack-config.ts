@@ -39,3 +39,20 @@ export function loadClusterModel(allConfig: Record<string, string>, io: ConfigIo
   }
   return result.model;
 }
+
+/**
+ * Warnings about how the config is kept, for values that are valid. A private key written as text
+ * (not a path) in the stack file is readable by anyone who has the file, unless it was set with
+ * `--secret`; `secretKeys` are the config keys the engine says hold a secret (for a structured
+ * value, the top-level key).
+ */
+export function configWarnings(allConfig: Record<string, string>, secretKeys: readonly string[], stack: string): string[] {
+  const key = `${CONFIG_NAMESPACE}:host`;
+  const host = configValue(allConfig[key] ?? "");
+  const privateKey = typeof host === "object" && host !== null ? (host as Record<string, unknown>).privateKey : undefined;
+  if (typeof privateKey !== "string" || !privateKey.includes("-----BEGIN") || secretKeys.includes(key)) return [];
+  return [
+    `${key}.privateKey holds the key itself in plain text in Pulumi.${stack}.yaml, where anyone who can read that file has it: ` +
+      `encrypt it with \`pulumi config set --secret --path 'vm-cluster:host.privateKey' -- "$(cat ~/.ssh/<key>)"\`, or give the key's path instead`,
+  ];
+}

@@ -15,7 +15,13 @@ export type ConfigResult = { ok: true; model: ClusterModel } | { ok: false; prob
 export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo): ConfigResult {
   const result = clusterConfigSchema(io).safeParse(raw, { error: describeIssue });
   if (result.success) return { ok: true, model: result.data };
-  return { ok: false, problems: result.error.issues.flatMap(formatIssue) };
+  return { ok: false, problems: withoutExplained(result.error.issues).flatMap(formatIssue) };
+}
+
+/** One "too many VMs" line says it all: the address problems of the VMs past the end are its echo. */
+function withoutExplained(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const explained = issues.some((issue) => issue.code === "custom" && issue.params?.explainsVmAddresses === true);
+  return explained ? issues.filter((issue) => !(issue.path.length === 3 && issue.path[0] === "vms" && issue.path[2] === "ip")) : issues;
 }
 
 /** `vm-cluster:vms[2].ip` for ["vms", 2, "ip"]. */

@@ -8,6 +8,8 @@ import type { ClusterConfig } from "./schema";
 export interface ConfigProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
+  /** The problem explains every VM address problem (too many VMs): those are left out. */
+  readonly explainsVmAddresses?: true;
 }
 
 type Clean = (...path: (string | number)[]) => boolean;
@@ -24,6 +26,19 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
   // Field by field, so a VM with a bad disk size still has its address checked.
   const vms = (Array.isArray(config.vms) ? config.vms : []).map((vm, index) => ({ vm, index }));
   const withClean = (key: keyof Vm) => vms.filter(({ index }) => clean("vms", index, key));
+  if (network) {
+    const room = vmRoom(network);
+    if (vms.length > room) {
+      const larger = { ...network, prefix: Math.max(network.prefix - 1, 0) };
+      problems.push({
+        path: ["vms"],
+        message:
+          `${vms.length} VMs do not fit network.cidr ${formatCidr(network)}: a /${network.prefix} holds at most ${room} VMs (its host addresses less the gateway); ` +
+          `give a larger network.cidr (a /${larger.prefix} holds ${vmRoom(larger)}) or fewer VMs`,
+        explainsVmAddresses: true,
+      });
+    }
+  }
   if (network) {
     const gateway = parseIpv4(config.network.gateway);
     for (const { vm, index } of withClean("ip")) {
@@ -77,6 +92,11 @@ function checkLan(config: ClusterConfig, network: Ipv4Cidr, bridgeClean: boolean
     });
   }
   return problems;
+}
+
+/** How many VMs the network has addresses for: all but the network, broadcast and gateway addresses. */
+export function vmRoom(cidr: Ipv4Cidr): number {
+  return Math.max(broadcastAddress(cidr) - networkAddress(cidr) - 2, 0);
 }
 
 /** Why `text` cannot be a host address in `cidr`, phrased for `role`; undefined when it can. */

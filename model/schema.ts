@@ -343,7 +343,9 @@ export function clusterConfigSchema(io: ConfigIo) {
         const broken = ctx.issues.filter((issue) => issue.code !== "unrecognized_keys").map((issue) => issue.path ?? []);
         const clean = (...path: (string | number)[]) =>
           !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
-        for (const problem of crossCheck(config, clean)) ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message });
+        for (const problem of crossCheck(config, clean)) {
+          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddresses && { params: { explainsVmAddresses: true } }) });
+        }
       },
       { when: () => true },
     )

@@ -271,6 +271,19 @@ describe("parseClusterConfig: every problem at once", () => {
     ]);
   });
 
+  it("says once that 300 VMs do not fit a /24, instead of a line per address past its end (issue 19)", () => {
+    const problems = problemsOf((r) => (r.vms = Array.from({ length: 300 }, (_, i) => ({ name: `vm${i}`, ip: `172.17.2.${i + 2}` }))));
+    expect(problems).toEqual([
+      "vm-cluster:vms: 300 VMs do not fit network.cidr 172.17.2.0/24: a /24 holds at most 253 VMs (its host addresses less the gateway); give a larger network.cidr (a /23 holds 509) or fewer VMs",
+    ]);
+  });
+
+  it("fits exactly as many VMs as the network has addresses besides the gateway", () => {
+    const vms = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `vm${i}`, ip: `172.17.2.${i + 2}` }));
+    expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(13))))).toEqual([]);
+    expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(14))))[0]).toMatch(/^vm-cluster:vms: 14 VMs do not fit .* a \/28 holds at most 13 VMs/);
+  });
+
   it("lists every unknown key on a line of its own", () => {
     const problems = problemsOf((r) => Object.assign(r.lan, { iface: "eno1", subnetz: "x" }));
     expect(problems).toEqual([
