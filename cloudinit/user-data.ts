@@ -71,9 +71,21 @@ interface CloudConfig {
   ssh_pwauth: boolean;
   ssh_deletekeys: boolean;
   ssh_keys: Record<string, string>;
-  write_files?: WriteFile[];
+  write_files: WriteFile[];
   runcmd: (string | string[])[];
 }
+
+/**
+ * sshd's settings for root, whatever the image's sshd_config says: its key only. sshd takes the
+ * first value it reads, and Debian's sshd_config includes sshd_config.d/*.conf at its top in name
+ * order, so this file comes before cloud-init's own 50-cloud-init.conf.
+ */
+export const SSHD_DROP_IN: WriteFile = {
+  path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
+  content: ["# vm-cluster: root logs in with its SSH key only.", "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", ""].join("\n"),
+  owner: "root:root",
+  permissions: "0644",
+};
 
 /** `#cloud-config` user-data for one VM. */
 export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
@@ -117,7 +129,8 @@ export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
     // which newer cloud-init reports as a degraded status.
     ssh_deletekeys: true,
     ssh_keys: sshKeys(args.hostKeys, parent),
-    ...(caFiles.length > 0 ? { write_files: caFiles } : {}),
+    // write_files runs before sshd first starts: no restart needed.
+    write_files: [SSHD_DROP_IN, ...caFiles],
     runcmd,
   };
   return `#cloud-config\n${toYaml(config)}`;

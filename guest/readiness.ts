@@ -3,7 +3,7 @@
 // Every wait is bounded; on timeout the error names the VM, what was awaited, and shows the
 // tail of its serial console log.
 import * as pulumi from "@pulumi/pulumi";
-import { connect } from "../libvirt/connection";
+import { connect, isCommandError } from "../libvirt/connection";
 import { virsh, type LibvirtTarget } from "../libvirt/virsh";
 import { withGuest } from "./guest-ssh";
 import { withClearErrors } from "../libvirt/clear-errors";
@@ -63,7 +63,12 @@ async function waitReady(i: ReadinessInputs): Promise<void> {
   let last = "";
   await withGuest(i, async (run) => {
     for (;;) {
-      const r = await run(["cloud-init", "status", "--wait"], { okCodes: [0, 1, 2, 255] });
+      // Bounded by what is left of the deadline: a guest that hangs mid-boot is not waited for past it.
+      const left = Math.max(Math.ceil((deadline - Date.now()) / 1000), 5);
+      const r = await run(["cloud-init", "status", "--wait"], { okCodes: [0, 1, 2, 255], timeoutSeconds: left }).catch(async (err: unknown) => {
+        if (isCommandError(err) && err.timedOut) throw await timedOut(`cloud-init had not finished (\`cloud-init status --wait\` over SSH to root@${i.ip})`);
+        throw err;
+      });
       if (r.code === 0) return;
       // 255: ssh itself could not connect yet; 1/2: cloud-init reports an error (recoverable or not).
       if (r.code !== 255) throw new Error(`cloud-init on VM ${i.vm} finished with errors:\n${r.stdout}${r.stderr}\nConsole:\n${await consoleTail(i)}`);

@@ -3,6 +3,9 @@
 // `vm-cluster:<cluster>`, so only this cluster's rules are ever found or deleted.
 import { clusterNames } from "../model/names";
 
+/** iptables waits for the xtables lock (held by another firewall tool) at most this long, then fails saying so. */
+const XTABLES_WAIT = ["-w", "30"];
+
 export interface ClusterFirewallSpec {
   cluster: string;
   /** The host's LAN interface (the seed's vmhost_iface_name, eno1). */
@@ -51,7 +54,7 @@ type Operation = "check" | "add" | "delete";
 export function ruleArgv(op: Operation, rule: IptablesRule, tag: string): string[] {
   const where =
     op === "check" ? ["-C", rule.chain] : op === "delete" ? ["-D", rule.chain] : rule.insert ? ["-I", rule.chain, "1"] : ["-A", rule.chain];
-  return ["iptables", "-w", "-t", rule.table, ...where, ...rule.match, "-m", "comment", "--comment", tag, "-j", rule.target];
+  return ["iptables", ...XTABLES_WAIT, "-t", rule.table, ...where, ...rule.match, "-m", "comment", "--comment", tag, "-j", rule.target];
 }
 
 /** A rule line of `iptables-save`: its table, chain and the words after `-A <chain>`. */
@@ -100,5 +103,5 @@ export function taggedRules(save: string, tag: string): SavedRule[] {
 }
 
 export function deleteSavedRuleArgv(rule: SavedRule): string[] {
-  return ["iptables", "-w", "-t", rule.table, "-D", rule.chain, ...rule.args];
+  return ["iptables", ...XTABLES_WAIT, "-t", rule.table, "-D", rule.chain, ...rule.args];
 }

@@ -8,6 +8,9 @@ import { readFileIfExists } from "./files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { withClearErrors } from "../libvirt/clear-errors";
 
+/** A package install downloads from a mirror: slower than any other host command. */
+const INSTALL_SECONDS = 3600;
+
 export interface HostPackagesInputs {
   connection: ConnectionSpec;
 }
@@ -56,7 +59,7 @@ export async function inspectPackages(conn: HostConnection, inputs: HostPackages
 export async function ensurePackages(conn: HostConnection, inputs: HostPackagesInputs, installedBefore: string[]): Promise<HostPackagesState> {
   const state = await inspectPackages(conn, inputs, installedBefore);
   if (state.missing.length === 0) return state;
-  for (const argv of installCommands(state.family, state.missing)) await conn.run(argv);
+  for (const argv of installCommands(state.family, state.missing)) await conn.run(argv, { timeoutSeconds: INSTALL_SECONDS });
   const still = await findMissing(conn, state.family, state.missing);
   if (still.length > 0) {
     throw new Error(`${still.join(", ")} still not installed on ${conn.description} after the package manager succeeded: check its repositories (e.g. a disabled one)`);

@@ -69,13 +69,23 @@ async function sha512Of(conn: HostConnection, path: string): Promise<string> {
   return (await conn.run(["sha512sum", path])).stdout.split(/\s+/)[0].toLowerCase();
 }
 
+/**
+ * curl's bounds: a mirror that takes no connection within 20 s, or sends less than a byte a second
+ * for 20 s, fails the download (curl's exit 28, "Operation too slow"). A slow but steady one may
+ * take its time: the command's own limit is hours.
+ */
+export const CURL_BOUNDS = ["--connect-timeout", "20", "--speed-limit", "1", "--speed-time", "20"];
+const DOWNLOAD_SECONDS = 6 * 3600;
+
 /** curl's own error, with what was being fetched and which setting names it. */
-async function download(conn: HostConnection, what: string, setting: string, argv: string[]): Promise<string> {
+async function download(conn: HostConnection, what: string, setting: string, url: string, to: string[] = []): Promise<string> {
+  const argv = ["curl", "-fsSL", "--retry", "2", ...CURL_BOUNDS, ...to, "--", url];
   try {
-    return (await conn.run(argv)).stdout;
+    return (await conn.run(argv, { timeoutSeconds: DOWNLOAD_SECONDS })).stdout;
   } catch (err) {
     if (!isCommandError(err)) throw err;
-    const why = err.stderr.trim() || `curl exited with ${err.exitCode}`;
+    // Each of curl's tries says the same: once is enough.
+    const why = [...new Set(err.stderr.trim().split("\n"))].join("; ") || `curl exited with ${err.exitCode}`;
     throw new Error(`cannot download ${what} on ${conn.description}: ${why}; check ${setting} (and that the VM host reaches it)`);
   }
 }
@@ -83,7 +93,7 @@ async function download(conn: HostConnection, what: string, setting: string, arg
 async function expectedSha512(conn: HostConnection, inputs: BaseImageInputs): Promise<string> {
   if (inputs.sha512) return inputs.sha512.toLowerCase();
   const url = inputs.checksumsUrl!;
-  const sums = await download(conn, `the checksums file ${url}`, "image.checksumsUrl", ["curl", "-fsSL", "--retry", "2", "--", url]);
+  const sums = await download(conn, `the checksums file ${url}`, "image.checksumsUrl", url);
   const sha = checksumFor(sums, inputs.fileName);
   if (!sha) throw new Error(`${inputs.checksumsUrl} lists no SHA512 for ${inputs.fileName}: check image.url and image.checksumsUrl`);
   return sha;
@@ -97,7 +107,7 @@ async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512
   await conn.run(["mkdir", "-p", inputs.cacheDir]);
   const part = (await conn.run(["mktemp", `${cached}.part.XXXXXX`])).stdout.trim();
   try {
-    await download(conn, `the base image ${inputs.url}`, "image.url", ["curl", "-fsSL", "--retry", "2", "-o", part, "--", inputs.url]);
+    await download(conn, `the base image ${inputs.url}`, "image.url", inputs.url, ["-o", part]);
     const got = await sha512Of(conn, part);
     if (got !== sha512) {
       throw new Error(`checksum mismatch for ${inputs.url}: expected SHA512 ${sha512}, got ${got}; the download was removed`);

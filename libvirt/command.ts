@@ -15,6 +15,18 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Exit codes that are not an error (default: only 0). */
   okCodes?: number[];
+  /** How long the command may run before it is stopped and fails (default DEFAULT_COMMAND_SECONDS). */
+  timeoutSeconds?: number;
+}
+
+/**
+ * The bound on any host command that names none: far above what a virsh or qemu-img call takes,
+ * so only a hung one meets it. Slower work (package installs, downloads) gives its own.
+ */
+export const DEFAULT_COMMAND_SECONDS = 900;
+
+export function commandSeconds(opts: RunOptions): number {
+  return opts.timeoutSeconds ?? DEFAULT_COMMAND_SECONDS;
 }
 
 export interface CommandResult {
@@ -43,13 +55,22 @@ export interface CommandError extends Error {
   readonly stderr: string;
   /** false: the command never ran (the host was not reachable, the program is missing); `stderr` says why. */
   readonly started: boolean;
+  /** The command ran past its time limit and was stopped. */
+  readonly timedOut: boolean;
 }
 
 export function commandError(argv: string[], exitCode: number | null, stderr: string, where: string, started = true): CommandError {
   const message = started
     ? `\`${argv.join(" ")}\` on ${where} failed (exit ${exitCode ?? "by signal"}): ${stderr.trim() || "no error output"}`
     : `could not run \`${argv.join(" ")}\` on ${where}: ${stderr.trim()}`;
-  return Object.assign(new Error(message), { name: "CommandError" as const, argv, exitCode, stderr, started });
+  return Object.assign(new Error(message), { name: "CommandError" as const, argv, exitCode, stderr, started, timedOut: false });
+}
+
+/** The error of a command stopped at its time limit, with what it printed until then. */
+export function timeoutError(argv: string[], seconds: number, stderr: string, where: string): CommandError {
+  const said = stderr.trim() ? `; its last output: ${stderr.trim().split("\n").slice(-3).join(" / ")}` : "";
+  const message = `\`${argv.join(" ")}\` on ${where} did not finish within ${seconds} s, so it was stopped${said}`;
+  return Object.assign(new Error(message), { name: "CommandError" as const, argv, exitCode: null, stderr, started: true, timedOut: true });
 }
 
 export function isCommandError(err: unknown): err is CommandError {

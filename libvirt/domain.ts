@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connect } from "./connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
+import { capacityFailures, hostCapacity } from "./host-capacity";
 import { leftAloneWarning } from "./provider-warning";
 import { undoThenThrow, withClearErrors } from "./clear-errors";
 import { isUnknown } from "./unknown";
@@ -162,6 +163,12 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // its guest, set up for the old MAC, would find no network. One up without the change records it.
     if (olds.name !== undefined && olds.disk === undefined && olds.mac !== undefined && olds.mac !== news.mac) {
       failures.push({ property: "mac", reason: `the MAC of ${news.name} changes (${olds.mac} → ${news.mac}) before this stack's state knows which disk was set up for it (state from an older vm-cluster): run \`pulumi up\` once with the old MAC, then change it` });
+    }
+    // Asked of the host only when the sizes are new: a run that changes nothing costs no virsh call.
+    const sized = olds.name === undefined || olds.memoryMiB !== news.memoryMiB || olds.vcpus !== news.vcpus;
+    if (sized && ![news.target, news.memoryMiB, news.vcpus].some(isUnknown)) {
+      const capacity = await hostCapacity(news.target);
+      if (capacity !== undefined) failures.push(...capacityFailures(capacity, news.name, news.memoryMiB, news.vcpus));
     }
     return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) }, failures };
   },

@@ -1,6 +1,6 @@
 // Commands on this machine: a plain spawn of the argv, no shell.
 import { spawn } from "node:child_process";
-import { commandError, settle, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, commandSeconds, settle, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface LocalConnectionSpec extends CommonConnectionSpec {
   type: "local";
@@ -25,8 +25,21 @@ export class LocalConnection implements HostConnection {
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.on("error", (e) => reject(commandError(argv, null, e.message, this.description, false)));
+      const seconds = commandSeconds(opts);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // TERM first: sudo passes it on to the command (it cannot pass on KILL).
+        child.kill("SIGTERM");
+        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 5_000).unref();
+      }, seconds * 1000);
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(commandError(argv, null, e.message, this.description, false));
+      });
       child.on("close", (code) => {
+        clearTimeout(timer);
+        if (timedOut) return reject(timeoutError(argv, seconds, Buffer.concat(err).toString("utf8"), this.description));
         const s = settle(argv, this.description, opts, code, out, err);
         if (s.ok) resolve(s.result);
         else reject(s.error);

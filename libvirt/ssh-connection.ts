@@ -2,7 +2,7 @@
 // Key authentication only, and the host key must match the one configured: no trust on first use.
 import { createHash } from "node:crypto";
 import { Client } from "ssh2";
-import { commandError, settle, shellQuote, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, commandSeconds, settle, shellQuote, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface SshConnectionSpec extends CommonConnectionSpec {
   type: "ssh";
@@ -39,11 +39,17 @@ export function explainSshError(message: string, where: { host: string; port: nu
         ? `no route to ${where.host}: check host.host and this machine's network`
         : /ENOTFOUND|EAI_AGAIN/.test(message)
           ? `cannot resolve the host name ${where.host}: check host.host`
-          : /authentication methods failed/.test(message)
+          : /Keepalive timeout/i.test(message)
+            ? `${at} stopped answering (no reply to SSH keepalives for ${(KEEPALIVE_MS * KEEPALIVE_COUNT) / 1000} s): the link dropped or the host hangs`
+            : /authentication methods failed/.test(message)
             ? `${at} refused the key for user ${where.user}: check host.user and host.privateKey (its public half in that user's ~/.ssh/authorized_keys)`
             : undefined;
   return hint ? `SSH: ${hint} (${message})` : `SSH: ${message}`;
 }
+
+/** A link that stops answering is noticed within KEEPALIVE_MS × KEEPALIVE_COUNT, whatever runs on it. */
+export const KEEPALIVE_MS = 5_000;
+export const KEEPALIVE_COUNT = 3;
 
 export class SshConnection implements HostConnection {
   readonly description: string;
@@ -65,14 +71,24 @@ export class SshConnection implements HostConnection {
       client.on("error", (e) =>
         fail(hostKeyRejected ? `the host key of ${this.spec.host} does not match the configured hostKey` : explainSshError(e.message, where)),
       );
+      const seconds = commandSeconds(opts);
+      let timer: NodeJS.Timeout | undefined;
+      client.on("close", () => clearTimeout(timer));
       client.on("ready", () => {
         client.exec(command, (err, stream) => {
           if (err) return fail(`SSH exec: ${err.message}`);
           const out: Buffer[] = [];
           const errOut: Buffer[] = [];
+          timer = setTimeout(() => {
+            // The remote command gets KILL where sshd supports signals; the session ends either way.
+            stream.signal("KILL");
+            client.end();
+            reject(timeoutError(argv, seconds, Buffer.concat(errOut).toString("utf8"), this.description));
+          }, seconds * 1000);
           stream.on("data", (b: Buffer) => out.push(b));
           stream.stderr.on("data", (b: Buffer) => errOut.push(b));
           stream.on("close", (code: number | null) => {
+            clearTimeout(timer);
             client.end();
             const s = settle(argv, this.description, opts, code, out, errOut);
             if (s.ok) resolve(s.result);
@@ -87,6 +103,8 @@ export class SshConnection implements HostConnection {
         username: this.spec.user,
         privateKey: this.spec.privateKey,
         readyTimeout: 20_000,
+        keepaliveInterval: KEEPALIVE_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT,
         hostVerifier: (key: Buffer) => {
           hostKeyRejected = !hostKeyMatches(key, this.spec.hostKey);
           return !hostKeyRejected;

@@ -197,6 +197,9 @@ describe("a 3-VM cluster", () => {
       refused = String((err as { stderr?: string }).stderr ?? err);
     }
     expect(refused).toMatch(/Permission denied \(publickey\)/);
+    // sshd's effective settings, as vm-cluster sets them whatever the image says (issue 19).
+    const effective = sshVm(A, "boreas", ["sshd -T | grep -Ei '^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication) '"]);
+    expect(effective.trim().split("\n").sort()).toEqual(["kbdinteractiveauthentication no", "passwordauthentication no", "permitrootlogin without-password"]);
   });
 
   it("hands off as README's \"After pulumi up\" shows: files to ssh in with, the route, each VM's commands, the console password", async () => {
@@ -248,6 +251,20 @@ describe("a 3-VM cluster", () => {
     await ok(A, "preview", "--expect-no-changes");
     await ok(A, "refresh", "--yes", "--expect-no-changes");
   }, 600_000);
+
+  it("refuses in preview a VM larger than its host, naming the key, and changes nothing (issue 19)", async () => {
+    const ids = domainIds(A);
+    writeStackFile({ ...A, vmExtra: { ...A.vmExtra, boreas: { vcpus: 100000 } } });
+    try {
+      const r = await pulumi(A, "preview");
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.out).toMatch(/anemoi-boreas asks for 100000 vCPUs \(vm-cluster:vms\[\]\.vcpus of anemoi-boreas, or defaults\.vcpus\) and the VM host has \d+ CPUs/);
+      expect(r.out).not.toMatch(/undefined/);
+    } finally {
+      writeStackFile(A);
+    }
+    expect(domainIds(A)).toEqual(ids);
+  }, 300_000);
 
   it("applies day-2 changes to the running cluster (sizes, address, key, CA, password, cloud-init, bridge, LAN), restarting only the VMs that need it", async () => {
     const GiB = 1024 ** 3;

@@ -89,6 +89,9 @@ printf 'datasource_list: [NoCloud]\n' >"$root/etc/cloud/cloud.cfg.d/90_vm-cluste
 # Each guest gets its host keys from cloud-init (pre-generated, so known_hosts can be written);
 # keys baked into the image would be shared by every VM.
 rm -f "$root"/etc/ssh/ssh_host_*
+# Some vendor images ship a lax sshd drop-in; this one does too, so the tests prove that vm-cluster's
+# own settings (key only) win over the image's.
+printf 'PermitRootLogin yes\nPasswordAuthentication yes\nKbdInteractiveAuthentication yes\n' >"$root/etc/ssh/sshd_config.d/10-image-defaults.conf"
 # No password login on the console either, unless the seed sets one.
 chroot "$root" passwd --quiet --lock root
 # An empty machine-id tells systemd "first boot": every VM makes its own (and so its own DHCP client id).

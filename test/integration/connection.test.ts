@@ -1,8 +1,10 @@
 // Both host connections run argv as inert data, report failures with command, exit code and
 // stderr, and the SSH one refuses a host key other than the configured one.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, isCommandError, type CommandError, shellQuote, type ConnectionSpec } from "../../libvirt/connection";
+import { KEEPALIVE_COUNT, KEEPALIVE_MS } from "../../libvirt/ssh-connection";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 const hostile = ["it's", "a;b", "$(touch /tmp/vmc-pwned)", "`id`", "two words", "line\nbreak", "*", "", "--flag"];
@@ -42,10 +44,38 @@ describe.each(["local", "ssh"])("%s connection", (kind) => {
     expect((await connect(spec()).run(["false"], { okCodes: [0, 1] })).code).toBe(1);
   });
 
+  it("stops a command at its time limit and says so (issue 19)", async () => {
+    const started = Date.now();
+    const err = await connect(spec()).run(["sh", "-c", "echo waiting for nothing >&2; exec sleep 30"], { timeoutSeconds: 1 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(isCommandError(err) && err.timedOut).toBe(true);
+    expect((err as CommandError).message).toMatch(/`sh -c .*sleep 30` on .* did not finish within 1 s, so it was stopped; its last output: waiting for nothing/);
+  });
+
   it("runs inside the configured network namespace", async () => {
     const r = await connect({ ...spec(), netns: sshd.netns }).run(["ip", "-o", "addr", "show"]);
     expect(r.stdout).toContain(sshd.host);
   });
+});
+
+describe("an SSH link that stops answering (issue 19)", () => {
+  it("fails the command within the keepalive bound, naming the host, instead of waiting for it", async () => {
+    const spec: ConnectionSpec = { type: "ssh", host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKey: sshd.hostKey };
+    const drop = ["INPUT", "-p", "tcp", "--dport", String(sshd.port), "-j", "DROP"];
+    const started = Date.now();
+    const running = connect(spec).run(["sleep", "120"]).catch((e: unknown) => e);
+    try {
+      // Once the command runs, the host goes silent: every packet to sshd is dropped.
+      await new Promise((r) => setTimeout(r, 2_000));
+      execFileSync("ip", ["netns", "exec", sshd.netns, "iptables", "-I", ...drop]);
+      const err = await running;
+      const bound = (KEEPALIVE_MS * KEEPALIVE_COUNT) / 1000;
+      expect((err as Error).message).toMatch(new RegExp(`${sshd.host}:${sshd.port} stopped answering \\(no reply to SSH keepalives for ${bound} s\\)`));
+      expect(Date.now() - started).toBeLessThan((bound + 15) * 1000);
+    } finally {
+      execFileSync("ip", ["netns", "exec", sshd.netns, "iptables", "-D", ...drop], { stdio: "ignore" });
+    }
+  }, 60_000);
 });
 
 describe("ssh host key checking", () => {

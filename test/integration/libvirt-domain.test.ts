@@ -126,6 +126,19 @@ describe("domain", () => {
     virshSync("pool-destroy", POOL);
   });
 
+  it("refuses at check a VM larger than the host, naming the keys, and asks nothing of a run that keeps the sizes (issue 19)", async () => {
+    const { failures } = await domainProvider.check!({} as DomainInputs, inputs({ memoryMiB: 1_000_000_000, vcpus: 100_000 }));
+    const nodeinfo = virshSync("nodeinfo");
+    const cpus = /CPU\(s\):\s+(\d+)/.exec(nodeinfo)![1];
+    expect(failures).toEqual([
+      { property: "memoryMiB", reason: expect.stringMatching(new RegExp(`^${NAME} asks for 1000000000 MiB of memory \\(vm-cluster:vms\\[\\]\\.memoryMiB of ${NAME}, or defaults\\.memoryMiB\\) and the VM host has \\d+ MiB in all`)) },
+      { property: "vcpus", reason: `${NAME} asks for 100000 vCPUs (vm-cluster:vms[].vcpus of ${NAME}, or defaults.vcpus) and the VM host has ${cpus} CPUs: give it at most ${cpus}` },
+    ]);
+    // Sizes the state already has are not asked again (a no-op run makes no virsh call for them).
+    const huge = inputs({ memoryMiB: 1_000_000_000 });
+    expect((await domainProvider.check!({ ...state, memoryMiB: huge.memoryMiB }, huge)).failures).toEqual([]);
+  });
+
   it("replaces, not updates, on a change of domain type", async () => {
     expect((await domainProvider.diff!(NAME, state, inputs({ type: "kvm", memoryMiB: 96 }))).replaces).toEqual(["type"]);
   });

@@ -1,5 +1,5 @@
 // Storage pool, base image and VM disk providers against a real libvirtd.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -93,6 +93,26 @@ describe("base image and disk", () => {
     const leftovers = existsSync(path.join(work, "cache")) ? execFileSync("ls", ["-A", path.join(work, "cache")], { encoding: "utf8" }) : "";
     expect(leftovers).toBe("");
   });
+
+  it("gives up on a mirror that takes the connection and never answers, saying which URL and key (issue 19)", async () => {
+    const port = 18097;
+    // Accepts every connection and keeps it open, silent.
+    const silent = spawn("ip", ["netns", "exec", lv.netns(), "python3", "-c",
+      `import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${port}))\ns.listen(16)\nheld = []\nwhile True:\n    held.append(s.accept())\n`], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const url = `http://127.0.0.1:${port}/image.qcow2`;
+      const started = Date.now();
+      await expect(baseImageProvider.create(baseInputs({ url, checksumsUrl: undefined, sha512 }))).rejects.toThrow(
+        new RegExp(`cannot download the base image ${url} on .*: curl: \\(28\\) Operation too slow.*; check image.url`),
+      );
+      // curl's stall limit, for each of its tries: never the hours of the command's own bound.
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(virshOk("vol-info", "--pool", POOL, "vmctest-base.qcow2")).toBe(false);
+    } finally {
+      silent.kill("SIGKILL");
+    }
+  }, 180_000);
 
   it("downloads, verifies against SHA512SUMS, caches by checksum and imports into the pool", async () => {
     base = (await baseImageProvider.create(baseInputs())).outs as BaseImageState;

@@ -35,7 +35,15 @@ describe("userData", () => {
     expect(doc.users).toEqual([{ name: "root", lock_passwd: true, ssh_authorized_keys: [ROOT_KEY] }]);
     expect(doc.disable_root).toBe(false);
     expect(doc.ssh_pwauth).toBe(false);
-    expect(doc.write_files).toBeUndefined();
+    // Key only, whatever the image's sshd_config says (issue 19).
+    expect(doc.write_files).toEqual([
+      {
+        path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
+        content: "# vm-cluster: root logs in with its SSH key only.\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+        owner: "root:root",
+        permissions: "0644",
+      },
+    ]);
     expect(doc.packages).toBeUndefined();
   });
 
@@ -81,14 +89,14 @@ describe("userData", () => {
   it("installs a CA certificate under vm-cluster/ and updates the trust store", () => {
     const pem = makeCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "domain-ca", pem } }));
-    expect(doc.write_files).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
+    expect(doc.write_files.slice(1)).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
     expect(doc.runcmd.at(-1)).toEqual(["update-ca-certificates"]);
   });
 
   it("splits a CA bundle into one file per certificate, as update-ca-certificates expects", () => {
     const [a, b] = [makeCa("A"), makeCa("B")];
     const doc = parse11(userData({ ...base, caCertificate: { name: "lab", pem: `${a}some text\n${b}` } }));
-    expect(doc.write_files.map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
+    expect(doc.write_files.slice(1).map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
       [`${CA_DIR}/lab-1.crt`, a],
       [`${CA_DIR}/lab-2.crt`, b],
     ]);

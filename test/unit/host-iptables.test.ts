@@ -29,12 +29,12 @@ describe("clusterRules", () => {
   it("check, insert at 1 / append, and delete carry the comment before the target", () => {
     const [forward, , masquerade] = clusterRules(anemoi);
     const comment = ["-m", "comment", "--comment", tag];
-    expect(ruleArgv("check", forward!, tag)).toEqual(["iptables", "-w", "-t", "filter", "-C", "FORWARD", ...forward!.match, ...comment, "-j", "ACCEPT"]);
-    expect(ruleArgv("add", forward!, tag)).toEqual(["iptables", "-w", "-t", "filter", "-I", "FORWARD", "1", ...forward!.match, ...comment, "-j", "ACCEPT"]);
+    expect(ruleArgv("check", forward!, tag)).toEqual(["iptables", "-w", "30", "-t", "filter", "-C", "FORWARD", ...forward!.match, ...comment, "-j", "ACCEPT"]);
+    expect(ruleArgv("add", forward!, tag)).toEqual(["iptables", "-w", "30", "-t", "filter", "-I", "FORWARD", "1", ...forward!.match, ...comment, "-j", "ACCEPT"]);
     expect(ruleArgv("add", masquerade!, tag)).toEqual([
-      "iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", ...comment, "-j", "MASQUERADE",
+      "iptables", "-w", "30", "-t", "nat", "-A", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", ...comment, "-j", "MASQUERADE",
     ]);
-    expect(ruleArgv("delete", masquerade!, tag).slice(4, 6)).toEqual(["-D", "POSTROUTING"]);
+    expect(ruleArgv("delete", masquerade!, tag).slice(5, 7)).toEqual(["-D", "POSTROUTING"]);
   });
 });
 
@@ -63,7 +63,7 @@ describe("iptables-save", () => {
     const rules = taggedRules(save, tag);
     expect(rules.map((r) => `${r.table} ${r.chain}`)).toEqual(["filter FORWARD", "nat POSTROUTING"]);
     expect(deleteSavedRuleArgv(rules[1]!)).toEqual([
-      "iptables", "-w", "-t", "nat", "-D", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", "-m", "comment", "--comment", tag, "-j", "MASQUERADE",
+      "iptables", "-w", "30", "-t", "nat", "-D", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", "-m", "comment", "--comment", tag, "-j", "MASQUERADE",
     ]);
   });
 });
