@@ -181,6 +181,11 @@ function secretTempFiles(secrets: string[]): string[] {
     });
 }
 
+/** The seed provider's local folders (each holds a VM's private host key) still in /tmp. */
+function seedFolders(): string[] {
+  return readdirSync("/tmp").filter((f) => f.startsWith("vm-cluster-seed-"));
+}
+
 /** Private keys and passwords among a stack's outputs, from `stack export --show-secrets`. */
 async function secretsOf(def: StackDef): Promise<string[]> {
   const deployment = JSON.parse(await exported(def, true)).deployment as { resources?: { outputs?: Record<string, unknown> }[] };
@@ -351,6 +356,7 @@ describe("interrupted hard (case 1)", () => {
     expect(backend.locks(X.stack)).toEqual([]);
     // The provider was interrupted in the middle of readiness: its temporary key file went with it.
     expect(secretTempFiles(provisionerKey)).toEqual([]);
+    expect(seedFolders()).toEqual([]);
 
     // What README's Reliability section says to type.
     const refreshed = await typed(readmeCommand("pulumi refresh --clear-pending-creates --yes"));
@@ -387,6 +393,7 @@ describe("interrupted hard (case 1)", () => {
     // The provider notices that the engine is gone and stops (within a second or so), taking its temporary files along.
     await waitFor("the orphaned dynamic provider to exit", () => !alive(provider!), 10_000);
     expect(secretTempFiles(provisionerKey)).toEqual([]);
+    expect(seedFolders()).toEqual([]);
     // So does our language host (engine/), with the program it ran: no plugin is left behind.
     for (const p of plugins) await waitFor(`plugin ${commandLine(p)} to exit`, () => !alive(p), 10_000);
 
