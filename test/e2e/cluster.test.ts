@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import * as path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readinessProvider, type ReadinessInputs } from "../../guest/readiness";
 import { buildNetworkXml } from "../../libvirt/xml";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
@@ -251,6 +252,31 @@ describe("a 3-VM cluster", () => {
     await ok(A, "preview", "--expect-no-changes");
     await ok(A, "refresh", "--yes", "--expect-no-changes");
   }, 600_000);
+
+  it("ends readiness's wait at its deadline when cloud-init hangs in a guest (issue 19)", async () => {
+    // The readiness inputs of boreas as the engine keeps them, secrets revealed.
+    const deployment = JSON.parse(await ok(A, "stack", "export", "--show-secrets")).deployment as { resources: { urn: string; inputs?: unknown }[] };
+    const reveal = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reveal)
+        : v && typeof v === "object"
+          ? "plaintext" in v
+            ? JSON.parse(String((v as { plaintext: unknown }).plaintext))
+            : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]))
+          : v;
+    const ready = deployment.resources.find((r) => r.urn.endsWith("::anemoi-boreas-ready"));
+    expect(ready, "boreas's readiness in the stack").toBeDefined();
+    const inputs = reveal(ready!.inputs) as ReadinessInputs;
+    // A guest whose cloud-init never finishes: `cloud-init status --wait` hangs.
+    sshVm(A, "boreas", ["mv /usr/bin/cloud-init /usr/bin/cloud-init.real && printf '#!/bin/sh\\nexec sleep 600\\n' >/usr/bin/cloud-init && chmod 0755 /usr/bin/cloud-init"]);
+    try {
+      const started = Date.now();
+      await expect(readinessProvider.create({ ...inputs, timeoutSeconds: 15 })).rejects.toThrow(/VM boreas \(domain anemoi-boreas\) was not ready within 15 s: cloud-init had not finished/);
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      sshVm(A, "boreas", ["mv /usr/bin/cloud-init.real /usr/bin/cloud-init"]);
+    }
+  }, 120_000);
 
   it("refuses in preview a VM larger than its host, naming the key, and changes nothing (issue 19)", async () => {
     const ids = domainIds(A);
