@@ -165,9 +165,9 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       failures.push({ property: "mac", reason: `the MAC of ${news.name} changes (${olds.mac} → ${news.mac}) before this stack's state knows which disk was set up for it (state from an older vm-cluster): run \`pulumi up\` once with the old MAC, then change it` });
     }
     // Asked of the host only when the sizes are new: a run that changes nothing costs no virsh call.
-    const sized = olds.name === undefined || olds.memoryMiB !== news.memoryMiB || olds.vcpus !== news.vcpus;
-    if (sized && ![news.target, news.memoryMiB, news.vcpus].some(isUnknown)) {
-      const capacity = await hostCapacity(news.target);
+    const sized = olds.name === undefined || olds.memoryMiB !== news.memoryMiB || olds.vcpus !== news.vcpus || olds.type !== news.type;
+    if (sized && ![news.target, news.type, news.memoryMiB, news.vcpus].some(isUnknown)) {
+      const capacity = await hostCapacity(news.target, news.type);
       if (capacity !== undefined) failures.push(...capacityFailures(capacity, news.name, news.memoryMiB, news.vcpus));
     }
     return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) }, failures };

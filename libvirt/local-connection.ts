@@ -26,23 +26,35 @@ export class LocalConnection implements HostConnection {
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
       const seconds = commandSeconds(opts);
-      let timedOut = false;
+      let settled = false;
+      const finish = (act: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        act();
+      };
+      const timedOut = () => finish(() => reject(timeoutError(argv, seconds, Buffer.concat(err).toString("utf8"), this.description)));
+      let stopping = false;
       const timer = setTimeout(() => {
-        timedOut = true;
+        stopping = true;
         // TERM first: sudo passes it on to the command (it cannot pass on KILL).
         child.kill("SIGTERM");
-        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 5_000).unref();
+        setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+          // A grandchild that ignores TERM may hold the pipes open for long: the wait ends here.
+          child.stdout.destroy();
+          child.stderr.destroy();
+          timedOut();
+        }, 5_000).unref();
       }, seconds * 1000);
-      child.on("error", (e) => {
-        clearTimeout(timer);
-        reject(commandError(argv, null, e.message, this.description, false));
-      });
+      child.on("error", (e) => finish(() => reject(commandError(argv, null, e.message, this.description, false))));
       child.on("close", (code) => {
-        clearTimeout(timer);
-        if (timedOut) return reject(timeoutError(argv, seconds, Buffer.concat(err).toString("utf8"), this.description));
-        const s = settle(argv, this.description, opts, code, out, err);
-        if (s.ok) resolve(s.result);
-        else reject(s.error);
+        if (stopping) return timedOut();
+        finish(() => {
+          const s = settle(argv, this.description, opts, code, out, err);
+          if (s.ok) resolve(s.result);
+          else reject(s.error);
+        });
       });
       child.stdin.on("error", () => undefined); // a program that exits without reading its input
       child.stdin.end(opts.input ?? "");

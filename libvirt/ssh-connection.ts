@@ -50,6 +50,8 @@ export function explainSshError(message: string, where: { host: string; port: nu
 /** A link that stops answering is noticed within KEEPALIVE_MS × KEEPALIVE_COUNT, whatever runs on it. */
 export const KEEPALIVE_MS = 5_000;
 export const KEEPALIVE_COUNT = 3;
+/** How long after our time limit the host's `timeout` sends TERM to a command (KILL 5 s later). */
+export const REMOTE_GRACE_SECONDS = 5;
 
 export class SshConnection implements HostConnection {
   readonly description: string;
@@ -59,7 +61,11 @@ export class SshConnection implements HostConnection {
   }
 
   run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
-    const command = shellQuote(["env", "LC_ALL=C", ...wrapArgv(this.spec, argv)]);
+    const seconds = commandSeconds(opts);
+    // A command outlives its SSH session, and ssh2 sends no signal once the input has ended: the
+    // host's own `timeout` stops it (and what it started), a little after we stop waiting for it.
+    const bounded = ["timeout", "--kill-after=5", String(seconds + REMOTE_GRACE_SECONDS), ...argv];
+    const command = shellQuote(["env", "LC_ALL=C", ...wrapArgv(this.spec, bounded)]);
     return new Promise((resolve, reject) => {
       const client = new Client();
       let hostKeyRejected = false;
@@ -71,7 +77,6 @@ export class SshConnection implements HostConnection {
       client.on("error", (e) =>
         fail(hostKeyRejected ? `the host key of ${this.spec.host} does not match the configured hostKey` : explainSshError(e.message, where)),
       );
-      const seconds = commandSeconds(opts);
       let timer: NodeJS.Timeout | undefined;
       client.on("close", () => clearTimeout(timer));
       client.on("ready", () => {
@@ -80,8 +85,6 @@ export class SshConnection implements HostConnection {
           const out: Buffer[] = [];
           const errOut: Buffer[] = [];
           timer = setTimeout(() => {
-            // The remote command gets KILL where sshd supports signals; the session ends either way.
-            stream.signal("KILL");
             client.end();
             reject(timeoutError(argv, seconds, Buffer.concat(errOut).toString("utf8"), this.description));
           }, seconds * 1000);

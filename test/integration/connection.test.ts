@@ -2,18 +2,49 @@
 // stderr, and the SSH one refuses a host key other than the configured one.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, isCommandError, type CommandError, shellQuote, type ConnectionSpec } from "../../libvirt/connection";
-import { KEEPALIVE_COUNT, KEEPALIVE_MS } from "../../libvirt/ssh-connection";
+import { KEEPALIVE_COUNT, KEEPALIVE_MS, REMOTE_GRACE_SECONDS } from "../../libvirt/ssh-connection";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 const hostile = ["it's", "a;b", "$(touch /tmp/vmc-pwned)", "`id`", "two words", "line\nbreak", "*", "", "--flag"];
 
 let sshd: TestSshd;
+let work: string;
 beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "vmc-conn-"));
   sshd = await startSshd("conn", 1);
 });
-afterAll(() => sshd?.stop());
+afterAll(async () => {
+  await sshd?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` ends within `ms`. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  return !alive(pid);
+}
+
+/** Stops what a test started, by the pid it wrote, whatever the test's outcome. */
+function killFromFile(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  if (Number.isInteger(pid) && pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
+}
 
 const specs = (): [string, ConnectionSpec][] => [
   ["local", { type: "local" }],
@@ -44,17 +75,39 @@ describe.each(["local", "ssh"])("%s connection", (kind) => {
     expect((await connect(spec()).run(["false"], { okCodes: [0, 1] })).code).toBe(1);
   });
 
-  it("stops a command at its time limit and says so (issue 19)", async () => {
+  it("stops a command at its time limit and says so, and the command does not run on (issue 19)", async () => {
+    const pidFile = path.join(work, `${kind}-sleep.pid`);
     const started = Date.now();
-    const err = await connect(spec()).run(["sh", "-c", "echo waiting for nothing >&2; exec sleep 30"], { timeoutSeconds: 1 }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(isCommandError(err) && err.timedOut).toBe(true);
-    expect((err as CommandError).message).toMatch(/`sh -c .*sleep 30` on .* did not finish within 1 s, so it was stopped; its last output: waiting for nothing/);
+    try {
+      const err = await connect(spec()).run(["sh", "-c", `echo $$ > ${pidFile}; echo waiting for nothing >&2; exec sleep 30`], { timeoutSeconds: 1 }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(isCommandError(err) && err.timedOut).toBe(true);
+      expect((err as CommandError).message).toMatch(/`sh -c .*sleep 30` on .* did not finish within 1 s, so it was stopped; its last output: waiting for nothing/);
+      // The SSH side is stopped by the host's `timeout`, REMOTE_GRACE_SECONDS after ours.
+      expect(await gone(Number(readFileSync(pidFile, "utf8")), (REMOTE_GRACE_SECONDS + 5) * 1000)).toBe(true);
+    } finally {
+      killFromFile(pidFile);
+    }
   });
 
   it("runs inside the configured network namespace", async () => {
     const r = await connect({ ...spec(), netns: sshd.netns }).run(["ip", "-o", "addr", "show"]);
     expect(r.stdout).toContain(sshd.host);
+  });
+});
+
+describe("a local command that ignores TERM and leaves a child holding its output open (issue 19)", () => {
+  it("ends the wait 5 s after the time limit instead of waiting for the child", async () => {
+    const pidFile = path.join(work, "ignores-term.pid");
+    const started = Date.now();
+    try {
+      const script = `trap "" TERM; sleep 60 & echo $! > ${pidFile}; wait`;
+      const err = await connect({ type: "local" }).run(["sh", "-c", script], { timeoutSeconds: 1 }).catch((e: unknown) => e);
+      expect(isCommandError(err) && err.timedOut, String(err)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      killFromFile(pidFile);
+    }
   });
 });
 
