@@ -18,8 +18,11 @@ export interface VirtualMachineArgs {
   cluster: ClusterModel;
   vm: VmModel;
   target: pulumi.Input<LibvirtTarget>;
+  /** Written on the domain as its owner marker. */
   owner: Owner;
   pool: pulumi.Input<string>;
+  /** The owner the pool's UUID was made from (its state): it proves the volumes in the pool ours. */
+  poolOwner: pulumi.Input<Owner | undefined>;
   /** The pool's directory: a volume's path there is known before the volume changes (preview). */
   poolPath: pulumi.Input<string>;
   network: pulumi.Input<string>;
@@ -65,7 +68,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         capacityBytes: vm.diskBytes,
         backingPath: args.basePath,
         minimumBytes: args.baseVirtualSize,
-        owner: args.owner,
+        owner: args.poolOwner,
         domain: vm.domain,
         guestMac: vm.mac,
       },
@@ -94,7 +97,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         target: args.target,
         pool: args.pool,
         name: vm.seedVolume,
-        owner: args.owner,
+        owner: args.poolOwner,
         userData: pulumi.secret(userDataDoc),
         metaData: metaData({ instanceId: vm.domain, hostname: vm.name }, this),
         networkConfig: networkConfig({ macAddress: vm.mac }, this),

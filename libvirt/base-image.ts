@@ -46,7 +46,7 @@ export interface BaseImageArgs {
   checksumsUrl?: pulumi.Input<string>;
   fileName: pulumi.Input<string>;
   cacheDir?: pulumi.Input<string>;
-  owner?: pulumi.Input<Owner>;
+  owner?: pulumi.Input<Owner | undefined>;
 }
 
 export const DEFAULT_IMAGE_CACHE = "/var/lib/vm-cluster/images";

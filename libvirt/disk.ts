@@ -40,7 +40,7 @@ export interface DiskArgs {
   capacityBytes: pulumi.Input<number>;
   backingPath: pulumi.Input<string>;
   minimumBytes?: pulumi.Input<number | undefined>;
-  owner?: pulumi.Input<Owner>;
+  owner?: pulumi.Input<Owner | undefined>;
   domain?: pulumi.Input<string>;
   guestMac?: pulumi.Input<string>;
 }

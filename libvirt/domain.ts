@@ -193,10 +193,12 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       await stopDomain(t, id, news.shutdownTimeoutSeconds);
       if (redefine) await defineXml(t, ["define"], domainXml(news, uuid));
     }
+    // State names the marker the host has: the new one only when the domain was defined anew.
+    const owner = redefine ? news.owner : olds.owner;
     const state = (await virshIfExists(t, ["domstate", id]))?.trim();
-    if (state === "running") return { outs: { ...news, running: true, startedAt: olds.startedAt } };
+    if (state === "running") return { outs: { ...news, owner, running: true, startedAt: olds.startedAt } };
     await virsh(t, ["start", id]);
-    return { outs: { ...news, running: true, startedAt: new Date().toISOString() } };
+    return { outs: { ...news, owner, running: true, startedAt: new Date().toISOString() } };
   },
 
   async delete(id, props) {

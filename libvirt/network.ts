@@ -194,7 +194,8 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
     const t = news.target;
     await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
     await ensureRunning(t, id, olds, olds.bridge);
-    return { outs: { ...news, active: true, autostart: true, plugged: true } };
+    // The marker on the host is the one written at create: state keeps naming it (a renamed stack).
+    return { outs: { ...news, owner: olds.owner, active: true, autostart: true, plugged: true } };
   },
 
   async delete(id, props) {

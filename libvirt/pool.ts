@@ -135,7 +135,8 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
 
   async update(id, olds, news) {
     await ensureRunning(news.target, id, olds);
-    return { outs: { ...news, createdDir: olds.createdDir, active: true, autostart: true } };
+    // The owner the pool's UUID was made from stays (a renamed stack keeps proving its pool).
+    return { outs: { ...news, owner: olds.owner, createdDir: olds.createdDir, active: true, autostart: true } };
   },
 
   async delete(id, props) {
@@ -161,6 +162,8 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
 export class StoragePool extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly path: pulumi.Output<string>;
+  /** The owner the pool's UUID was derived from when it was made: what proves its volumes ours. */
+  declare readonly owner: pulumi.Output<Owner | undefined>;
 
   constructor(name: string, args: StoragePoolArgs, opts?: pulumi.CustomResourceOptions) {
     super(storagePoolProvider, name, { ...args, createdDir: undefined, active: undefined, autostart: undefined }, opts, "vm-cluster", "StoragePool");

@@ -96,6 +96,19 @@ describe("domain", () => {
     expect(virshSync("domstate", NAME).trim()).toBe("running");
   });
 
+  it("after a stack rename keeps in state the marker the host has, so delete still knows it ours; a redefine writes the new one (review)", async () => {
+    const renamed = { ...owner, stack: "renamed" };
+    const marker = () => /<vmc:owner [^>]*stack=["']([^"']+)["']/.exec(virshSync("dumpxml", NAME))?.[1];
+    const same = (await domainProvider.update!(NAME, state, { ...state, owner: renamed })).outs as DomainState;
+    expect(same.owner).toEqual(owner);
+    expect(marker()).toBe("test");
+    const redefined = (await domainProvider.update!(NAME, same, { ...same, owner: renamed, memoryMiB: same.memoryMiB + 16 })).outs as DomainState;
+    expect(redefined.owner).toEqual(renamed);
+    expect(marker()).toBe("renamed");
+    state = (await domainProvider.update!(NAME, redefined, { ...redefined, owner, memoryMiB: same.memoryMiB })).outs as DomainState;
+    expect(marker()).toBe("test");
+  });
+
   it("sees a domain stopped by hand and starts it again", async () => {
     virshSync("destroy", NAME);
     const read = (await domainProvider.read!(NAME, state)).props!;

@@ -82,6 +82,13 @@ describe("NAT network", () => {
     expect(dnsmasqPid()).toBe(pid);
   });
 
+  it("after a stack rename keeps in state the marker the host has, so delete still knows it ours (review)", async () => {
+    const outs = (await natNetworkProvider.update!(NAME, state, { ...state, owner: { ...owner, stack: "renamed" } })).outs as NatNetworkState;
+    expect(outs.owner).toEqual(owner);
+    expect(virshSync("net-dumpxml", NAME)).toMatch(/<vmc:owner [^>]*stack=["']test["']/);
+    state = outs;
+  });
+
   it("replaces the network only when a fixed property changes", async () => {
     const diff = await natNetworkProvider.diff!(NAME, state, { ...inputs([hostA, hostC]), bridge: "vmctest-br1" });
     expect(diff.replaces).toEqual(["bridge"]);

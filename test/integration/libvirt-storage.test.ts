@@ -52,7 +52,9 @@ describe("storage pool", () => {
     const drifted = (await storagePoolProvider.read!(POOL, poolState)).props!;
     expect(drifted.active).toBe(false);
     expect((await storagePoolProvider.diff!(POOL, drifted, poolState)).changes).toBe(true);
-    await storagePoolProvider.update!(POOL, drifted, poolState);
+    // After a stack rename the state keeps the owner the pool's UUID was made from (here none).
+    const outs = (await storagePoolProvider.update!(POOL, drifted, { ...poolState, owner: { project: "vm-cluster", stack: "renamed", cluster: "vmctest" } })).outs as StoragePoolState;
+    expect(outs.owner).toBe(poolState.owner);
     expect(virshSync("pool-info", POOL)).toMatch(/State:\s+running/);
   });
 

@@ -52,6 +52,14 @@ describe("Cluster component tree (anemoi)", () => {
     expect(resources.get("anemoi-boreas")!.type).toBe("vm-cluster:index:VirtualMachine");
   });
 
+  it("proves its volumes by the pool's recorded owner, which a stack rename leaves as the pool's UUID has it", () => {
+    for (const volume of ["anemoi-base-image", "anemoi-boreas-disk", "anemoi-boreas-seed"]) {
+      expect([...(resources.get(volume)!.sources.get("owner") ?? [])], volume).toEqual(["anemoi-pool"]);
+    }
+    // The domain and network are marked with the stack's owner itself.
+    expect(resources.get("anemoi-boreas-domain")!.sources.get("owner")?.size ?? 0).toBe(0);
+  });
+
   it("parents every child to its component", () => {
     expect(resources.get("anemoi-pool")!.parent).toBe("anemoi");
     expect(resources.get("anemoi-host-virtualization-check")!.parent).toBe("anemoi-host");
