@@ -136,6 +136,8 @@ describe("a domain update", () => {
     expect((await diff(domain({ target: { connection: { type: "local", netns: "other" } } }))).replaces).toEqual(["target"]);
     expect(await diff(domain({ target: { connection: { type: "local", sudo: true } } }))).toMatchObject({ changes: true, replaces: [] });
     expect(await diff(domain())).toMatchObject({ changes: false, replaces: [] });
+    // A renamed stack changes nothing on the host: the old marker stays valid in state.
+    expect(await diff(domain({ owner: { project: "vm-cluster", stack: "renamed", cluster: "anemoi" } }))).toMatchObject({ changes: false, replaces: [] });
   });
 });
 
@@ -152,6 +154,11 @@ describe("a disk", () => {
     const checked = await domainProvider.check!(olderDomain as DomainInputs, domain({ mac: "52:54:00:00:00:01" }));
     expect(checked.failures?.[0]?.reason).toMatch(/run `pulumi up` once with the old MAC, then change it/);
     expect((await domainProvider.check!(domain(), domain({ mac: "52:54:00:00:00:01" }))).failures).toEqual([]);
+  });
+
+  it("changes nothing when the stack is renamed (its volumes are proven by the pool's recorded owner)", async () => {
+    const owned = { ...disk, owner: { project: "vm-cluster", stack: "anemoi", cluster: "anemoi" } };
+    expect(await diskProvider.diff!("d", owned, { ...owned, owner: { ...owned.owner, stack: "renamed" } })).toMatchObject({ changes: false, replaces: [] });
   });
 
   it("refuses to shrink, naming the config keys and the smallest size allowed", async () => {
