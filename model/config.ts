@@ -20,8 +20,9 @@ export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo): 
 
 /** One "too many VMs" line says it all: the address problems of the VMs past the end are its echo. */
 function withoutExplained(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
-  const explained = issues.some((issue) => issue.code === "custom" && issue.params?.explainsVmAddresses === true);
-  return explained ? issues.filter((issue) => !(issue.path.length === 3 && issue.path[0] === "vms" && issue.path[2] === "ip")) : issues;
+  const from = issues.map((issue) => (issue.code === "custom" ? issue.params?.explainsVmAddressesFrom : undefined)).find((n) => typeof n === "number");
+  if (from === undefined) return issues;
+  return issues.filter((issue) => !(issue.path.length === 3 && issue.path[0] === "vms" && typeof issue.path[1] === "number" && issue.path[1] >= from && issue.path[2] === "ip"));
 }
 
 /** `vm-cluster:vms[2].ip` for ["vms", 2, "ip"]. */

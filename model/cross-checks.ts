@@ -8,8 +8,8 @@ import type { ClusterConfig } from "./schema";
 export interface ConfigProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
-  /** The problem explains every VM address problem (too many VMs): those are left out. */
-  readonly explainsVmAddresses?: true;
+  /** Too many VMs: the address problems of the VMs from this index on are its echo, and left out. */
+  readonly explainsVmAddressesFrom?: number;
 }
 
 type Clean = (...path: (string | number)[]) => boolean;
@@ -35,7 +35,7 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
         message:
           `${vms.length} VMs do not fit network.cidr ${formatCidr(network)}: a /${network.prefix} holds at most ${room} VMs (its host addresses less the gateway); ` +
           `give a larger network.cidr (a /${larger.prefix} holds ${vmRoom(larger)}) or fewer VMs`,
-        explainsVmAddresses: true,
+        explainsVmAddressesFrom: room,
       });
     }
   }

@@ -344,7 +344,7 @@ export function clusterConfigSchema(io: ConfigIo) {
         const clean = (...path: (string | number)[]) =>
           !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
         for (const problem of crossCheck(config, clean)) {
-          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddresses && { params: { explainsVmAddresses: true } }) });
+          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddressesFrom !== undefined && { params: { explainsVmAddressesFrom: problem.explainsVmAddressesFrom } }) });
         }
       },
       { when: () => true },

@@ -278,6 +278,14 @@ describe("parseClusterConfig: every problem at once", () => {
     ]);
   });
 
+  it("still names a wrong address of a VM that fits, beside the too-many-VMs line", () => {
+    const problems = problemsOf((r) => {
+      r.vms = Array.from({ length: 300 }, (_, i) => ({ name: `vm${i}`, ip: `172.17.2.${i + 2}` }));
+      r.vms[5]!.ip = "10.9.9.9";
+    });
+    expect(problems).toEqual([expect.stringMatching(/^vm-cluster:vms: 300 VMs do not fit/), expect.stringMatching(/^vm-cluster:vms\[5\]\.ip: .*10\.9\.9\.9/)]);
+  });
+
   it("fits exactly as many VMs as the network has addresses besides the gateway", () => {
     const vms = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `vm${i}`, ip: `172.17.2.${i + 2}` }));
     expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(13))))).toEqual([]);
