@@ -27,6 +27,8 @@ export class LocalConnection implements HostConnection {
       child.stderr.on("data", (b: Buffer) => err.push(b));
       const seconds = commandSeconds(opts);
       let settled = false;
+      // Declared before use: Pulumi's closure serializer cannot capture a const used ahead of its line.
+      let timer: NodeJS.Timeout | undefined = undefined;
       const finish = (act: () => void) => {
         if (settled) return;
         settled = true;
@@ -35,7 +37,7 @@ export class LocalConnection implements HostConnection {
       };
       const timedOut = () => finish(() => reject(timeoutError(argv, seconds, Buffer.concat(err).toString("utf8"), this.description)));
       let stopping = false;
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         stopping = true;
         // TERM first: sudo passes it on to the command (it cannot pass on KILL).
         child.kill("SIGTERM");
