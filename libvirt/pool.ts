@@ -72,23 +72,36 @@ async function ensureRunning(t: LibvirtTarget, name: string, state: { active: bo
   if (!state.autostart) await virsh(t, ["pool-autostart", name]);
 }
 
-/** Whether the pool carries the UUID derived from `owner`: then this stack defined it. */
-export async function poolOwnedBy(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<boolean> {
-  if (owner === undefined) return false;
-  return (await virshIfExists(t, ["pool-uuid", pool]))?.trim() === ownerUuid(owner, pool);
+/** Marks the UUID of a pool defined over a directory that was there: destroy must leave that directory. */
+const OVER_USER_DIR = "over-existing-directory";
+
+function poolUuid(owner: Owner, pool: string, createdDir: boolean): string {
+  return createdDir ? ownerUuid(owner, pool) : ownerUuid(owner, pool, OVER_USER_DIR);
 }
 
-/** Finishes a create that was interrupted after pool-define: the pool is ours (its UUID says so). */
-async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
+/** Which of this stack's UUIDs the pool carries: whether it made the directory, or none (not ours). */
+async function poolMark(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<"made-dir" | "user-dir" | undefined> {
+  if (owner === undefined) return undefined;
+  const uuid = (await virshIfExists(t, ["pool-uuid", pool]))?.trim();
+  return uuid === poolUuid(owner, pool, true) ? "made-dir" : uuid === poolUuid(owner, pool, false) ? "user-dir" : undefined;
+}
+
+/** Whether the pool carries a UUID derived from `owner`: then this stack defined it. */
+export async function poolOwnedBy(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<boolean> {
+  return (await poolMark(t, pool, owner)) !== undefined;
+}
+
+/** Finishes a create that was interrupted after pool-define: the pool is ours (its UUID says so, and whether the directory was there). */
+async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, mark: "made-dir" | "user-dir", live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
   if (live.path !== inputs.path) {
     throw new Error(
       `storage pool ${inputs.name} left by an interrupted run has its directory at ${live.path}, not ${inputs.path}: ` +
         `run \`pulumi destroy\`, or remove it by hand (virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name})`,
     );
   }
-  // Which run made the directory is not known any more; an empty one is taken as ours (destroy removes it).
+  // A directory that was there stays the user's; one we made is ours while it is empty (destroy removes it).
   const listing = await connect(t.connection).run(["ls", "-A", "--", inputs.path], { okCodes: [0, 2] });
-  const createdDir = listing.code !== 0 || listing.stdout.trim() === "";
+  const createdDir = listing.code !== 0 || (mark === "made-dir" && listing.stdout.trim() === "");
   if (listing.code !== 0) await virsh(t, ["pool-build", inputs.name]);
   await ensureRunning(t, inputs.name, live);
   return { ...inputs, createdDir, active: true, autostart: true };
@@ -99,11 +112,12 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
     const t = inputs.target;
     // Existence first: a pool made by hand may lack what parsing ours expects (its permissions).
     if (await exists(t, "pool", inputs.name)) {
-      if (await poolOwnedBy(t, inputs.name, inputs.owner)) return { id: inputs.name, outs: await adoptPool(t, inputs, (await readPool(t, inputs.name))!) };
+      const mark = await poolMark(t, inputs.name, inputs.owner);
+      if (mark !== undefined) return { id: inputs.name, outs: await adoptPool(t, inputs, mark, (await readPool(t, inputs.name))!) };
       throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
     }
     const createdDir = (await dirAtPath(t, inputs.path)) === "none";
-    const uuid = inputs.owner && ownerUuid(inputs.owner, inputs.name);
+    const uuid = inputs.owner && poolUuid(inputs.owner, inputs.name, createdDir);
     await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, uuid, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
     try {
       // An empty directory that was there is used as it is: its owner and mode stay the user's.

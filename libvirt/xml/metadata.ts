@@ -24,10 +24,12 @@ export function sameOwner(found: Owner | undefined, ours: Owner): boolean {
  * The UUID of an object that has no `<metadata>` (a storage pool), derived from its owner and name:
  * libvirt keeps the UUID it was defined with, and one made by hand (random) never equals it, so a
  * pool with this UUID is provably the one this stack defined. Laid out as a name-based UUID
- * (version 5 and variant bits set), from SHA-256.
+ * (version 5 and variant bits set), from SHA-256. `note` makes a second, distinct UUID that also
+ * records one fact about the object (a pool over a directory that was there before).
  */
-export function ownerUuid(owner: Owner, name: string): string {
-  const digest = createHash("sha256").update(JSON.stringify([OWNER_NAMESPACE, owner.project, owner.stack, owner.cluster, name])).digest();
+export function ownerUuid(owner: Owner, name: string, note?: string): string {
+  const parts = [OWNER_NAMESPACE, owner.project, owner.stack, owner.cluster, name, ...(note === undefined ? [] : [note])];
+  const digest = createHash("sha256").update(JSON.stringify(parts)).digest();
   digest[6] = (digest[6]! & 0x0f) | 0x50;
   digest[8] = (digest[8]! & 0x3f) | 0x80;
   const hex = digest.subarray(0, 16).toString("hex");

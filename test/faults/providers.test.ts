@@ -26,6 +26,7 @@ const lv = useLibvirt();
 const owner = { project: "vm-cluster", stack: "faults", cluster: "vmcfault" };
 const POOL = "vmcfault-pool";
 const FOREIGN_POOL = "vmcfault-foreign-pool";
+const USER_DIR_POOL = "vmcfault-user-dir-pool";
 const HOSTILE_POOLS = ["vmcfault-hostile-pool", "vmcfault-hostile-ssh-pool"];
 const NET = "vmcfault-net";
 const BRIDGE = "vmcfault-br0";
@@ -70,7 +71,7 @@ afterAll(async () => {
     () => virshOk("net-destroy", NET),
     () => virshOk("net-undefine", NET),
   ];
-  for (const pool of [POOL, FOREIGN_POOL, ...HOSTILE_POOLS]) {
+  for (const pool of [POOL, FOREIGN_POOL, USER_DIR_POOL, ...HOSTILE_POOLS]) {
     steps.push(() => {
       if (!virshOk("pool-info", pool)) return;
       for (const vol of virshSync("vol-list", pool).split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean)) virshOk("vol-delete", "--pool", pool, vol!);
@@ -130,6 +131,22 @@ describe("an interrupted create is finished on the next up, when the pool proves
     pool = (await storagePoolProvider.create(poolInputs())).outs as StoragePoolState;
     expect(pool).toMatchObject({ active: true, autostart: true, createdDir: true });
     expect(virshSync("pool-info", POOL)).toMatch(/State:\s+running[\s\S]*Autostart:\s+yes/);
+  });
+
+  it("pool: over an empty directory that was there, defined by a run killed before it started: adopted, and delete leaves the directory", async () => {
+    const dir = path.join(work, "users-empty-dir");
+    mkdirSync(dir);
+    // The create over an existing directory was under way: the pool exists, its UUID made for that case.
+    const made = (await storagePoolProvider.create(poolInputs({ name: USER_DIR_POOL, path: dir }))).outs as StoragePoolState;
+    expect(made.createdDir).toBe(false);
+    const uuid = virshSync("pool-uuid", USER_DIR_POOL).trim();
+    virshSync("pool-destroy", USER_DIR_POOL);
+    const adopted = (await storagePoolProvider.create(poolInputs({ name: USER_DIR_POOL, path: dir }))).outs as StoragePoolState;
+    expect(adopted).toMatchObject({ active: true, autostart: true, createdDir: false });
+    expect(virshSync("pool-uuid", USER_DIR_POOL).trim()).toBe(uuid);
+    await storagePoolProvider.delete!(USER_DIR_POOL, adopted);
+    expect(virshOk("pool-info", USER_DIR_POOL)).toBe(false);
+    expect(existsSync(dir)).toBe(true);
   });
 
   it("pool: one of the same name without this stack's UUID is refused, untouched", async () => {

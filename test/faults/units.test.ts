@@ -115,6 +115,13 @@ describe("pool ownership UUID", () => {
     expect(ownerUuid({ ...owner, cluster: "other" }, "anemoi-pool")).not.toBe(uuid);
     expect(ownerUuid(owner, "other-pool")).not.toBe(uuid);
   });
+  it("stays what pools already on hosts carry, and a note makes a second, distinct one", () => {
+    // Pinned: pools defined by earlier releases must still prove themselves ours.
+    expect(ownerUuid(owner, "anemoi-pool")).toBe("67fa2e25-189a-5282-8e6d-6a6793577b48");
+    const noted = ownerUuid(owner, "anemoi-pool", "over-existing-directory");
+    expect(noted).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(noted).not.toBe(ownerUuid(owner, "anemoi-pool"));
+  });
 });
 
 describe("messages when the host cannot be reached", () => {
