@@ -24,6 +24,8 @@ export interface RunOptions {
  * so only a hung one meets it. Slower work (package installs, downloads) gives its own.
  */
 export const DEFAULT_COMMAND_SECONDS = 900;
+/** After TERM at its time limit, how long a command has before KILL (both connections). */
+export const KILL_AFTER_SECONDS = 5;
 
 export function commandSeconds(opts: RunOptions): number {
   return opts.timeoutSeconds ?? DEFAULT_COMMAND_SECONDS;

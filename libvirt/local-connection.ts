@@ -1,6 +1,6 @@
 // Commands on this machine: a plain spawn of the argv, no shell.
 import { spawn } from "node:child_process";
-import { commandError, commandSeconds, settle, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, commandSeconds, KILL_AFTER_SECONDS, settle, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface LocalConnectionSpec extends CommonConnectionSpec {
   type: "local";
@@ -47,7 +47,7 @@ export class LocalConnection implements HostConnection {
           child.stdout.destroy();
           child.stderr.destroy();
           timedOut();
-        }, 5_000).unref();
+        }, KILL_AFTER_SECONDS * 1000).unref();
       }, seconds * 1000);
       child.on("error", (e) => finish(() => reject(commandError(argv, null, e.message, this.description, false))));
       child.on("close", (code) => {

@@ -79,8 +79,11 @@ function poolUuid(owner: Owner, pool: string, createdDir: boolean): string {
   return createdDir ? ownerUuid(owner, pool) : ownerUuid(owner, pool, OVER_USER_DIR);
 }
 
-/** Which of this stack's UUIDs the pool carries: whether it made the directory, or none (not ours). */
-async function poolMark(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<"made-dir" | "user-dir" | undefined> {
+/** Which of this stack's UUIDs a pool carries: whether this stack made its directory or found it there. */
+type PoolMark = "made-dir" | "user-dir";
+
+/** The pool's mark, or none (not ours). */
+async function poolMark(t: LibvirtTarget, pool: string, owner: Owner | undefined): Promise<PoolMark | undefined> {
   if (owner === undefined) return undefined;
   const uuid = (await virshIfExists(t, ["pool-uuid", pool]))?.trim();
   return uuid === poolUuid(owner, pool, true) ? "made-dir" : uuid === poolUuid(owner, pool, false) ? "user-dir" : undefined;
@@ -92,7 +95,7 @@ export async function poolOwnedBy(t: LibvirtTarget, pool: string, owner: Owner |
 }
 
 /** Finishes a create that was interrupted after pool-define: the pool is ours (its UUID says so, and whether the directory was there). */
-async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, mark: "made-dir" | "user-dir", live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
+async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, mark: PoolMark, live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
   if (live.path !== inputs.path) {
     throw new Error(
       `storage pool ${inputs.name} left by an interrupted run has its directory at ${live.path}, not ${inputs.path}: ` +

@@ -2,7 +2,7 @@
 // Key authentication only, and the host key must match the one configured: no trust on first use.
 import { createHash } from "node:crypto";
 import { Client } from "ssh2";
-import { commandError, commandSeconds, settle, shellQuote, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import { commandError, commandSeconds, KILL_AFTER_SECONDS, settle, shellQuote, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
 
 export interface SshConnectionSpec extends CommonConnectionSpec {
   type: "ssh";
@@ -50,7 +50,7 @@ export function explainSshError(message: string, where: { host: string; port: nu
 /** A link that stops answering is noticed within KEEPALIVE_MS × KEEPALIVE_COUNT, whatever runs on it. */
 export const KEEPALIVE_MS = 5_000;
 export const KEEPALIVE_COUNT = 3;
-/** How long after our time limit the host's `timeout` sends TERM to a command (KILL 5 s later). */
+/** How long after our time limit the host's `timeout` sends TERM to a command (KILL_AFTER_SECONDS later). */
 export const REMOTE_GRACE_SECONDS = 5;
 
 export class SshConnection implements HostConnection {
@@ -64,7 +64,7 @@ export class SshConnection implements HostConnection {
     const seconds = commandSeconds(opts);
     // A command outlives its SSH session, and ssh2 sends no signal once the input has ended: the
     // host's own `timeout` stops it (and what it started), a little after we stop waiting for it.
-    const bounded = ["timeout", "--kill-after=5", String(seconds + REMOTE_GRACE_SECONDS), ...argv];
+    const bounded = ["timeout", `--kill-after=${KILL_AFTER_SECONDS}`, String(seconds + REMOTE_GRACE_SECONDS), ...argv];
     const command = shellQuote(["env", "LC_ALL=C", ...wrapArgv(this.spec, bounded)]);
     return new Promise((resolve, reject) => {
       const client = new Client();
