@@ -16,13 +16,14 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, sy
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify as toYaml } from "yaml";
-import { copyProject, engineSandbox, projectRoot, pulumiBin, type EngineSandbox } from "../test/support/engine";
-import { startLibvirtd, stopLibvirtd } from "../test/support/libvirtd";
-import { startMirror } from "../test/support/mirror";
+import { copyProject, engineSandbox, projectRoot, pulumiBin, type EngineSandbox } from "../testbed/engine";
+import { startLibvirtd, stopLibvirtd } from "../testbed/libvirtd";
+import { startMirror } from "../testbed/mirror";
 import { DEFAULT_IMAGE_CACHE } from "../libvirt/base-image";
-import { byType, criticalPath, EventSink, idleMs, timeline, workSteps, type PathSegment, type Timeline } from "./events";
-import { fileBytes, qemuImgInfo, runFloor, type FloorResult } from "./floor";
+import { byType, criticalPath, EventSink, idleMs, timeline, workSteps, type PathSegment } from "./events";
+import { fileBytes, qemuImgInfo, runFloor } from "./floor";
 import { renderMarkdown } from "./report";
+import type { Settings, Machine, CommandRun, VmDisk, ClusterDisk, UpResult, OwnCost, Results } from "./results";
 import { interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
 
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
@@ -36,13 +37,6 @@ const clusterOf = (n: number) => `vmcbench${n}`;
 const stackOf = (n: number) => `bench-${n}`;
 /** The product's readiness poll interval (guest/readiness.ts POLL_MS), for the notes. */
 const PRODUCT_POLL_MS = 2000;
-
-export interface Settings {
-  sizes: number[];
-  repeats: number;
-  floorPollMs: number;
-  domainType: "kvm" | "qemu";
-}
 
 function readSettings(kvmUsable: boolean): Settings {
   const raw = process.env.BENCH_SIZES ?? "1,2,4";
@@ -62,23 +56,6 @@ function readSettings(kvmUsable: boolean): Settings {
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 // ---- the machine ----
-
-export interface Machine {
-  cores: number;
-  cpuModel: string;
-  memoryMiB: number;
-  kvm: { devKvm: boolean; cpuFlag: boolean; usable: boolean };
-  kernel: string;
-  node: string;
-  pulumi: string;
-  libvirt: string;
-  qemu: string;
-  loadAverageStart: number[];
-  loadAverageEnd?: number[];
-  /** Running domains not ours when the run started: other people's guests compete for the cores. */
-  otherRunningDomainsStart: number;
-  otherRunningDomainsEnd?: number;
-}
 
 async function runningDomains(): Promise<number> {
   return (await virsh("list", "--name")).split("\n").filter((l) => l.trim() && !l.startsWith("vmcb")).length;
@@ -106,15 +83,6 @@ async function machineInfo(): Promise<Machine> {
 }
 
 // ---- the CLI, with its events ----
-
-export interface CommandRun {
-  label: string;
-  code: number;
-  wallMs: number;
-  timeline: Timeline;
-  /** Other people's running VMs at the command's start and end: they compete for the cores. */
-  otherVms: [number, number];
-}
 
 let currentChild: ChildProcess | undefined;
 
@@ -160,21 +128,6 @@ function must<T extends { code: number; out: string; label: string }>(r: T): T {
 const strip = ({ label, code, wallMs, timeline: t, otherVms }: CommandRun): CommandRun => ({ label, code, wallMs, timeline: t, otherVms });
 
 // ---- disks ----
-
-export interface VmDisk {
-  vm: string;
-  overlayBytes: number;
-  overlayActualBytes: number;
-  seedBytes: number;
-}
-export interface ClusterDisk {
-  perVm: VmDisk[];
-  /** The base image copy in the cluster's pool. */
-  baseBytes: number;
-  baseVirtualBytes: number;
-  /** du -sB1 of the pool folder: base + overlays + seeds. */
-  poolBytes: number;
-}
 
 async function clusterDisk(cluster: string, vms: string[]): Promise<ClusterDisk> {
   const dir = `/var/lib/libvirt/images/${cluster}`;
@@ -228,68 +181,6 @@ async function sweep(cluster: string): Promise<void> {
 }
 
 // ---- the runs ----
-
-export interface UpResult {
-  n: number;
-  stack: string;
-  cluster: string;
-  imageCacheWarm: boolean;
-  loadAverage: number[];
-  up: CommandRun;
-  /** Update run only: time with no resource step in flight (engine and program alone). */
-  updateIdleMs: number;
-  criticalPath: PathSegment[];
-  byType: ReturnType<typeof byType>;
-  disk: ClusterDisk;
-  destroy?: CommandRun;
-  leftovers?: string[];
-}
-
-export interface NoopResult {
-  n: number;
-  upRuns: CommandRun[];
-  previewRuns: CommandRun[];
-  upMedianMs: number;
-  previewMedianMs: number;
-}
-
-export interface EmptyResult {
-  firstUp: CommandRun;
-  upRuns: CommandRun[];
-  previewRuns: CommandRun[];
-  upMedianMs: number;
-  previewMedianMs: number;
-}
-
-export interface OwnCost {
-  what: string;
-  ms: number;
-}
-
-export interface Results {
-  schema: 1;
-  startedAt: string;
-  finishedAt: string;
-  complete: boolean;
-  error?: string;
-  machine: Machine;
-  settings: Settings & { memoryMiB: number; vcpus: number; disk: string; caCertificate: false; productReadinessPollMs: number; netns: string };
-  image: { bytes: number; virtualBytes: number; sha512: string; cachedOnHost: string };
-  floor?: FloorResult & { otherVms: [number, number] };
-  /** The first `pulumi preview` of the fresh project copy: ts-node compiles every module. */
-  coldPreview?: CommandRun;
-  empty?: EmptyResult;
-  ups: UpResult[];
-  noop?: NoopResult;
-  ratios: {
-    upOverFloor: Record<string, number>;
-    noopUpOverEmptyUp?: number;
-    previewOverEmptyPreview?: number;
-  };
-  /** Ours, not the guests': the critical path of each up without the guest's boot, largest first. */
-  ownCosts: Record<string, OwnCost[]>;
-  notes: string[];
-}
 
 /** The critical path of an up as costs of ours, largest first; the guest's part of readiness left out. */
 function ownCosts(path: PathSegment[], floorBootMs: number | undefined): OwnCost[] {

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { generateHostKey, metaData, networkConfig, seedIso, userData } from "../cloudinit";
+import { metaData, networkConfig, seedIso, userData } from "../cloudinit";
+import { generateHostKey } from "../secrets/host-key";
 import { leasedIp } from "../guest/readiness";
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml } from "../libvirt/xml";
 import { checkInterrupted, isInterrupted, now, ok, run, sleep, virsh, virshTry } from "./sh";

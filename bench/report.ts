@@ -1,6 +1,5 @@
 // latest.md: the results as tables a reader can take in at a glance; latest.json has everything.
-import type { Results, UpResult } from "./bench";
-import type { CommandRun } from "./bench";
+import type { CommandRun, Results, UpResult } from "./results";
 
 const s = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? "—" : `${(ms / 1000).toFixed(1)} s`);
 const x = (r: number | undefined): string => (r === undefined || Number.isNaN(r) ? "—" : `${r.toFixed(2)} ×`);

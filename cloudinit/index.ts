@@ -1,4 +1,3 @@
-export * from "./host-key";
 export * from "./meta-data";
 export * from "./network-config";
 export * from "./seed-iso";

@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseCertificatePem } from "../model/certificate";
 import { HOST_LABEL } from "../model/identifiers";
 import { parsePublicKey } from "../model/ssh-key";
-import type { HostKeyPair } from "./host-key";
+import type { HostKeyPair } from "../secrets/host-key";
 import { misuse } from "./misuse";
 import { toYaml } from "./yaml";
 

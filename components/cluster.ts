@@ -3,11 +3,11 @@
 // Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConsolePassword } from "../generated/console-password";
-import { SshKeyPair } from "../generated/ssh-key-pair";
+import { ConsolePassword } from "../secrets/console-password";
+import { SshKeyPair } from "../secrets/ssh-key-pair";
 import { FirewallRules } from "../host";
 import { BaseImage } from "../libvirt/base-image";
-import type { ConnectionSpec } from "../libvirt/connection";
+import type { ConnectionSpec } from "../transport/connection";
 import { NatNetwork } from "../libvirt/network";
 import { StoragePool } from "../libvirt/pool";
 import type { LibvirtTarget } from "../libvirt/virsh";

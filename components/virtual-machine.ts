@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { caCertificateFiles, metaData, networkConfig, userData } from "../cloudinit";
-import { SshKeyPair } from "../generated/ssh-key-pair";
+import { SshKeyPair } from "../secrets/ssh-key-pair";
 import { GuestSettings } from "../guest/guest-settings";
 import { Readiness } from "../guest/readiness";
 import { Disk } from "../libvirt/disk";

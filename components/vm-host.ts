@@ -3,7 +3,7 @@
 // libvirt daemon, IPv4 forwarding and libvirt's firewall backend.
 import * as pulumi from "@pulumi/pulumi";
 import { FirewallBackend, HostPackages, IpForward, LibvirtDaemon, VirtualizationCheck } from "../host";
-import type { ConnectionSpec } from "../libvirt/connection";
+import type { ConnectionSpec } from "../transport/connection";
 import type { DomainType } from "../libvirt/xml";
 
 export interface VmHostArgs {

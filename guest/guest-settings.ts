@@ -8,9 +8,9 @@
 // one SSH session.
 import * as pulumi from "@pulumi/pulumi";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../cloudinit/user-data";
-import { shellQuote } from "../libvirt/command";
-import { withClearErrors } from "../libvirt/clear-errors";
-import { isUnknown } from "../libvirt/unknown";
+import { shellQuote } from "../transport/command";
+import { withClearErrors } from "../provider/clear-errors";
+import { isUnknown } from "../provider/unknown";
 import { withGuest, type GuestAccess } from "./guest-ssh";
 
 export interface GuestFile {

@@ -1,7 +1,8 @@
 // Commands as root in a guest, over SSH from its VM host (where the cluster network is reachable),
 // with the stack's provisioner key and the VM's pinned host key: strict checking, no trust on first use.
-import { connect, shellQuote, type CommandResult, type RunOptions } from "../libvirt/connection";
-import { withHostFile, type LibvirtTarget } from "../libvirt/virsh";
+import { connect, shellQuote, type CommandResult, type RunOptions } from "../transport/connection";
+import { withHostFile } from "../transport/files";
+import type { LibvirtTarget } from "../libvirt/virsh";
 
 /** How to reach one guest. */
 export interface GuestAccess {
@@ -40,8 +41,8 @@ export function guestSshArgv(ip: string, keyFile: string, knownHostsFile: string
 /** Lends `use` a runner for the guest; the key and known_hosts files on the host last as long as it. */
 export async function withGuest<T>(g: GuestAccess, use: (run: GuestRun) => Promise<T>): Promise<T> {
   const conn = connect(g.target.connection);
-  return withHostFile(g.target, g.provisionerPrivateKey.trim() + "\n", (keyFile) =>
-    withHostFile(g.target, `${g.ip} ${g.hostPublicKey}\n`, (knownHosts) =>
+  return withHostFile(g.target.connection, g.provisionerPrivateKey.trim() + "\n", (keyFile) =>
+    withHostFile(g.target.connection, `${g.ip} ${g.hostPublicKey}\n`, (knownHosts) =>
       use((command, opts) => conn.run(guestSshArgv(g.ip, keyFile, knownHosts, command), opts)),
     ),
   );

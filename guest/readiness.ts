@@ -3,10 +3,10 @@
 // Every wait is bounded; on timeout the error names the VM, what was awaited, and shows the
 // tail of its serial console log.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, isCommandError } from "../libvirt/connection";
+import { connect, isCommandError } from "../transport/connection";
 import { virsh, type LibvirtTarget } from "../libvirt/virsh";
 import { withGuest } from "./guest-ssh";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface ReadinessInputs {
   target: LibvirtTarget;

@@ -3,12 +3,12 @@
 // The setting exists from libvirt 10.4 (older releases always use iptables): skipped, with a
 // warning, where it does not. Shared by every stack: the last one restores network.conf.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
-import { readFileIfExists, removeFile, writeFile } from "./files";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
 import { showWarnings } from "./warnings";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export const DEFAULT_NETWORK_CONF = "/etc/libvirt/network.conf";
 export const FIREWALL_BACKEND = "iptables";

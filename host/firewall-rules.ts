@@ -3,12 +3,12 @@
 // the next up adds it again; destroy deletes this cluster's rules and nothing else.
 import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { CLUSTER_NAME, INTERFACE_NAME } from "../model/identifiers";
 import { parseCidr } from "../model/ipv4";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { clusterRules, deleteSavedRuleArgv, describeRule, firewallTag, ruleArgv, taggedRules, type ClusterFirewallSpec, type IptablesRule } from "./iptables";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface FirewallRulesInputs extends ClusterFirewallSpec {
   connection: ConnectionSpec;

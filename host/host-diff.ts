@@ -2,7 +2,7 @@
 // (or namespace) replaces; a new way to reach the same host (sudo, SSH user or key) is an update
 // that re-applies nothing new; anything a provider reports as drift is an update.
 import { isDeepStrictEqual } from "node:util";
-import { hostIdentity, type ConnectionSpec } from "../libvirt/connection";
+import { hostIdentity, type ConnectionSpec } from "../transport/connection";
 
 export { hostIdentity };
 

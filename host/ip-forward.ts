@@ -3,11 +3,11 @@
 // value and the file as they were before the first one came.
 import { posix } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
-import { readFileIfExists, removeFile, writeFile } from "./files";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export const IP_FORWARD = "net.ipv4.ip_forward";
 export const DEFAULT_SYSCTL_DIR = "/etc/sysctl.d";

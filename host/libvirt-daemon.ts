@@ -2,11 +2,11 @@
 // test bed) virtlogd and libvirtd are started directly. Destroy leaves them running: other stacks
 // and other software on the host use the same daemons.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
-import { readFileIfExists } from "./files";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import { readFileIfExists } from "../transport/files";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export type ServiceManager = "systemd" | "direct";
 

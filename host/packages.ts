@@ -2,11 +2,11 @@
 // Destroy leaves them installed: other software may use them, and removing packages is the
 // host owner's call, not a cluster's.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
-import { readFileIfExists } from "./files";
+import { readFileIfExists } from "../transport/files";
 import { hostDiff, hostIdentity } from "./host-diff";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 /** A package install downloads from a mirror: slower than any other host command. */
 const INSTALL_SECONDS = 3600;

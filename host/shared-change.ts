@@ -3,8 +3,8 @@
 // (the stack that joined first may leave first); only the last one to leave puts it back.
 import { posix } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConnection } from "../libvirt/connection";
-import { fileExists, listDir, readFileIfExists, removeEmptyDirs, removeFile, writeFile } from "./files";
+import type { HostConnection } from "../transport/connection";
+import { fileExists, listDir, readFileIfExists, removeEmptyDirs, removeFile, writeFile } from "../transport/files";
 
 export const DEFAULT_STATE_DIR = "/var/lib/vm-cluster";
 

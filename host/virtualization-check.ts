@@ -1,10 +1,10 @@
 // Can this host run the guests? The seed's lscpu check (VT-x / AMD-V) plus a usable /dev/kvm.
 // It changes nothing on the host, so everything else depends on it and runs only after it passed.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../libvirt/connection";
+import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 /** libvirt's domain type: `kvm` (hardware virtualization) or `qemu` (software emulation, slow). */
 export type DomainType = "kvm" | "qemu";

@@ -2,13 +2,13 @@
 // against SHA512, cached on the host by checksum so other stacks reuse it without downloading,
 // and copied into the cluster's pool as a volume that the VM disks are overlays of.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type HostConnection } from "./connection";
+import { connect, type HostConnection } from "../transport/connection";
 import { poolPath } from "./pool";
-import { isCommandError } from "./command";
+import { isCommandError } from "../transport/command";
 import { virsh, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { parseVolumeXml, type Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface BaseImageInputs {
   target: LibvirtTarget;

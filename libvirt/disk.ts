@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
-import { withClearErrors } from "./clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface DiskInputs {
   target: LibvirtTarget;

@@ -4,13 +4,13 @@
 // so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
 // Nothing here waits without a bound.
 import * as pulumi from "@pulumi/pulumi";
-import { connect } from "./connection";
+import { connect } from "../transport/connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
 import { capacityFailures, hostCapacity } from "./host-capacity";
-import { leftAloneWarning } from "./provider-warning";
-import { undoThenThrow, withClearErrors } from "./clear-errors";
-import { isUnknown } from "./unknown";
+import { leftAloneWarning } from "../provider/warning";
+import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
+import { isUnknown } from "../provider/unknown";
 
 export interface DomainInputs {
   target: LibvirtTarget;

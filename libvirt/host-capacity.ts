@@ -3,7 +3,7 @@
 // (or QEMU would page the host to a halt), so the check is made at preview, where it names the
 // config key. More vCPUs than the host has CPUs is allowed: overcommit is normal for a lab.
 import type * as pulumi from "@pulumi/pulumi";
-import { isUnknown } from "./unknown";
+import { isUnknown } from "../provider/unknown";
 import { parseInfo, virsh, type LibvirtTarget } from "./virsh";
 
 export interface HostCapacity {

@@ -2,11 +2,11 @@
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
-import { connect, isCommandError } from "./connection";
+import { connect, isCommandError } from "../transport/connection";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
-import { leftAloneWarning } from "./provider-warning";
-import { undoThenThrow, withClearErrors } from "./clear-errors";
+import { leftAloneWarning } from "../provider/warning";
+import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 
 export interface NatNetworkInputs {
   target: LibvirtTarget;

@@ -1,11 +1,11 @@
 // A dir storage pool: defined, built, started and autostarted; its directory is removed on delete
 // only when this resource created it.
 import * as pulumi from "@pulumi/pulumi";
-import { connect } from "./connection";
+import { connect } from "../transport/connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
-import { undoThenThrow, withClearErrors } from "./clear-errors";
-import { leftAloneWarning } from "./provider-warning";
+import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
+import { leftAloneWarning } from "../provider/warning";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;

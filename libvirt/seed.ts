@@ -6,11 +6,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedIso, type NoCloudDocuments } from "../cloudinit/seed-iso";
-import { cleanupOnAbort } from "./process-guard";
-import { virsh, withHostFile, targetChange, type LibvirtTarget } from "./virsh";
+import { cleanupOnAbort } from "../transport/process-guard";
+import { withHostFile } from "../transport/files";
+import { virsh, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
-import { undoThenThrow, withClearErrors } from "./clear-errors";
+import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -44,7 +45,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
       const iso = await readFile(await seedIso(inputs, work));
       // `iso`: libvirt probes the uploaded content and would report a `raw` volume as iso (drift).
       await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
-      await withHostFile(t, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
+      await withHostFile(t.connection, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
     } catch (err) {
       await undoThenThrow(err, [{ what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`, run: () => deleteVolume(t, inputs.pool, inputs.name) }]);
     } finally {

@@ -1,7 +1,7 @@
 // virsh over a host connection: the one way our providers talk to libvirt.
 import { isDeepStrictEqual } from "node:util";
-import { commandError, connect, hostIdentity, isCommandError, type CommandResult, type ConnectionSpec, type RunOptions } from "./connection";
-import { cleanupOnAbort } from "./process-guard";
+import { commandError, connect, hostIdentity, isCommandError, type CommandResult, type ConnectionSpec, type RunOptions } from "../transport/connection";
+import { withHostFile } from "../transport/files";
 
 /** Where libvirt is: the host connection and the libvirt URI on that host. */
 export interface LibvirtTarget {
@@ -69,28 +69,9 @@ export async function exists(t: LibvirtTarget, kind: ObjectKind, name: string, p
   return (await virshIfExists(t, args)) !== undefined;
 }
 
-/**
- * Puts `content` in a private temporary file on the host for the length of `use`. virsh reads
- * definitions and uploads from files, and `/dev/stdin` cannot be opened when standard input is a
- * socket, as it is for a spawned child; `tee` reads it like any stream.
- */
-export async function withHostFile<T>(t: LibvirtTarget, content: string | Buffer, use: (path: string) => Promise<T>): Promise<T> {
-  const conn = connect(t.connection);
-  const file = (await conn.run(["mktemp", "/tmp/vm-cluster.XXXXXXXX"])).stdout.trim();
-  // It may hold a secret (readiness' private key): removed even when the provider is interrupted.
-  const release = cleanupOnAbort(async () => void (await conn.run(["rm", "-f", "--", file])));
-  try {
-    await conn.run(["tee", "--", file], { input: content });
-    return await use(file);
-  } finally {
-    await conn.run(["rm", "-f", "--", file]);
-    release();
-  }
-}
-
 /** `virsh pool-define` / `net-define` / `define` / `vol-create <pool>` with the XML from a file. */
 export async function defineXml(t: LibvirtTarget, command: string[], xml: string): Promise<void> {
-  await withHostFile(t, xml, (file) => virsh(t, [...command, file]));
+  await withHostFile(t.connection, xml, (file) => virsh(t, [...command, file]));
 }
 
 /** `virsh *-info` output as a map: "Name:  x" lines. */

@@ -6,7 +6,7 @@
 // this stack (see pool.ts; a pool made by hand never has it) and its name is the one this stack
 // derives from the cluster. Even then each provider checks the content before it keeps a volume.
 import { poolOwnedBy } from "./pool";
-import { leftAloneWarning } from "./provider-warning";
+import { leftAloneWarning } from "../provider/warning";
 import { nameTakenError, virsh, virshIfExists, type LibvirtTarget } from "./virsh";
 import type { Owner } from "./xml";
 

@@ -2,11 +2,33 @@
 import { z } from "zod";
 import type { ClusterModel } from "./cluster-model";
 import type { ConfigIo } from "./config-io";
-import { clusterConfigSchema } from "./schema";
+import { crossCheck } from "./cross-checks";
+import { resolveModel } from "./resolve";
+import { configSectionsSchema } from "./schema";
 
 export const CONFIG_NAMESPACE = "vm-cluster";
 
 export type ConfigResult = { ok: true; model: ClusterModel } | { ok: false; problems: string[] };
+
+/** The whole schema: sections, then the rules across them on every section that parsed cleanly (so one run
+ * reports every problem), then the resolved ClusterModel. */
+function clusterConfigSchema(io: ConfigIo) {
+  return configSectionsSchema(io)
+    .superRefine(
+      (config, ctx) => {
+        // A value is usable when no issue sits on it, inside it or on a value containing it.
+        // Unknown keys are the exception: they leave the known ones intact.
+        const broken = ctx.issues.filter((issue) => issue.code !== "unrecognized_keys").map((issue) => issue.path ?? []);
+        const clean = (...path: (string | number)[]) =>
+          !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
+        for (const problem of crossCheck(config, clean)) {
+          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddressesFrom !== undefined && { params: { explainsVmAddressesFrom: problem.explainsVmAddressesFrom } }) });
+        }
+      },
+      { when: () => true },
+    )
+    .transform(resolveModel);
+}
 
 /**
  * Validates the stack config of namespace `vm-cluster` (keys without the prefix; structured

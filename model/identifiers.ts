@@ -28,3 +28,11 @@ const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A
 export function isHostAddress(text: string): boolean {
   return isIP(text) !== 0 || (DNS_NAME.test(text) && !/^[0-9.]+$/.test(text));
 }
+
+/**
+ * Whether ssh_config (and Ansible's ssh arguments) can carry the path as it is: not empty, no
+ * quotes, backslashes or newlines, and no `%` or `$`, which ssh would expand as tokens.
+ */
+export function isSshConfigPath(path: string): boolean {
+  return path !== "" && !/["'\\\n\r%$]/.test(path);
+}

@@ -1,20 +1,17 @@
-// The zod schema of the `vm-cluster:` stack config. Field schemas check one value each;
-// cross-field rules live in cross-checks.ts and run on every section that parsed cleanly,
-// so one run reports every problem. Success yields the resolved ClusterModel.
+// The zod schema of the `vm-cluster:` stack config's sections. Field schemas check one value each;
+// rules across sections (cross-checks.ts) and the resolved model (resolve.ts) are added on top in
+// config.ts, which is what keeps this file free of imports back into them.
 import * as path from "node:path";
 import { z } from "zod";
 import { type ConfigIo, readConfigFile } from "./config-io";
 import { parseCertificatePem } from "./certificate";
-import { crossCheck } from "./cross-checks";
 import * as defaults from "./defaults";
-import { CLUSTER_NAME, HOST_LABEL, INTERFACE_NAME, USER_NAME, isHostAddress } from "./identifiers";
+import { CLUSTER_NAME, HOST_LABEL, INTERFACE_NAME, USER_NAME, isHostAddress, isSshConfigPath } from "./identifiers";
 import { formatCidr, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
-import { resolveModel } from "./resolve";
 import { normalPoolDir, poolDirProblem } from "./pool-dir";
 import { parseSize } from "./size";
-import { isSshConfigPath } from "../outputs/quoting";
 import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
 import "./on-change";
 
@@ -213,7 +210,7 @@ function hostSchema(io: ConfigIo) {
 }
 
 /** The config sections, each checked on its own (see crossCheck for rules spanning sections). */
-function configSections(io: ConfigIo) {
+export function configSectionsSchema(io: ConfigIo) {
   const vm = strictObject({
     name: hostLabel.meta({
       onChange: "replaces this VM",
@@ -332,22 +329,4 @@ function configSections(io: ConfigIo) {
 }
 
 /** Sections as parsed: files read, sizes in bytes, defaults of each section applied. */
-export type ClusterConfig = z.output<ReturnType<typeof configSections>>;
-
-export function clusterConfigSchema(io: ConfigIo) {
-  return configSections(io)
-    .superRefine(
-      (config, ctx) => {
-        // A value is usable when no issue sits on it, inside it or on a value containing it.
-        // Unknown keys are the exception: they leave the known ones intact.
-        const broken = ctx.issues.filter((issue) => issue.code !== "unrecognized_keys").map((issue) => issue.path ?? []);
-        const clean = (...path: (string | number)[]) =>
-          !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
-        for (const problem of crossCheck(config, clean)) {
-          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddressesFrom !== undefined && { params: { explainsVmAddressesFrom: problem.explainsVmAddressesFrom } }) });
-        }
-      },
-      { when: () => true },
-    )
-    .transform(resolveModel);
-}
+export type ClusterConfig = z.output<ReturnType<typeof configSectionsSchema>>;

@@ -1,7 +1,7 @@
 // One-line commands shown as stack outputs.
 import type { ClusterModel, VmModel } from "../model/cluster-model";
 import { cidrContains, parseCidr, parseIpv4 } from "../model/ipv4";
-import { shellQuote } from "../libvirt/command";
+import { shellQuote } from "../transport/command";
 
 export interface SshCommandOptions {
   readonly knownHostsPath?: string;

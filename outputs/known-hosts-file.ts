@@ -2,7 +2,7 @@
 // ssh_config and inventory outputs can name it by an absolute path and work from any folder.
 // Written atomically; destroy removes it and the folders it made.
 import * as pulumi from "@pulumi/pulumi";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface KnownHostsFileInputs {
   /** Absolute path. */

@@ -1,5 +1,6 @@
 // Paths in generated SSH options come from the caller (stack outputs), so anything the
-// format cannot carry is refused rather than mangled. Shell quoting is libvirt/command's.
+// format cannot carry is refused rather than mangled. Shell quoting is transport/command's.
+import { isSshConfigPath } from "../model/identifiers";
 
 /**
  * A path as an ssh_config argument (also valid inside Ansible's ansible_ssh_common_args, which
@@ -8,12 +9,4 @@
 export function sshConfigPath(path: string): string {
   if (!isSshConfigPath(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes, newlines, % or $`);
   return /\s/.test(path) ? `"${path}"` : path;
-}
-
-/**
- * Whether ssh_config (and Ansible's ssh arguments) can carry the path as it is: not empty, no
- * quotes, backslashes or newlines, and no `%` or `$`, which ssh would expand as tokens.
- */
-export function isSshConfigPath(path: string): boolean {
-  return path !== "" && !/["'\\\n\r%$]/.test(path);
 }

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { CONFIG_NAMESPACE } from "../model/config";
 import type { OnChange } from "../model/on-change";
-import { clusterConfigSchema } from "../model/schema";
+import { configSectionsSchema } from "../model/schema";
 
 export interface ConfigRow {
   /** `vm-cluster:network.cidr`, `vm-cluster:vms[].name`. */
@@ -174,7 +174,7 @@ function unionRows(union: z.core.$ZodUnion, path: string, condition: string | un
 /** Every key path of the stack config, in schema order. */
 export function configRows(): ConfigRow[] {
   // Building the schema reads nothing; only parsing would use the files reader.
-  const schema = clusterConfigSchema({
+  const schema = configSectionsSchema({
     readFile: () => {
       throw new Error("the configuration reference reads no files");
     },

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../support/engine";
+import { projectRoot } from "../../testbed/engine";
 import { readmeCommand, runShell } from "../support/readme";
 
 const resultsDir = mkdtempSync(path.join(tmpdir(), "vmc-bench-results-"));

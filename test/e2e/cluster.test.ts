@@ -8,9 +8,9 @@ import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readinessProvider, type ReadinessInputs } from "../../guest/readiness";
 import { buildNetworkXml } from "../../libvirt/xml";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../../testbed/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
-import { startMirror, type Mirror } from "../support/mirror";
+import { startMirror, type Mirror } from "../../testbed/mirror";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 import { consoleLogin } from "../support/console";
 

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanClusterByHand } from "../support/clean-by-hand";
-import { projectRoot } from "../support/engine";
-import { alive, netnsExists } from "../support/host-state";
+import { projectRoot } from "../../testbed/engine";
+import { alive, netnsExists } from "../../testbed/host-state";
 import { readmeCommand, runShell } from "../support/readme";
 
 const demoDir = path.join(projectRoot, ".state", "demo");

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { engineSandbox, projectRoot, toolsRoot, type EngineSandbox } from "../support/engine";
+import { engineSandbox, projectRoot, toolsRoot, type EngineSandbox } from "../../testbed/engine";
 
 // Provider methods run in the provider process from serialized closures: they capture nothing.
 const noteProvider: pulumi.dynamic.ResourceProvider = {

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, toolsRoot, type EngineSandbox } from "../support/engine";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, toolsRoot, type EngineSandbox } from "../../testbed/engine";
 import { readmeCommand, runShell } from "../support/readme";
 
 let sandbox: EngineSandbox;

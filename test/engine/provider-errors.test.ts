@@ -3,7 +3,7 @@
 import { cpSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../support/engine";
+import { engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../../testbed/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
 
 const lv = useLibvirt();

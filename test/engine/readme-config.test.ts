@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadClusterModel } from "../../components/stack-config";
 import { expandHome } from "../../model";
-import { copyProject, engineSandbox, pulumiCli, type EngineSandbox } from "../support/engine";
+import { copyProject, engineSandbox, pulumiCli, type EngineSandbox } from "../../testbed/engine";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 
 let sandbox: EngineSandbox;

@@ -17,11 +17,11 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, type CliResult, type EngineSandbox } from "../support/engine";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, type CliResult, type EngineSandbox } from "../../testbed/engine";
 import { cleanClusterByHand } from "../support/clean-by-hand";
-import { alive } from "../support/host-state";
+import { alive } from "../../testbed/host-state";
 import { useLibvirt } from "../support/libvirt-fixture";
-import { startMirror, type Mirror } from "../support/mirror";
+import { startMirror, type Mirror } from "../../testbed/mirror";
 import { childrenOf, commandLine, FileBackend, leakAt, needles, sleep, startLoopbackSshd, startPulumi, waitFor, type LoopbackSshd, type Running } from "./fault-bed";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { pulumiBin, type CliResult } from "../support/engine";
+import { pulumiBin, type CliResult } from "../../testbed/engine";
 import { writeSshdFiles } from "../support/sshd";
 
 export interface Running {

@@ -6,7 +6,8 @@
 // escaped in XML, quoted in YAML.
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { generateHostKey, userData } from "../../cloudinit";
+import { userData } from "../../cloudinit";
+import { generateHostKey } from "../../secrets/host-key";
 import { buildPoolXml, parsePoolXml } from "../../libvirt/xml";
 import { parseClusterConfig, type ClusterModel } from "../../model";
 import { ED25519_FINGERPRINT, HOME, baseRaw, ed25519Line, fakeIo, FILES } from "../unit/fixtures/cluster-config";

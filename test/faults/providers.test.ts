@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enableIpForward, releaseIpForward, virtualizationCheckProvider, type IpForwardInputs } from "../../host";
 import { baseImageProvider, type BaseImageInputs, type BaseImageState } from "../../libvirt/base-image";
-import { LocalConnection, type CommandResult, type ConnectionSpec, type HostConnection, type RunOptions } from "../../libvirt/connection";
+import { LocalConnection, type CommandResult, type ConnectionSpec, type HostConnection, type RunOptions } from "../../transport/connection";
 import { diskProvider, type DiskInputs } from "../../libvirt/disk";
 import { domainProvider, type DomainInputs, type DomainState } from "../../libvirt/domain";
 import { natNetworkProvider, type NatNetworkInputs } from "../../libvirt/network";
@@ -19,7 +19,7 @@ import { storagePoolProvider, type StoragePoolInputs, type StoragePoolState } fr
 import { seedProvider } from "../../libvirt/seed";
 import { buildPoolXml, ownerUuid } from "../../libvirt/xml";
 import { useLibvirt, virshOk, virshSync } from "../support/libvirt-fixture";
-import { startMirror, type Mirror } from "../support/mirror";
+import { startMirror, type Mirror } from "../../testbed/mirror";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 const lv = useLibvirt();

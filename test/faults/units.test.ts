@@ -4,10 +4,10 @@
 import { describe, expect, it, vi } from "vitest";
 import { SECRET_SIGNATURE, WITHHELD, withholdSecretsFromDebugLog } from "../../components/debug-log";
 import { tooSmall } from "../../libvirt/disk";
-import { commandError } from "../../libvirt/command";
+import { commandError } from "../../transport/command";
 import { linkNames, tapsOn } from "../../libvirt/network";
-import { installProcessGuard, isProviderProcess, runCleanups, type GuardHooks } from "../../libvirt/process-guard";
-import { explainSshError } from "../../libvirt/ssh-connection";
+import { installProcessGuard, isProviderProcess, runCleanups, type GuardHooks } from "../../transport/process-guard";
+import { explainSshError } from "../../transport/ssh-connection";
 import { ownerUuid } from "../../libvirt/xml";
 
 const GiB = 1024 ** 3;

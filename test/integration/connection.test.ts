@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, isCommandError, type CommandError, shellQuote, type ConnectionSpec } from "../../libvirt/connection";
-import { KEEPALIVE_COUNT, KEEPALIVE_MS, REMOTE_GRACE_SECONDS } from "../../libvirt/ssh-connection";
+import { connect, isCommandError, type CommandError, shellQuote, type ConnectionSpec } from "../../transport/connection";
+import { KEEPALIVE_COUNT, KEEPALIVE_MS, REMOTE_GRACE_SECONDS } from "../../transport/ssh-connection";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 const hostile = ["it's", "a;b", "$(touch /tmp/vmc-pwned)", "`id`", "two words", "line\nbreak", "*", "", "--flag"];

@@ -5,8 +5,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { LocalConnection, type LocalConnectionSpec } from "../../libvirt/connection";
-import { netnsExists } from "../support/host-state";
+import { LocalConnection, type LocalConnectionSpec } from "../../transport/connection";
+import { netnsExists } from "../../testbed/host-state";
 
 /** libvirt 10.x's network.conf: the setting commented out. */
 export const STOCK_NETWORK_CONF = '# Master configuration file for the network driver.\n#\n#firewall_backend = "nftables"\n';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { clusterRules, firewallTag, ruleArgv, type DomainType } from "../../host";
-import { engineSandbox, projectRoot, toolsRoot, type EngineSandbox } from "../support/engine";
+import { engineSandbox, projectRoot, toolsRoot, type EngineSandbox } from "../../testbed/engine";
 import { createHostBed, type HostBed, type HostSnapshot } from "./host-bed";
 
 /**

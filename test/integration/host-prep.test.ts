@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type CommandResult, type ConnectionSpec, type HostConnection, type RunOptions } from "../../libvirt/connection";
+import { connect, type CommandResult, type ConnectionSpec, type HostConnection, type RunOptions } from "../../transport/connection";
 import {
   clusterRules,
   describeRule,

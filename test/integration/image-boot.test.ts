@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { generateHostKey, metaData, networkConfig, seedIso, userData } from "../../cloudinit";
+import { metaData, networkConfig, seedIso, userData } from "../../cloudinit";
+import { generateHostKey } from "../../secrets/host-key";
 import { parsePublicKey, sha256Fingerprint } from "../../model/ssh-key";
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll } from "vitest";
 import type { LibvirtTarget } from "../../libvirt/virsh";
-import { LIBVIRT_URI, startLibvirtd, stopLibvirtd, type Libvirtd } from "./libvirtd";
+import { LIBVIRT_URI, startLibvirtd, stopLibvirtd, type Libvirtd } from "../../testbed/libvirtd";
 
 export const TEST_NETNS = "vmc-test";
 

@@ -3,7 +3,7 @@
 // shown is run by some test (a `readmeCommand(...)` call with its text) or by CI.
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { pulumiBin, runProcess, type CliResult, type RunOptions } from "./engine";
+import { pulumiBin, runProcess, type CliResult, type RunOptions } from "../../testbed/engine";
 
 export const README = path.resolve(__dirname, "../../README.md");
 

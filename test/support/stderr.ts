@@ -1,4 +1,4 @@
-// What a provider operation writes to this process's stderr (its warnings: see provider-warning.ts).
+// What a provider operation writes to this process's stderr (its warnings: see provider/warning.ts).
 import { vi } from "vitest";
 
 export async function stderrOf(run: () => Promise<unknown>): Promise<string> {

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { CA_DIR, CLOUD_INIT_DISABLED_FILE, generateHostKey, metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE, metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+import { generateHostKey } from "../../secrets/host-key";
 
 // PyYAML, which cloud-init uses, implements YAML 1.1.
 const parse11 = (text: string) => parse(text, { version: "1.1" });

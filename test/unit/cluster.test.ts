@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadClusterModel } from "../../components";
-import { sha512Crypt } from "../../generated/sha512-crypt";
+import { sha512Crypt } from "../../secrets/sha512-crypt";
 import type { ClusterModel } from "../../model";
 import { fakeIo } from "./fixtures/cluster-config";
 import { MOCK_CONSOLE_PASSWORD, anemoiConfig, buildCluster, resolve, type Recorded } from "./fixtures/mock-cluster";

@@ -6,8 +6,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { loadClusterModel } from "../../components";
-import { consolePasswordProvider } from "../../generated/console-password";
-import { sshKeyPairProvider } from "../../generated/ssh-key-pair";
+import { consolePasswordProvider } from "../../secrets/console-password";
+import { sshKeyPairProvider } from "../../secrets/ssh-key-pair";
 import { guestSettingsProvider } from "../../guest/guest-settings";
 import { readinessProvider } from "../../guest/readiness";
 import {
@@ -27,7 +27,7 @@ import { diskProvider } from "../../libvirt/disk";
 import { domainProvider } from "../../libvirt/domain";
 import { natNetworkProvider } from "../../libvirt/network";
 import { storagePoolProvider } from "../../libvirt/pool";
-import { UNKNOWN } from "../../libvirt/unknown";
+import { UNKNOWN } from "../../provider/unknown";
 import { seedDigest, seedProvider } from "../../libvirt/seed";
 import type { ClusterModel } from "../../model";
 import { ON_CHANGE, type OnChange } from "../../model/on-change";

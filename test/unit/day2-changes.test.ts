@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { clearError, undoThenThrow } from "../../libvirt/clear-errors";
-import { commandError } from "../../libvirt/command";
+import { clearError, undoThenThrow } from "../../provider/clear-errors";
+import { commandError } from "../../transport/command";
 import { diskProvider, type DiskState } from "../../libvirt/disk";
 import { domainProvider, restartReason, type DomainInputs, type DomainState } from "../../libvirt/domain";
-import { UNKNOWN } from "../../libvirt/unknown";
+import { UNKNOWN } from "../../provider/unknown";
 import { targetChange, type LibvirtTarget } from "../../libvirt/virsh";
 import { growRootScript, guestSettingsProvider, settingsScript, type GuestSettingsInputs } from "../../guest/guest-settings";
 import { knownHostsFileProvider } from "../../outputs/known-hosts-file";

@@ -1,5 +1,5 @@
 // A scripted host for the host resources' logic: answers by argv, records every call.
-import { commandError, type CommandResult, type HostConnection, type RunOptions } from "../../libvirt/connection";
+import { commandError, type CommandResult, type HostConnection, type RunOptions } from "../../transport/connection";
 
 export type Answer = (argv: string[], input: string | undefined) => Partial<CommandResult> | undefined;
 

@@ -26,7 +26,7 @@ const MENTIONS: Record<string, string> = {
   "pulumi cancel": "names the command in a sentence; `pulumi cancel --yes` is run",
   "kill -9": "names the signal that kills pulumi; test/faults/cluster.test.ts sends it",
   "iptables -C": "says how up checks a rule before adding it (host/iptables.ts)",
-  "sudo -n": "says how host commands run with sudo: true (libvirt/command.ts)",
+  "sudo -n": "says how host commands run with sudo: true (transport/command.ts)",
   "virsh start": "names the floor's step in the benchmark table",
   "npm run bench": "the full benchmark (1, 2 and 4 VMs, ~10 min) is not part of the tests; its quick run `BENCH_SIZES=1 npm run bench` is",
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { consolePasswordProvider, PASSWORD_ALPHABET, PASSWORD_LENGTH, type ConsolePasswordState } from "../../generated/console-password";
-import { sha512Crypt } from "../../generated/sha512-crypt";
+import { consolePasswordProvider, PASSWORD_ALPHABET, PASSWORD_LENGTH, type ConsolePasswordState } from "../../secrets/console-password";
+import { sha512Crypt } from "../../secrets/sha512-crypt";
 
 const create = async (rotation = "") => {
   const { id, outs } = await consolePasswordProvider.create!({ rotation });

@@ -4,7 +4,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CRYPT_ALPHABET, sha512Crypt } from "./sha512-crypt";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { withClearErrors } from "../provider/clear-errors";
 
 /** Typed at a console: no 0/O, 1/l/I look-alikes. 20 of these 57 characters carry over 116 bits. */
 export const PASSWORD_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";

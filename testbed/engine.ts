@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlin
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-export const projectRoot = path.resolve(__dirname, "../..");
+export const projectRoot = path.resolve(__dirname, "..");
 export const toolsRoot = path.join(projectRoot, ".tools");
 export const pulumiBin = path.join(toolsRoot, "bin", "pulumi");
 

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CRYPT_ALPHABET, sha512Crypt } from "../../generated/sha512-crypt";
+import { CRYPT_ALPHABET, sha512Crypt } from "../../secrets/sha512-crypt";
 
 // The test vectors of Drepper's specification ("Unix crypt using SHA-256 and SHA-512", sha512crypt.c).
 const SPEC_VECTORS: [setting: string, password: string, hash: string][] = [

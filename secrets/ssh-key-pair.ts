@@ -2,8 +2,8 @@
 // half only as a secret. Used for each VM's host key, so known_hosts can be written before boot and
 // users keep strict host key checking, and for the stack's provisioner key that readiness uses.
 import * as pulumi from "@pulumi/pulumi";
-import { generateHostKey } from "../cloudinit/host-key";
-import { withClearErrors } from "../libvirt/clear-errors";
+import { generateHostKey } from "./host-key";
+import { withClearErrors } from "../provider/clear-errors";
 
 export interface SshKeyPairInputs {
   /** After the public key, e.g. "root@boreas". Changing it changes nothing: keys are replaced only when asked. */

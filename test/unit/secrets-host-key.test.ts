@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { generateHostKey } from "../../cloudinit";
+import { generateHostKey } from "../../secrets/host-key";
 import { parsePublicKey, sha256Fingerprint } from "../../model/ssh-key";
 
 const dir = mkdtempSync(join(tmpdir(), "cloudinit-host-key-"));
