@@ -3,12 +3,11 @@
 // The setting exists from libvirt 10.4 (older releases always use iptables): skipped, with a
 // warning, where it does not. Shared by every stack: the last one restores network.conf.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
-import { hostDiff, hostIdentity } from "./host-diff";
+import { hostSettingProvider, settingProps } from "./host-setting";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
 import { showWarnings } from "./warnings";
-import { withClearErrors } from "../provider/clear-errors";
 
 export const DEFAULT_NETWORK_CONF = "/etc/libvirt/network.conf";
 export const FIREWALL_BACKEND = "iptables";
@@ -121,28 +120,15 @@ export async function releaseFirewallBackend(conn: HostConnection, inputs: Firew
   await forgetPrevious(conn, paths(inputs));
 }
 
-export const firewallBackendProvider: pulumi.dynamic.ResourceProvider<FirewallBackendInputs, FirewallBackendState> = withClearErrors<FirewallBackendInputs, FirewallBackendState>("firewall backend", {
-  async create(inputs) {
-    const outs = await setFirewallBackend(connect(inputs.connection), inputs);
-    return { id: `firewall-backend@${hostIdentity(inputs.connection)}/${inputs.user}`, outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    return { id, props: await inspectFirewallBackend(connect(props.connection), props) };
-  },
-
-  async diff(_id, olds, news) {
-    return hostDiff(olds, news, ["user", "networkConf", "stateDir"], olds.supported && (olds.backend !== FIREWALL_BACKEND || !olds.registered));
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await setFirewallBackend(connect(news.connection), news) };
-  },
-
-  async delete(_id, props) {
-    await releaseFirewallBackend(connect(props.connection), props);
-  },
+export const firewallBackendProvider = hostSettingProvider<FirewallBackendInputs, FirewallBackendState>({
+  what: "firewall backend",
+  idPrefix: "firewall-backend",
+  user: (inputs) => inputs.user,
+  replaceKeys: ["user", "networkConf", "stateDir"],
+  inspect: inspectFirewallBackend,
+  apply: setFirewallBackend,
+  restore: releaseFirewallBackend,
+  drift: (olds) => olds.supported && (olds.backend !== FIREWALL_BACKEND || !olds.registered),
 });
 
 export interface FirewallBackendArgs {
@@ -164,17 +150,8 @@ export class FirewallBackend extends pulumi.dynamic.Resource {
   declare readonly warnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: FirewallBackendArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = {
-      connection: args.connection,
-      user: args.user ?? defaultUser(),
-      networkConf: args.networkConf ?? DEFAULT_NETWORK_CONF,
-      stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
-      libvirtVersion: undefined,
-      supported: undefined,
-      backend: undefined,
-      registered: undefined,
-      warnings: undefined,
-    };
+    const inputs = { connection: args.connection, user: args.user ?? defaultUser(), networkConf: args.networkConf ?? DEFAULT_NETWORK_CONF, stateDir: args.stateDir ?? DEFAULT_STATE_DIR };
+    const props = settingProps(inputs, ["libvirtVersion", "supported", "backend", "registered", "warnings"]);
     super(firewallBackendProvider, name, props, opts, "vm-cluster", "FirewallBackend");
     showWarnings(this, this.warnings);
   }

@@ -3,11 +3,10 @@
 // value and the file as they were before the first one came.
 import { posix } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
-import { hostDiff, hostIdentity } from "./host-diff";
+import { hostSettingProvider, settingProps } from "./host-setting";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
-import { withClearErrors } from "../provider/clear-errors";
 
 export const IP_FORWARD = "net.ipv4.ip_forward";
 export const DEFAULT_SYSCTL_DIR = "/etc/sysctl.d";
@@ -91,28 +90,15 @@ export async function releaseIpForward(conn: HostConnection, inputs: IpForwardIn
   await forgetPrevious(conn, paths(inputs));
 }
 
-export const ipForwardProvider: pulumi.dynamic.ResourceProvider<IpForwardInputs, IpForwardState> = withClearErrors<IpForwardInputs, IpForwardState>("IPv4 forwarding", {
-  async create(inputs) {
-    const outs = await enableIpForward(connect(inputs.connection), inputs);
-    return { id: `ip-forward@${hostIdentity(inputs.connection)}/${inputs.user}`, outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    return { id, props: await inspectIpForward(connect(props.connection), props) };
-  },
-
-  async diff(_id, olds, news) {
-    return hostDiff(olds, news, ["user", "sysctlDir", "stateDir"], olds.value !== "1" || !olds.persisted || !olds.registered);
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await enableIpForward(connect(news.connection), news) };
-  },
-
-  async delete(_id, props) {
-    await releaseIpForward(connect(props.connection), props);
-  },
+export const ipForwardProvider = hostSettingProvider<IpForwardInputs, IpForwardState>({
+  what: "IPv4 forwarding",
+  idPrefix: "ip-forward",
+  user: (inputs) => inputs.user,
+  replaceKeys: ["user", "sysctlDir", "stateDir"],
+  inspect: inspectIpForward,
+  apply: enableIpForward,
+  restore: releaseIpForward,
+  drift: (olds) => olds.value !== "1" || !olds.persisted || !olds.registered,
 });
 
 export interface IpForwardArgs {
@@ -132,15 +118,8 @@ export class IpForward extends pulumi.dynamic.Resource {
   declare readonly registered: pulumi.Output<boolean>;
 
   constructor(name: string, args: IpForwardArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = {
-      connection: args.connection,
-      user: args.user ?? defaultUser(),
-      sysctlDir: args.sysctlDir ?? DEFAULT_SYSCTL_DIR,
-      stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
-      value: undefined,
-      persisted: undefined,
-      registered: undefined,
-    };
+    const inputs = { connection: args.connection, user: args.user ?? defaultUser(), sysctlDir: args.sysctlDir ?? DEFAULT_SYSCTL_DIR, stateDir: args.stateDir ?? DEFAULT_STATE_DIR };
+    const props = settingProps(inputs, ["value", "persisted", "registered"]);
     super(ipForwardProvider, name, props, opts, "vm-cluster", "IpForward");
   }
 }

@@ -2,11 +2,10 @@
 // test bed) virtlogd and libvirtd are started directly. Destroy leaves them running: other stacks
 // and other software on the host use the same daemons.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists } from "../transport/files";
-import { hostDiff, hostIdentity } from "./host-diff";
+import { hostSettingProvider, settingProps } from "./host-setting";
 import { showWarnings } from "./warnings";
-import { withClearErrors } from "../provider/clear-errors";
 
 export type ServiceManager = "systemd" | "direct";
 
@@ -111,27 +110,14 @@ export async function ensureDaemon(conn: HostConnection, inputs: LibvirtDaemonIn
   return { ...state, running: true, warnings: [warning] };
 }
 
-export const libvirtDaemonProvider: pulumi.dynamic.ResourceProvider<LibvirtDaemonInputs, LibvirtDaemonState> = withClearErrors<LibvirtDaemonInputs, LibvirtDaemonState>("libvirt daemon", {
-  async create(inputs) {
-    const outs = await ensureDaemon(connect(inputs.connection), inputs);
-    return { id: `libvirt-daemon@${hostIdentity(inputs.connection)}`, outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    return { id, props: await inspectDaemon(connect(props.connection), props) };
-  },
-
-  async diff(_id, olds, news) {
-    return hostDiff(olds, news, [], !olds.running || (olds.manager === "systemd" && !olds.enabled));
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await ensureDaemon(connect(news.connection), news) };
-  },
-
-  // The daemons stay (see the file comment).
-  async delete() {},
+// No restore: the daemons stay (see the file comment).
+export const libvirtDaemonProvider = hostSettingProvider<LibvirtDaemonInputs, LibvirtDaemonState>({
+  what: "libvirt daemon",
+  idPrefix: "libvirt-daemon",
+  replaceKeys: [],
+  inspect: inspectDaemon,
+  apply: ensureDaemon,
+  drift: (olds) => !olds.running || (olds.manager === "systemd" && !olds.enabled),
 });
 
 export interface LibvirtDaemonArgs {
@@ -147,7 +133,7 @@ export class LibvirtDaemon extends pulumi.dynamic.Resource {
   declare readonly warnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: LibvirtDaemonArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { connection: args.connection, manager: undefined, units: undefined, running: undefined, enabled: undefined, warnings: undefined };
+    const props = settingProps({ connection: args.connection }, ["manager", "units", "running", "enabled", "warnings"]);
     super(libvirtDaemonProvider, name, props, opts, "vm-cluster", "LibvirtDaemon");
     showWarnings(this, this.warnings);
   }

@@ -2,11 +2,10 @@
 // Destroy leaves them installed: other software may use them, and removing packages is the
 // host owner's call, not a cluster's.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
+import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
 import { readFileIfExists } from "../transport/files";
-import { hostDiff, hostIdentity } from "./host-diff";
-import { withClearErrors } from "../provider/clear-errors";
+import { hostSettingProvider, settingProps } from "./host-setting";
 
 /** A package install downloads from a mirror: slower than any other host command. */
 const INSTALL_SECONDS = 3600;
@@ -67,29 +66,15 @@ export async function ensurePackages(conn: HostConnection, inputs: HostPackagesI
   return { ...state, missing: [], installed: [...new Set([...installedBefore, ...state.missing])] };
 }
 
-export const hostPackagesProvider: pulumi.dynamic.ResourceProvider<HostPackagesInputs, HostPackagesState> = withClearErrors<HostPackagesInputs, HostPackagesState>("host packages", {
-  async create(inputs) {
-    const outs = await ensurePackages(connect(inputs.connection), inputs, []);
-    return { id: `packages@${hostIdentity(inputs.connection)}`, outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    return { id, props: await inspectPackages(connect(props.connection), props, props.installed) };
-  },
-
+// No restore: packages stay installed (see the file comment).
+export const hostPackagesProvider = hostSettingProvider<HostPackagesInputs, HostPackagesState>({
+  what: "host packages",
+  idPrefix: "packages",
+  replaceKeys: [],
+  inspect: (conn, props) => inspectPackages(conn, props, props.installed),
+  apply: (conn, inputs, olds) => ensurePackages(conn, inputs, olds?.installed ?? []),
   // PACKAGES[olds.family]: a newer vm-cluster that needs another package installs it.
-  async diff(_id, olds, news) {
-    const drift = olds.missing.length > 0 || PACKAGES[olds.family].join(" ") !== olds.packages.join(" ");
-    return hostDiff(olds, news, [], drift);
-  },
-
-  async update(_id, olds, news) {
-    return { outs: await ensurePackages(connect(news.connection), news, olds.installed) };
-  },
-
-  // Packages stay installed (see the file comment).
-  async delete() {},
+  drift: (olds) => olds.missing.length > 0 || PACKAGES[olds.family].join(" ") !== olds.packages.join(" "),
 });
 
 export interface HostPackagesArgs {
@@ -105,7 +90,7 @@ export class HostPackages extends pulumi.dynamic.Resource {
   declare readonly installed: pulumi.Output<string[]>;
 
   constructor(name: string, args: HostPackagesArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { connection: args.connection, family: undefined, distro: undefined, packages: undefined, missing: undefined, installed: undefined };
+    const props = settingProps({ connection: args.connection }, ["family", "distro", "packages", "missing", "installed"]);
     super(hostPackagesProvider, name, props, opts, "vm-cluster", "HostPackages");
   }
 }
