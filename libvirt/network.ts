@@ -3,6 +3,7 @@
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
 import { connect, isCommandError } from "../transport/connection";
+import { formatIpv4, netmask } from "../model/ipv4";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
 import { leftAloneWarning } from "../provider/warning";
@@ -56,7 +57,7 @@ async function readNetwork(t: LibvirtTarget, name: string) {
     live: {
       bridge: net.bridge.name,
       address: net.ip.address,
-      netmask: "netmask" in net.ip ? net.ip.netmask : prefixToNetmask(net.ip.prefix),
+      netmask: "netmask" in net.ip ? net.ip.netmask : formatIpv4(netmask(net.ip.prefix)),
       dhcpStart: net.ip.dhcp.range.start,
       dhcpEnd: net.ip.dhcp.range.end,
       hosts: net.ip.dhcp.hosts,
@@ -65,11 +66,6 @@ async function readNetwork(t: LibvirtTarget, name: string) {
     },
     owner: net.metadata?.owner,
   };
-}
-
-export function prefixToNetmask(prefix: number): string {
-  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join(".");
 }
 
 /** Reservations compared as libvirt does: MACs case-insensitively, order and key order ignored. */
