@@ -1,10 +1,8 @@
 // The NoCloud user-data: what the seed's virt-customize step did to each VM, as #cloud-config.
-import type * as pulumi from "@pulumi/pulumi";
-import { parseCertificatePem } from "../model/certificate";
-import { HOST_LABEL } from "../model/identifiers";
-import { parsePublicKey } from "../model/ssh-key";
+// Its inputs come checked: the config's values by the model at the edge (host name, the user's key,
+// the CA bundle), the rest from our own generators (host and provisioner keys, the password hash).
+// The YAML writer quotes whatever they hold.
 import type { HostKeyPair } from "../secrets/host-key";
-import { misuse } from "./misuse";
 import { toYaml } from "./yaml";
 
 /** Host key types a guest may be given; DSA is gone from current OpenSSH. */
@@ -14,21 +12,21 @@ export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
 export type HostKeys = { readonly ed25519: HostKeyPair } & { readonly [T in Exclude<HostKeyType, "ed25519">]?: HostKeyPair };
 
 export interface CaCertificate {
-  /** File name stem under /usr/local/share/ca-certificates/vm-cluster/. */
+  /** File name stem under /usr/local/share/ca-certificates/vm-cluster/: the cluster's name. */
   readonly name: string;
-  /** One PEM certificate or a bundle of them. */
+  /** One PEM certificate or a bundle of them, as the model checked and normalized it (just the blocks). */
   readonly pem: string;
 }
 
 export interface UserDataArgs {
-  /** RFC 1123 label. */
+  /** The VM's name: an RFC 1123 label. */
   readonly hostname: string;
-  /** OpenSSH public key lines authorized for root: the user's, and the stack's provisioner key. */
+  /** OpenSSH public key lines authorized for root, at least one: the user's, and the stack's provisioner key. */
   readonly rootAuthorizedKeys: readonly string[];
   readonly hostKeys: HostKeys;
   /** Trusted by the guest's system store (update-ca-certificates). */
   readonly caCertificate?: CaCertificate;
-  /** crypt(3) hash (`$6$…`, `$y$…`) of a root password for the serial console; without it root's password stays locked. */
+  /** crypt(3) hash (`$6$…`) of a root password for the serial console; without it root's password stays locked. */
   readonly consolePasswordHash?: string;
   /** Mark cloud-init disabled once this first boot is done, as the seed removed it. */
   readonly disableCloudInitAfterBoot?: boolean;
@@ -37,9 +35,6 @@ export interface UserDataArgs {
 export const CA_DIR = "/usr/local/share/ca-certificates/vm-cluster";
 export const CLOUD_INIT_DISABLED_FILE = "/etc/cloud/cloud-init.disabled";
 
-const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// `$id$…` with neither whitespace nor ":" (chpasswd -e splits on ":").
-const CRYPT_HASH = /^\$[0-9a-z]+\$[^\s:]+$/;
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 // cloud-init's own packages module would run apt even when python3 is already there, and the
@@ -88,18 +83,8 @@ export const SSHD_DROP_IN: WriteFile = {
 };
 
 /** `#cloud-config` user-data for one VM. */
-export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
-  if (!HOST_LABEL.test(args.hostname)) misuse(`hostname "${args.hostname}" is not a lowercase RFC 1123 label`, parent);
-  if (args.rootAuthorizedKeys.length === 0) misuse("no root authorized key: give at least one public key", parent);
-  const rootKeys = args.rootAuthorizedKeys.map((key, i) => {
-    const parsed = parsePublicKey(key);
-    if (!parsed.ok) misuse(`root authorized key ${i + 1} is not usable: ${parsed.reason}`, parent);
-    return parsed.value.line;
-  });
-  if (args.consolePasswordHash !== undefined && !CRYPT_HASH.test(args.consolePasswordHash)) {
-    misuse("the console password hash is not a crypt(3) hash like $6$salt$hash", parent);
-  }
-  const caFiles = args.caCertificate === undefined ? [] : caCertificateFiles(args.caCertificate, parent);
+export function userData(args: UserDataArgs): string {
+  const caFiles = args.caCertificate === undefined ? [] : caCertificateFiles(args.caCertificate);
 
   const runcmd: (string | string[])[] = [
     // Without it a failing command in the middle would go unnoticed: the script's status is its last command's.
@@ -118,7 +103,7 @@ export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
         name: "root",
         lock_passwd: args.consolePasswordHash === undefined,
         ...(args.consolePasswordHash === undefined ? {} : { hashed_passwd: args.consolePasswordHash }),
-        ssh_authorized_keys: rootKeys,
+        ssh_authorized_keys: [...args.rootAuthorizedKeys],
       },
     ],
     // Root logs in with its key (cloud-init would otherwise make it print "log in as debian").
@@ -128,7 +113,7 @@ export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
     // seconds at boot); `ssh_genkeytypes: []` would say so too but fails cloud-init's schema (minItems 1),
     // which newer cloud-init reports as a degraded status.
     ssh_deletekeys: true,
-    ssh_keys: sshKeys(args.hostKeys, parent),
+    ssh_keys: sshKeys(args.hostKeys),
     // write_files runs before sshd first starts: no restart needed.
     write_files: [SSHD_DROP_IN, ...caFiles],
     runcmd,
@@ -136,46 +121,20 @@ export function userData(args: UserDataArgs, parent?: pulumi.Resource): string {
   return `#cloud-config\n${toYaml(config)}`;
 }
 
-function sshKeys(hostKeys: HostKeys, parent: pulumi.Resource | undefined): Record<string, string> {
+function sshKeys(hostKeys: HostKeys): Record<string, string> {
   const keys: Record<string, string> = {};
   for (const type of ["ed25519", "ecdsa", "rsa"] as const) {
     const pair = hostKeys[type];
     if (pair === undefined) continue;
-    const publicKey = parsePublicKey(pair.publicKey);
-    if (!publicKey.ok) misuse(`the ${type} host public key is not usable: ${publicKey.reason}`, parent);
-    if (!publicKeyTypeMatches(type, publicKey.value.type)) {
-      misuse(`the ${type} host key slot holds a ${publicKey.value.type} key`, parent);
-    }
-    if (!/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n?$/.test(pair.privateKey)) {
-      misuse(`the ${type} host private key is not an unencrypted OpenSSH private key block`, parent);
-    }
     keys[`${type}_private`] = pair.privateKey.endsWith("\n") ? pair.privateKey : `${pair.privateKey}\n`;
-    keys[`${type}_public`] = publicKey.value.line;
+    keys[`${type}_public`] = pair.publicKey.trim();
   }
   return keys;
 }
 
-function publicKeyTypeMatches(slot: HostKeyType, keyType: string): boolean {
-  switch (slot) {
-    case "ed25519":
-      return keyType === "ssh-ed25519";
-    case "ecdsa":
-      return keyType.startsWith("ecdsa-sha2-nistp");
-    case "rsa":
-      return keyType === "ssh-rsa";
-    default: {
-      const unknown: never = slot;
-      throw new Error(`unhandled host key type ${String(unknown)}`);
-    }
-  }
-}
-
 // update-ca-certificates hashes one certificate per file, so a bundle becomes name-1.crt, name-2.crt, ...
-export function caCertificateFiles(ca: CaCertificate, parent: pulumi.Resource | undefined): WriteFile[] {
-  if (!CA_NAME.test(ca.name)) misuse(`CA certificate name "${ca.name}" is not a plain file name`, parent);
-  const parsed = parseCertificatePem(ca.pem);
-  if (!parsed.ok) misuse(`the CA certificate is not usable: ${parsed.reason}`, parent);
-  const blocks = parsed.value.match(PEM_BLOCK) ?? [];
+export function caCertificateFiles(ca: CaCertificate): WriteFile[] {
+  const blocks = ca.pem.match(PEM_BLOCK) ?? [];
   return blocks.map((block, i) => ({
     path: `${CA_DIR}/${blocks.length === 1 ? ca.name : `${ca.name}-${i + 1}`}.crt`,
     content: `${block}\n`,

@@ -2,7 +2,7 @@
 // and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { caCertificateFiles, metaData, networkConfig, userData } from "../cloudinit";
+import { caCertificateFiles, metaData, networkConfig, userData, type CaCertificate } from "../cloudinit";
 import { SshKeyPair } from "../secrets/ssh-key-pair";
 import { GuestSettings } from "../guest/guest-settings";
 import { Readiness } from "../guest/readiness";
@@ -11,12 +11,23 @@ import { Domain } from "../libvirt/domain";
 import { Seed } from "../libvirt/seed";
 import type { LibvirtTarget } from "../libvirt/virsh";
 import type { Owner } from "../libvirt/xml";
-import type { ClusterModel, VmModel } from "../model";
+import type { ClusterModel, NetworkModel, VmModel } from "../model";
 import { consoleCommand, sshCommand } from "../outputs";
 
+/** A VM's slice of the cluster: its own model and what all the cluster's VMs share. */
 export interface VirtualMachineArgs {
-  cluster: ClusterModel;
   vm: VmModel;
+  domainType: ClusterModel["domainType"];
+  /** The cluster network's prefix length and gateway, for the lease the domain records. */
+  network: Pick<NetworkModel, "prefix" | "gateway">;
+  /** The user's public key line, authorized for root. */
+  sshPublicKey: string;
+  /** Its private key's path, for the VM's `ssh` command. */
+  sshIdentityFile?: string;
+  /** A CA bundle the guest trusts. */
+  caCertificate?: CaCertificate;
+  readinessTimeoutSeconds: number;
+  disableCloudInitAfterBoot: boolean;
   target: pulumi.Input<LibvirtTarget>;
   /** Written on the domain as its owner marker. */
   owner: Owner;
@@ -25,7 +36,8 @@ export interface VirtualMachineArgs {
   poolOwner: pulumi.Input<Owner | undefined>;
   /** The pool's directory: a volume's path there is known before the volume changes (preview). */
   poolPath: pulumi.Input<string>;
-  network: pulumi.Input<string>;
+  /** The libvirt network's name. */
+  networkName: pulumi.Input<string>;
   basePath: pulumi.Input<string>;
   /** The base image's virtual size: a smaller disk is refused before it is made. */
   baseVirtualSize?: pulumi.Input<number | undefined>;
@@ -55,7 +67,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
 
   constructor(name: string, args: VirtualMachineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vm-cluster:index:VirtualMachine", name, {}, opts);
-    const { vm, cluster } = args;
+    const { vm, caCertificate } = args;
     const parent = { parent: this };
 
     const hostKey = new SshKeyPair(`${name}-host-key`, { comment: `root@${vm.name}` }, parent);
@@ -74,22 +86,18 @@ export class VirtualMachine extends pulumi.ComponentResource {
       },
       parent,
     );
-    const rootAuthorizedKeys = args.provisionerKey.publicKey.apply((provisionerPublicKey) => [cluster.sshPublicKey, provisionerPublicKey]);
-    const caCertificate = cluster.caCertificatePem === undefined ? undefined : { name: cluster.cluster, pem: cluster.caCertificatePem };
+    const rootAuthorizedKeys = args.provisionerKey.publicKey.apply((provisionerPublicKey) => [args.sshPublicKey, provisionerPublicKey]);
     const userDataDoc = pulumi
       .all([hostKey.publicKey, hostKey.privateKey, rootAuthorizedKeys, args.consolePasswordHash])
       .apply(([publicKey, privateKey, keys, consolePasswordHash]) =>
-        userData(
-          {
-            hostname: vm.name,
-            rootAuthorizedKeys: keys,
-            hostKeys: { ed25519: { publicKey, privateKey } },
-            caCertificate,
-            consolePasswordHash,
-            disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
-          },
-          this,
-        ),
+        userData({
+          hostname: vm.name,
+          rootAuthorizedKeys: keys,
+          hostKeys: { ed25519: { publicKey, privateKey } },
+          caCertificate,
+          consolePasswordHash,
+          disableCloudInitAfterBoot: args.disableCloudInitAfterBoot,
+        }),
       );
     const seed = new Seed(
       `${name}-seed`,
@@ -99,8 +107,8 @@ export class VirtualMachine extends pulumi.ComponentResource {
         name: vm.seedVolume,
         owner: args.poolOwner,
         userData: pulumi.secret(userDataDoc),
-        metaData: metaData({ instanceId: vm.domain, hostname: vm.name }, this),
-        networkConfig: networkConfig({ macAddress: vm.mac }, this),
+        metaData: metaData({ instanceId: vm.domain, hostname: vm.name }),
+        networkConfig: networkConfig({ macAddress: vm.mac }),
       },
       parent,
     );
@@ -113,15 +121,15 @@ export class VirtualMachine extends pulumi.ComponentResource {
       {
         target: args.target,
         name: vm.domain,
-        type: cluster.domainType,
+        type: args.domainType,
         memoryMiB: vm.memoryMiB,
         vcpus: vm.vcpus,
         disk: disk.id,
         diskPath: inPool(vm.diskVolume),
         seedPath: inPool(vm.seedVolume),
-        network: args.network,
+        network: args.networkName,
         mac: vm.mac,
-        lease: `${vm.ip}/${cluster.network.prefix} via ${cluster.network.gateway}`,
+        lease: `${vm.ip}/${args.network.prefix} via ${args.network.gateway}`,
         consoleLog,
         owner: args.owner,
         shutdownTimeoutSeconds: 10,
@@ -135,13 +143,13 @@ export class VirtualMachine extends pulumi.ComponentResource {
         vm: vm.name,
         domain: this.domain.name,
         domainStartedAt: this.domain.startedAt,
-        network: args.network,
+        network: args.networkName,
         mac: vm.mac,
         ip: vm.ip,
         consoleLog,
         hostPublicKey: hostKey.publicKey,
         provisionerPrivateKey: args.provisionerKey.privateKey,
-        timeoutSeconds: cluster.readinessTimeoutSeconds,
+        timeoutSeconds: args.readinessTimeoutSeconds,
       },
       parent,
     );
@@ -152,14 +160,14 @@ export class VirtualMachine extends pulumi.ComponentResource {
         target: args.target,
         vm: vm.name,
         ready: this.ready.id,
-        network: args.network,
+        network: args.networkName,
         ip: vm.ip,
         hostPublicKey: hostKey.publicKey,
         provisionerPrivateKey: args.provisionerKey.privateKey,
         rootAuthorizedKeys,
-        caFiles: (caCertificate === undefined ? [] : caCertificateFiles(caCertificate, this)).map(({ path, content }) => ({ path, content })),
+        caFiles: (caCertificate === undefined ? [] : caCertificateFiles(caCertificate)).map(({ path, content }) => ({ path, content })),
         consolePasswordHash: pulumi.secret(pulumi.output(args.consolePasswordHash).apply((hash) => hash ?? "")),
-        disableCloudInitAfterBoot: cluster.disableCloudInitAfterBoot,
+        disableCloudInitAfterBoot: args.disableCloudInitAfterBoot,
         // Known at preview (the disk's own output is not while it changes); readiness comes after the disk.
         diskBytes: vm.diskBytes,
         diskCreatedAt: disk.createdAt,
@@ -172,7 +180,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
       mac: vm.mac,
       domain: vm.domain,
       hostPublicKey,
-      ssh: sshCommand(vm, { identityFile: cluster.sshIdentityFile }),
+      ssh: sshCommand(vm, { identityFile: args.sshIdentityFile }),
       console: consoleCommand(vm),
     }));
     this.registerOutputs({ info: this.info });

@@ -109,20 +109,6 @@ describe("userData", () => {
     expect(doc.runcmd.slice(-2)).toEqual([["update-ca-certificates"], ["touch", CLOUD_INIT_DISABLED_FILE]]);
     expect(parse11(userData({ ...base, disableCloudInitAfterBoot: false })).runcmd).not.toContainEqual(["touch", CLOUD_INIT_DISABLED_FILE]);
   });
-
-  it.each<[string, Partial<UserDataArgs>, RegExp]>([
-    ["an invalid hostname", { hostname: "Boreas_1" }, /hostname "Boreas_1"/],
-    ["a private key as the root key", { rootAuthorizedKeys: [HOST_KEY.privateKey] }, /root authorized key 1.*PRIVATE/],
-    ["two keys in one entry", { rootAuthorizedKeys: [ROOT_KEY, `${ROOT_KEY}\n${ROOT_KEY}`] }, /root authorized key 2.*2 lines/],
-    ["no root key", { rootAuthorizedKeys: [] }, /no root authorized key/],
-    ["a public key of the wrong type in the ed25519 slot", { hostKeys: { ed25519: { privateKey: HOST_KEY.privateKey, publicKey: RSA_KEY.publicKey } } }, /ed25519 host key slot holds a ssh-rsa key/],
-    ["a PEM private key", { hostKeys: { ed25519: { privateKey: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n", publicKey: HOST_KEY.publicKey } } }, /not an unencrypted OpenSSH private key/],
-    ["a plain-text console password", { consolePasswordHash: "hunter2" }, /crypt\(3\) hash/],
-    ["a CA name with a slash", { caCertificate: { name: "../ca", pem: "" } }, /name "..\/ca"/],
-    ["a CA without a certificate", { caCertificate: { name: "ca", pem: "nothing" } }, /CA certificate is not usable/],
-  ])("refuses %s", (_what, change, message) => {
-    expect(() => userData({ ...base, ...change })).toThrow(message);
-  });
 });
 
 describe("metaData", () => {
@@ -132,15 +118,11 @@ describe("metaData", () => {
       "local-hostname": "boreas",
     });
   });
-
-  it("refuses an instance id that is not a plain directory name", () => {
-    expect(() => metaData({ instanceId: "a/b", hostname: "boreas" })).toThrow(/instance id "a\/b"/);
-  });
 });
 
 describe("networkConfig", () => {
   it("asks for DHCP on the NIC with the VM's MAC (version 2)", () => {
-    expect(parse11(networkConfig({ macAddress: "52:54:00:AB:cd:0F" }))).toEqual({
+    expect(parse11(networkConfig({ macAddress: "52:54:00:ab:cd:0f" }))).toEqual({
       version: 2,
       ethernets: { primary: { match: { macaddress: "52:54:00:ab:cd:0f" }, dhcp4: true } },
     });
@@ -151,13 +133,9 @@ describe("networkConfig", () => {
     expect(parse11(stringify({ mac })).mac).toBe(((((52 * 60 + 54) * 60 + 0) * 60 + 12) * 60 + 34) * 60 + 56);
     expect(parse11(networkConfig({ macAddress: mac })).ethernets.primary.match.macaddress).toBe(mac);
   });
-
-  it("refuses a malformed MAC", () => {
-    expect(() => networkConfig({ macAddress: "52:54:00:12:34" })).toThrow(/MAC address/);
-  });
 });
 
-// An RSA host key made by ssh-keygen, for the optional key types and the wrong-slot check.
+// An RSA host key made by ssh-keygen, for the optional key types.
 function makeRsaKey(): { privateKey: string; publicKey: string } {
   const dir = mkdtempSync(join(tmpdir(), "cloudinit-rsa-"));
   try {
