@@ -1,11 +1,20 @@
-// The edge: the stack's `vm-cluster:` config, validated once into a ClusterModel. Every problem is
-// reported at once, before any resource is registered, so a bad config changes nothing on the host.
+// The edge: the stack's `vm-cluster:` config (or a program's ClusterArgs, the same keys), validated
+// once into a ClusterModel. Every problem is reported at once, before any resource is registered,
+// so a bad config changes nothing on the host.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, parseClusterConfig, type ClusterModel, type ConfigIo } from "../model";
+import { CONFIG_NAMESPACE, parseClusterConfig, STACK_CONFIG, type ClusterModel, type ConfigIo, type ConfigSource } from "../model";
 
-const defaultIo: ConfigIo = { readFile: (path) => readFileSync(path, "utf8"), homeDir: homedir() };
+/** Files (`file:` keys, `~/`) are read on the machine that runs Pulumi. */
+export const defaultIo: ConfigIo = { readFile: (path) => readFileSync(path, "utf8"), homeDir: homedir() };
+
+/** The model of `raw`, or a RunError that lists every problem of `what` (the engine shows it alone, without our stack trace). */
+export function checkedModel(raw: Record<string, unknown>, io: ConfigIo, source: ConfigSource, what: string): ClusterModel {
+  const result = parseClusterConfig(raw, io, source);
+  if (result.ok) return result.model;
+  throw new pulumi.RunError(`${what} has ${result.problems.length} problem(s); nothing was changed:\n` + result.problems.map((p) => `  - ${p}`).join("\n"));
+}
 
 /**
  * Structured values come as JSON text. Text that only looks like JSON (`cluster: "[anemoi"`) stays
@@ -30,14 +39,7 @@ export function loadClusterModel(allConfig: Record<string, string>, io: ConfigIo
     if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
     raw[key.slice(CONFIG_NAMESPACE.length + 1)] = configValue(value);
   }
-  const result = parseClusterConfig(raw, io);
-  if (!result.ok) {
-    // RunError: Pulumi shows the message alone, without a stack trace of ours.
-    throw new pulumi.RunError(
-      `the stack config has ${result.problems.length} problem(s); nothing was changed:\n` + result.problems.map((p) => `  - ${p}`).join("\n"),
-    );
-  }
-  return result.model;
+  return checkedModel(raw, io, STACK_CONFIG, "the stack config");
 }
 
 /**

@@ -10,6 +10,18 @@ export const CONFIG_NAMESPACE = "vm-cluster";
 
 export type ConfigResult = { ok: true; model: ClusterModel } | { ok: false; problems: string[] };
 
+/** Where the values came from, for naming a key in a problem. */
+export interface ConfigSource {
+  /** Put before a key path: `vm-cluster:` for the stack config, `args.` for a program's ClusterArgs. */
+  readonly keyPrefix: string;
+  /** The whole of it, for a problem on no one key. */
+  readonly name: string;
+  /** Where a missing top-level key is set, if anywhere but the args themselves. */
+  readonly setIn?: string;
+}
+
+export const STACK_CONFIG: ConfigSource = { keyPrefix: `${CONFIG_NAMESPACE}:`, name: `${CONFIG_NAMESPACE} config`, setIn: "Pulumi.<stack>.yaml" };
+
 /** The whole schema: sections, then the rules across them on every section that parsed cleanly (so one run
  * reports every problem), then the resolved ClusterModel. */
 function clusterConfigSchema(io: ConfigIo) {
@@ -32,12 +44,13 @@ function clusterConfigSchema(io: ConfigIo) {
 
 /**
  * Validates the stack config of namespace `vm-cluster` (keys without the prefix; structured
- * values as parsed JSON, scalars possibly as strings). Each problem names its key and the fix.
+ * values as parsed JSON, scalars possibly as strings), or a program's ClusterArgs, which have the
+ * same keys. Each problem names its key, as `source` names keys, and the fix.
  */
-export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo): ConfigResult {
-  const result = clusterConfigSchema(io).safeParse(raw, { error: describeIssue });
+export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo, source: ConfigSource = STACK_CONFIG): ConfigResult {
+  const result = clusterConfigSchema(io).safeParse(raw, { error: (issue) => describeIssue(issue, source) });
   if (result.success) return { ok: true, model: result.data };
-  return { ok: false, problems: withoutExplained(result.error.issues).flatMap(formatIssue) };
+  return { ok: false, problems: withoutExplained(result.error.issues).flatMap((issue) => formatIssue(issue, source)) };
 }
 
 /** One "too many VMs" line says it all: the address problems of the VMs past the end are its echo. */
@@ -48,15 +61,15 @@ function withoutExplained(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
 }
 
 /** `vm-cluster:vms[2].ip` for ["vms", 2, "ip"]. */
-export function configKeyPath(path: readonly PropertyKey[]): string {
+function keyPath(path: readonly PropertyKey[], source: ConfigSource): string {
   const tail = path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("");
-  return `${CONFIG_NAMESPACE}:${tail}`;
+  return `${source.keyPrefix}${tail}`;
 }
 
 // zod reports all unknown keys of an object in one issue; each gets its own line here.
-function formatIssue(issue: z.core.$ZodIssue): string[] {
+function formatIssue(issue: z.core.$ZodIssue, source: ConfigSource): string[] {
   const keys = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
-  return keys.map((path) => `${path.length === 0 ? `${CONFIG_NAMESPACE} config` : configKeyPath(path)}: ${issue.message}`);
+  return keys.map((path) => `${path.length === 0 ? source.name : keyPath(path, source)}: ${issue.message}`);
 }
 
 const EXPECTED: Readonly<Record<string, string>> = {
@@ -68,10 +81,10 @@ const EXPECTED: Readonly<Record<string, string>> = {
 };
 
 // Messages for zod's built-in checks; ours carry their own.
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+function describeIssue(issue: z.core.$ZodRawIssue, source: ConfigSource): string | undefined {
   switch (issue.code) {
     case "invalid_type":
-      if (issue.input === undefined) return issue.path?.length === 1 ? "is required; set it in Pulumi.<stack>.yaml" : "is required";
+      if (issue.input === undefined) return issue.path?.length === 1 && source.setIn !== undefined ? `is required; set it in ${source.setIn}` : "is required";
       return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${JSON.stringify(issue.input)}`;
     case "invalid_value":
       return `${JSON.stringify(issue.input)} is not allowed; use ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;

@@ -2,15 +2,35 @@
 // the whole tree is planned (every provider serializes as `pulumi up` would need it), and a broken
 // config fails listing every problem, with nothing planned.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, toolsRoot, type EngineSandbox } from "../../testbed/engine";
+import { copyProject, engineSandbox, projectRoot, pulumiCli, runProcess, toolsRoot, type EngineSandbox } from "../../testbed/engine";
 import { readmeCommand, runShell } from "../support/readme";
 
 let sandbox: EngineSandbox;
 let project: string;
 let env: Record<string, string>;
+
+interface PlannedStep {
+  op: string;
+  urn: string;
+  /** The inputs as planned, without the serialized provider code; the program's folder as <program>. */
+  inputs: unknown;
+}
+
+/** `pulumi preview --json` of the program in `dir`, step by step in URN order. */
+async function plan(dir: string, withEnv = env): Promise<PlannedStep[]> {
+  const r = await pulumiCli(dir, withEnv, ["preview", "--json"]);
+  expect(r.code, r.out).toBe(0);
+  const steps = JSON.parse(r.stdout).steps as { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[];
+  return steps
+    .map(({ op, urn, newState }) => {
+      const { __provider: _code, ...inputs } = newState?.inputs ?? {};
+      return { op, urn, inputs: JSON.parse(JSON.stringify(inputs).split(dir).join("<program>")) };
+    })
+    .sort((a, b) => a.urn.localeCompare(b.urn));
+}
 
 beforeAll(async () => {
   sandbox = engineSandbox("preview");
@@ -84,4 +104,40 @@ describe("pulumi preview of Pulumi.anemoi.yaml", () => {
       writeFileSync(file, good);
     }
   });
+});
+
+describe("a program of its own that builds the cluster through the library (test/fixtures/library-program)", () => {
+  const fixture = path.join(projectRoot, "test/fixtures/library-program");
+  // What this test makes in the fixture's folder: the by-path dependency and the stack's file.
+  const clean = () => {
+    for (const made of ["node_modules", "Pulumi.anemoi.yaml"]) rmSync(path.join(fixture, made), { recursive: true, force: true });
+  };
+
+  beforeAll(async () => {
+    clean();
+    const build = await runProcess("npm", ["run", "build:lib"], { cwd: projectRoot, timeoutMs: 120_000 });
+    expect(build.code, build.out).toBe(0);
+    // The package by path, as its package.json says (file:../../..): npm links it, nothing is downloaded.
+    const install = await runProcess("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock"], { cwd: fixture, timeoutMs: 120_000 });
+    expect(install.code, install.out).toBe(0);
+  }, 300_000);
+  afterAll(clean);
+
+  it("type-checks against the built declarations: ClusterArgs takes the stack file's values as typed args", async () => {
+    const tsc = await runProcess(path.join(projectRoot, "node_modules/.bin/tsc"), ["-p", path.join(fixture, "tsconfig.json"), "--noEmit"], { cwd: fixture });
+    expect(tsc.code, tsc.out).toBe(0);
+  });
+
+  it("plans with `pulumi preview` exactly what the stack program plans for Pulumi.anemoi.yaml", async () => {
+    // A state folder of its own: both are project vm-cluster, stack anemoi.
+    const state = path.join(sandbox.dir, "library-state");
+    mkdirSync(state);
+    const ownEnv = { ...env, PULUMI_BACKEND_URL: `file://${state}` };
+    const init = await pulumiCli(fixture, ownEnv, ["stack", "init", "anemoi"]);
+    expect(init.code, init.out).toBe(0);
+    const [library, stack] = [await plan(fixture, ownEnv), await plan(project)];
+    expect(library.length).toBeGreaterThan(40);
+    expect(library.map((s) => s.urn)).toEqual(stack.map((s) => s.urn));
+    expect(library).toEqual(stack);
+  }, 600_000);
 });

@@ -4,9 +4,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { clusterArgsSource } from "../../tools/cluster-args";
 import { configReference, configRows } from "../../tools/config-reference";
 
 const README = path.join(__dirname, "../../README.md");
+const CLUSTER_ARGS = path.join(__dirname, "../../library/cluster-args.ts");
 const REGENERATE = "UPDATE_DOCS=1 npx vitest run test/unit/docs.test.ts";
 // The generated text sits between the line of the begin marker and the end marker.
 const SECTION = /(<!-- config-reference:begin -->\n)([\s\S]*?)(<!-- config-reference:end -->)/;
@@ -58,3 +60,23 @@ describe("configuration reference", () => {
     expect(new Set(rows.map((row) => row.path)).size).toBe(rows.length);
   });
 });
+
+describe("the library's ClusterArgs", () => {
+  const source = clusterArgsSource();
+
+  it("is what library/cluster-args.ts holds", () => {
+    if (process.env.UPDATE_DOCS === "1" && readFileSync(CLUSTER_ARGS, "utf8") !== source) writeFileSync(CLUSTER_ARGS, source);
+    expect(readFileSync(CLUSTER_ARGS, "utf8"), `library/cluster-args.ts is out of date; regenerate it with: ${REGENERATE}`).toBe(source);
+  });
+
+  it("has every key of the stack config, each with its description as JSDoc", () => {
+    for (const row of configRows()) {
+      const key = row.path.split(/[.:]/).pop()!.replace("[]", "");
+      expect(source, row.path).toMatch(new RegExp(`\\* ${escape(row.description.slice(0, 40))}[^]*?readonly ${key}\\??:`));
+    }
+    expect(source).toContain('readonly type: "ssh";');
+    expect(source).toContain('readonly type?: "local";');
+  });
+});
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

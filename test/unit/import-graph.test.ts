@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["guest"], // what runs in a booted guest
   ["components"], // the Pulumi components
   ["testbed"], // a real libvirtd, image mirror and engine sandbox, for the tests and the benchmark
-  [".", "engine", "tools", "bench"], // the stack program, the language host, scripts, the benchmark
+  [".", "library", "engine", "tools", "bench"], // the stack program and library entry, the language host, scripts, the benchmark
   ["test"],
 ];
 const SKIP = new Set(["node_modules", ".tools", ".state", ".git", "fixtures"]);
