@@ -40,7 +40,15 @@ const PRODUCT_POLL_MS = 2000;
 
 function readSettings(kvmUsable: boolean): Settings {
   const raw = process.env.BENCH_SIZES ?? "1,2,4";
-  const sizes = [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean).map(Number))].sort((a, b) => a - b);
+  const sizes = [
+    ...new Set(
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map(Number),
+    ),
+  ].sort((a, b) => a - b);
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > VM_NAMES.length)) {
     throw new Error(`BENCH_SIZES=${raw}: give cluster sizes from 1 to ${VM_NAMES.length}, comma-separated (e.g. 1,2,4)`);
   }
@@ -86,7 +94,14 @@ async function machineInfo(): Promise<Machine> {
 
 let currentChild: ChildProcess | undefined;
 
-async function pulumi(sink: EventSink, sandbox: EngineSandbox, cwd: string, label: string, args: string[], extraEnv: Record<string, string> = {}): Promise<CommandRun & { out: string }> {
+async function pulumi(
+  sink: EventSink,
+  sandbox: EngineSandbox,
+  cwd: string,
+  label: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<CommandRun & { out: string }> {
   const events = sink.record();
   const logFile = path.join(sandbox.dir, "logs", `${label}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
@@ -190,7 +205,8 @@ function ownCosts(path: PathSegment[], floorBootMs: number | undefined): OwnCost
     if (s.kind === "head" || s.kind === "tail") add(s.label, s.ms);
     else if (s.kind === "gap") add("engine gaps between steps on the path (registration, provider check/diff)", s.ms);
     else if (s.type === "Readiness") {
-      if (floorBootMs !== undefined) add("readiness beyond the floor's boot (2 s poll interval, ssh retries, guests sharing the cores)", Math.max(0, s.ms - floorBootMs));
+      if (floorBootMs !== undefined)
+        add("readiness beyond the floor's boot (2 s poll interval, ssh retries, guests sharing the cores)", Math.max(0, s.ms - floorBootMs));
     } else add(`${s.type} step on the path`, s.ms);
   }
   return [...sums.entries()].map(([what, ms]) => ({ what, ms })).sort((a, b) => b.ms - a.ms);
@@ -259,7 +275,9 @@ export async function main(): Promise<number> {
     cleanups.push({ what: "libvirtd (only if this run started it)", fn: () => stopLibvirtd(daemon) });
     const netns = daemon.netns;
     results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: false, productReadinessPollMs: PRODUCT_POLL_MS, netns };
-    log(`libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, domain type ${settings.domainType}`);
+    log(
+      `libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, domain type ${settings.domainType}`,
+    );
     await checkSubnetsFree(netns, [FLOOR_SUBNET, ...settings.sizes.map(subnetOf)]);
     for (const n of settings.sizes) {
       const left = await leftovers(clusterOf(n), netns);
@@ -310,7 +328,10 @@ export async function main(): Promise<number> {
     // 3a. the empty program: the engine's and the language host's own start
     const empty = path.join(sandbox.dir, "empty");
     mkdirSync(empty);
-    writeFileSync(path.join(empty, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: no resources\n");
+    writeFileSync(
+      path.join(empty, "Pulumi.yaml"),
+      "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: no resources\n",
+    );
     writeFileSync(path.join(empty, "package.json"), JSON.stringify({ name: "bench-empty", private: true, main: "index.ts" }));
     writeFileSync(path.join(empty, "index.ts"), "// No resources: what is left is the engine's and the program's start.\nexport {};\n");
     writeFileSync(path.join(empty, "tsconfig.json"), readFileSync(path.join(projectRoot, "tsconfig.json")));
@@ -389,7 +410,13 @@ export async function main(): Promise<number> {
           ups.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-noop-up-${i + 1}`, ["--stack", stack, "up", "--yes"]))));
           previews.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-${i + 1}`, ["--stack", stack, "preview"]))));
         }
-        results.noop = { n, upRuns: ups, previewRuns: previews, upMedianMs: median(ups.map((r) => r.wallMs)), previewMedianMs: median(previews.map((r) => r.wallMs)) };
+        results.noop = {
+          n,
+          upRuns: ups,
+          previewRuns: previews,
+          upMedianMs: median(ups.map((r) => r.wallMs)),
+          previewMedianMs: median(previews.map((r) => r.wallMs)),
+        };
         for (const r of ups) {
           const changes = r.timeline.runs[r.timeline.runs.length - 1]?.changes ?? {};
           if (Object.keys(changes).some((k) => k !== "same")) results.notes.push(`${r.label} was not a no-op: ${JSON.stringify(changes)}`);
@@ -459,7 +486,9 @@ function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Res
     "CA certificate off: with one, update-ca-certificates costs ~33 s per VM under emulation.",
   ];
   if (r.coldPreview) {
-    notes.push("Before the first up, one `pulumi preview` of the fresh project copy fills ts-node's compile cache (kept in the run's sandbox), so every up and no-op run finds it warm, as on a user's second run.");
+    notes.push(
+      "Before the first up, one `pulumi preview` of the fresh project copy fills ts-node's compile cache (kept in the run's sandbox), so every up and no-op run finds it warm, as on a user's second run.",
+    );
   }
   for (const u of r.ups) {
     const slow = (u.destroy?.timeline.steps ?? []).filter((st) => st.type === "Domain" && st.end !== undefined && st.end - st.start >= 10_000);
@@ -471,12 +500,19 @@ function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Res
   }
   const busy = [
     ...(r.floor && Math.max(...r.floor.otherVms) > 0 ? [`floor ${r.floor.otherVms.join("→")}`] : []),
-    ...[r.coldPreview, ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : []), ...r.ups.flatMap((u) => [u.up, u.destroy]), ...(r.noop ? [...r.noop.upRuns, ...r.noop.previewRuns] : [])]
+    ...[
+      r.coldPreview,
+      ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : []),
+      ...r.ups.flatMap((u) => [u.up, u.destroy]),
+      ...(r.noop ? [...r.noop.upRuns, ...r.noop.previewRuns] : []),
+    ]
       .filter((c): c is CommandRun => c !== undefined && Math.max(...c.otherVms) > 0)
       .map((c) => `${c.label} ${c.otherVms.join("→")}`),
   ];
   if (busy.length) {
-    notes.push(`**Not a quiet machine**: other people's VMs ran during ${busy.join(", ")} (count at start→end). They compete for the ${r.machine?.cores ?? "?"} cores: those figures are inflated; rerun when the machine is quiet.`);
+    notes.push(
+      `**Not a quiet machine**: other people's VMs ran during ${busy.join(", ")} (count at start→end). They compete for the ${r.machine?.cores ?? "?"} cores: those figures are inflated; rerun when the machine is quiet.`,
+    );
   }
   return {
     schema: 1,

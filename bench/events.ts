@@ -216,12 +216,14 @@ function programLoad(steps: Step[]): number | undefined {
 }
 
 /** Resource steps that do work through a provider (the dynamic resources and their provider). */
-export const workSteps = (t: Timeline): (Step & { end: number })[] =>
-  t.steps.filter((s): s is Step & { end: number } => s.custom && s.end !== undefined);
+export const workSteps = (t: Timeline): (Step & { end: number })[] => t.steps.filter((s): s is Step & { end: number } => s.custom && s.end !== undefined);
 
 /** Time in [from, to] during which no resource step was in flight: the engine and program alone. */
 export function idleMs(steps: { start: number; end: number }[], from: number, to: number): number {
-  const spans = steps.map((s) => [Math.max(s.start, from), Math.min(s.end, to)] as const).filter(([a, b]) => b > a).sort((a, b) => a[0] - b[0]);
+  const spans = steps
+    .map((s) => [Math.max(s.start, from), Math.min(s.end, to)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((a, b) => a[0] - b[0]);
   let busy = 0;
   let cursor = from;
   for (const [a, b] of spans) {
@@ -270,7 +272,12 @@ export function criticalPath(t: Timeline, slackMs = 50): PathSegment[] {
   const head = chain[0]!.start - main.start;
   const load = main.programLoadMs !== undefined && main.programLoadMs < head ? main.programLoadMs : 0;
   if (load > 0) out.push({ kind: "head", label: "update: program load (ts-node transpiles and requires the project)", start: main.start, ms: load });
-  out.push({ kind: "head", label: "update: language host + SDK start, registration, provider checks until the first step", start: main.start + load, ms: head - load });
+  out.push({
+    kind: "head",
+    label: "update: language host + SDK start, registration, provider checks until the first step",
+    start: main.start + load,
+    ms: head - load,
+  });
   let cursor = chain[0]!.start;
   for (const s of chain) {
     if (s.start - cursor > 0) out.push({ kind: "gap", label: "engine gap (registration, provider check/diff)", start: cursor, ms: s.start - cursor });

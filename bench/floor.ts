@@ -87,7 +87,11 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     return p;
   };
 
-  for (const [kind, what] of [["net-info", name], ["pool-info", poolName], ["dominfo", domain]] as const) {
+  for (const [kind, what] of [
+    ["net-info", name],
+    ["pool-info", poolName],
+    ["dominfo", domain],
+  ] as const) {
     if ((await virshTry(kind, what)).code === 0) throw new Error(`the floor's ${what} exists already (a killed earlier run?): remove it with virsh first`);
   }
   if ((await run(["test", "-e", poolDir])).code === 0) throw new Error(`${poolDir} exists already (a killed earlier run?): remove it first`);
@@ -141,7 +145,10 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     made.network = true;
     await virsh("net-start", name);
     mark.pool = now();
-    await virsh("pool-define", xmlFile("pool.xml", buildPoolXml({ name: poolName, target: { path: poolDir, permissions: { mode: "0755", owner: 0, group: 0 } } })));
+    await virsh(
+      "pool-define",
+      xmlFile("pool.xml", buildPoolXml({ name: poolName, target: { path: poolDir, permissions: { mode: "0755", owner: 0, group: 0 } } })),
+    );
     made.pool = true;
     await virsh("pool-build", poolName);
     await virsh("pool-start", poolName);
@@ -153,7 +160,15 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     await virsh(
       "vol-create",
       poolName,
-      xmlFile("overlay.xml", buildVolumeXml({ name: `${domain}.qcow2`, capacity: o.diskBytes, target: { format: { type: "qcow2" } }, backingStore: { path: base, format: { type: "qcow2" } } })),
+      xmlFile(
+        "overlay.xml",
+        buildVolumeXml({
+          name: `${domain}.qcow2`,
+          capacity: o.diskBytes,
+          target: { format: { type: "qcow2" } },
+          backingStore: { path: base, format: { type: "qcow2" } },
+        }),
+      ),
     );
     mark.seed = now();
     const iso = await seedIso(
@@ -260,11 +275,24 @@ function sshOnce(o: FloorOptions, ip: string, knownHosts: string): Promise<{ cod
     const child = spawn(
       "ip",
       [
-        "netns", "exec", o.netns,
-        "ssh", "-i", o.userKeyFile,
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
-        "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "ConnectTimeout=5",
-        `root@${ip}`, "echo logged-in; cloud-init status --wait",
+        "netns",
+        "exec",
+        o.netns,
+        "ssh",
+        "-i",
+        o.userKeyFile,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "ConnectTimeout=5",
+        `root@${ip}`,
+        "echo logged-in; cloud-init status --wait",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -71,10 +71,26 @@ export function renderMarkdown(r: Results): string {
     rows.push(["Floor: 1 VM with plain virsh, nothing → SSH + cloud-init done", s(r.floor.totalMs), "1.00 × (floor)", String(Math.max(...r.floor.otherVms))]);
     rows.push(["  of which the guest's boot (`virsh start` → ready)", s(r.floor.bootMs), "", ""]);
   }
-  for (const u of r.ups) rows.push([`\`pulumi up --yes\`, ${u.n} VM${u.n > 1 ? "s" : ""}, nothing → all ready`, s(u.up.wallMs), `${x(r.ratios.upOverFloor[String(u.n)])} floor`, vms(u.up)]);
+  for (const u of r.ups)
+    rows.push([
+      `\`pulumi up --yes\`, ${u.n} VM${u.n > 1 ? "s" : ""}, nothing → all ready`,
+      s(u.up.wallMs),
+      `${x(r.ratios.upOverFloor[String(u.n)])} floor`,
+      vms(u.up),
+    ]);
   if (r.noop) {
-    rows.push([`No-op \`pulumi up --yes\` on the ready ${r.noop.n}-VM cluster (median)`, s(r.noop.upMedianMs), `${x(r.ratios.noopUpOverEmptyUp)} empty-program up`, vms(...r.noop.upRuns)]);
-    rows.push([`\`pulumi preview\` on it (median)`, s(r.noop.previewMedianMs), `${x(r.ratios.previewOverEmptyPreview)} empty-program preview`, vms(...r.noop.previewRuns)]);
+    rows.push([
+      `No-op \`pulumi up --yes\` on the ready ${r.noop.n}-VM cluster (median)`,
+      s(r.noop.upMedianMs),
+      `${x(r.ratios.noopUpOverEmptyUp)} empty-program up`,
+      vms(...r.noop.upRuns),
+    ]);
+    rows.push([
+      `\`pulumi preview\` on it (median)`,
+      s(r.noop.previewMedianMs),
+      `${x(r.ratios.previewOverEmptyPreview)} empty-program preview`,
+      vms(...r.noop.previewRuns),
+    ]);
   }
   if (r.coldPreview) {
     const load = r.coldPreview.timeline.runs[0]?.programLoadMs;
@@ -112,7 +128,9 @@ export function renderMarkdown(r: Results): string {
       ),
     );
     out.push("");
-    out.push(`Overlay ${mib(r.floor.disk.overlayBytes)} (qemu-img actual ${mib(r.floor.disk.overlayActualBytes)}), seed ${mib(r.floor.disk.seedBytes)}, base copy ${mib(r.floor.disk.baseBytes)}; ${r.floor.sshAttempts} ssh attempt(s).`);
+    out.push(
+      `Overlay ${mib(r.floor.disk.overlayBytes)} (qemu-img actual ${mib(r.floor.disk.overlayActualBytes)}), seed ${mib(r.floor.disk.seedBytes)}, base copy ${mib(r.floor.disk.baseBytes)}; ${r.floor.sshAttempts} ssh attempt(s).`,
+    );
     out.push("");
   }
 
@@ -123,22 +141,48 @@ export function renderMarkdown(r: Results): string {
     out.push("");
     out.push("Approximate critical path (each step after the one that ended last before it started):");
     out.push("");
-    out.push(table(["at", "segment", "type", "time"], u.criticalPath.map((c) => [s(c.start), c.label, c.type ?? c.kind, s(c.ms)]), ["r", "l", "l", "r"]));
+    out.push(
+      table(
+        ["at", "segment", "type", "time"],
+        u.criticalPath.map((c) => [s(c.start), c.label, c.type ?? c.kind, s(c.ms)]),
+        ["r", "l", "l", "r"],
+      ),
+    );
     out.push("");
     const own = r.ownCosts[String(u.n)] ?? [];
     if (own.length) {
       out.push("Ours, not the guests' (the path above without the floor's boot), largest first:");
       out.push("");
-      out.push(table(["cost", "time"], own.slice(0, 8).map((o) => [o.what, s(o.ms)]), ["l", "r"]));
+      out.push(
+        table(
+          ["cost", "time"],
+          own.slice(0, 8).map((o) => [o.what, s(o.ms)]),
+          ["l", "r"],
+        ),
+      );
       out.push("");
     }
-    out.push(table(["step type", "count", "total", "longest"], Object.entries(u.byType).sort((a, b) => b[1].maxMs - a[1].maxMs).map(([t, v]) => [t, v.count, s(v.totalMs), s(v.maxMs)]), ["l", "r", "r", "r"]));
+    out.push(
+      table(
+        ["step type", "count", "total", "longest"],
+        Object.entries(u.byType)
+          .sort((a, b) => b[1].maxMs - a[1].maxMs)
+          .map(([t, v]) => [t, v.count, s(v.totalMs), s(v.maxMs)]),
+        ["l", "r", "r", "r"],
+      ),
+    );
     out.push("");
     if (u === largest) {
       out.push("<details><summary>Every step of the update</summary>");
       out.push("");
       const steps = u.up.timeline.steps.filter((st) => st.custom);
-      out.push(table(["resource", "type", "op", "start", "end", "time"], steps.map((st) => [st.name, st.type, st.op, s(st.start), s(st.end), s(st.end === undefined ? undefined : st.end - st.start)]), ["l", "l", "l", "r", "r", "r"]));
+      out.push(
+        table(
+          ["resource", "type", "op", "start", "end", "time"],
+          steps.map((st) => [st.name, st.type, st.op, s(st.start), s(st.end), s(st.end === undefined ? undefined : st.end - st.start)]),
+          ["l", "l", "l", "r", "r", "r"],
+        ),
+      );
       out.push("");
       out.push("</details>");
       out.push("");
@@ -164,17 +208,33 @@ export function renderMarkdown(r: Results): string {
     out.push(`## No-op runs on the ${r.noop.n}-VM cluster`);
     out.push("");
     const lines = [...r.noop.upRuns, ...r.noop.previewRuns, ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : [])];
-    out.push(table(["run", "time", "phases"], lines.map((c) => [c.label, s(c.wallMs), phases(c)]), ["l", "r", "l"]));
+    out.push(
+      table(
+        ["run", "time", "phases"],
+        lines.map((c) => [c.label, s(c.wallMs), phases(c)]),
+        ["l", "r", "l"],
+      ),
+    );
     out.push("");
   }
 
   out.push("## What the figures mean");
   out.push("");
-  out.push("- **Floor**: the least this host needs for one VM: a NAT network, a dir pool, the base image copied in, a qcow2 overlay, the NoCloud seed (ISO via xorriso, vol-upload), define, start, then polling for the DHCP lease and ssh with the key until `cloud-init status --wait` returns. Plain virsh, no Pulumi.");
-  out.push("- **`pulumi up`, N VMs**: the literal CLI on a fresh stack, from no libvirt object to the command's exit (every VM answered SSH and finished cloud-init; firewall rules in place). The ratio divides by the 1-VM floor, so for N > 1 it includes the guests sharing the cores.");
-  out.push("- **No-op up / preview**: the same command on the ready cluster with nothing to change; the ratio divides by the same command on a program with no resources, i.e. what the engine, language host and SDK cost by themselves.");
-  out.push("- **Critical path**: the steps and gaps that decided the up's wall time. *Ours* is all of it except the guest's boot (taken as the floor's boot); *program load* is ts-node transpiling and requiring the project, between the SDK's Stack registration and the program's first resource.");
-  out.push("- **Disk**: allocated bytes (`du -B1`) right after up; the overlay grows with what the guest writes. Each cluster also copies the base image into its pool.");
+  out.push(
+    "- **Floor**: the least this host needs for one VM: a NAT network, a dir pool, the base image copied in, a qcow2 overlay, the NoCloud seed (ISO via xorriso, vol-upload), define, start, then polling for the DHCP lease and ssh with the key until `cloud-init status --wait` returns. Plain virsh, no Pulumi.",
+  );
+  out.push(
+    "- **`pulumi up`, N VMs**: the literal CLI on a fresh stack, from no libvirt object to the command's exit (every VM answered SSH and finished cloud-init; firewall rules in place). The ratio divides by the 1-VM floor, so for N > 1 it includes the guests sharing the cores.",
+  );
+  out.push(
+    "- **No-op up / preview**: the same command on the ready cluster with nothing to change; the ratio divides by the same command on a program with no resources, i.e. what the engine, language host and SDK cost by themselves.",
+  );
+  out.push(
+    "- **Critical path**: the steps and gaps that decided the up's wall time. *Ours* is all of it except the guest's boot (taken as the floor's boot); *program load* is ts-node transpiling and requiring the project, between the SDK's Stack registration and the program's first resource.",
+  );
+  out.push(
+    "- **Disk**: allocated bytes (`du -B1`) right after up; the overlay grows with what the guest writes. Each cluster also copies the base image into its pool.",
+  );
   out.push("");
   out.push("## Notes");
   out.push("");

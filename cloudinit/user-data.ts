@@ -40,8 +40,7 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/
 // cloud-init's own packages module would run apt even when python3 is already there, and the
 // guest has no network to reach a mirror. A missing python3 (needed by Ansible) fails the final
 // stage instead, so `cloud-init status --wait` reports it.
-const REQUIRE_PYTHON3 =
-  'command -v python3 >/dev/null || { echo "vm-cluster: python3 is missing from the image; Ansible needs it" >&2; exit 1; }';
+const REQUIRE_PYTHON3 = 'command -v python3 >/dev/null || { echo "vm-cluster: python3 is missing from the image; Ansible needs it" >&2; exit 1; }';
 
 interface UserEntry {
   name: string;
@@ -77,7 +76,13 @@ interface CloudConfig {
  */
 export const SSHD_DROP_IN: WriteFile = {
   path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
-  content: ["# vm-cluster: root logs in with its SSH key only.", "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", ""].join("\n"),
+  content: [
+    "# vm-cluster: root logs in with its SSH key only.",
+    "PermitRootLogin prohibit-password",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "",
+  ].join("\n"),
   owner: "root:root",
   permissions: "0644",
 };

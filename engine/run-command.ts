@@ -49,18 +49,12 @@ export function runtimeConfig(config: Record<string, string>): Record<string, st
  * The `node` argv and environment that start the program through @pulumi/pulumi's `cmd/run`,
  * resolved from the program's own folder so the program's copy of the SDK runs it.
  */
-export function programCommand(
-  req: RunRequestFields,
-  baseEnv: NodeJS.ProcessEnv,
-  resolve: (id: string, from: string) => string,
-): ProgramCommand {
+export function programCommand(req: RunRequestFields, baseEnv: NodeJS.ProcessEnv, resolve: (id: string, from: string) => string): ProgramCommand {
   let runPath: string;
   try {
     runPath = resolve("@pulumi/pulumi/cmd/run", req.programDirectory);
   } catch {
-    throw new Error(
-      `@pulumi/pulumi is not installed for the program in ${req.programDirectory}: run the project's setup (npm ci) first`,
-    );
+    throw new Error(`@pulumi/pulumi is not installed for the program in ${req.programDirectory}: run the project's setup (npm ci) first`);
   }
   const args = [runPath];
   const flag = (name: string, value: string) => {

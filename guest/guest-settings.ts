@@ -54,24 +54,24 @@ export function growRootScript(diskBytes: number): string {
   return [
     `want=${diskBytes}`,
     // -v: a btrfs subvolume's source without its [/subvol] suffix.
-    'src=$(findmnt -nvo SOURCE /)',
+    "src=$(findmnt -nvo SOURCE /)",
     'dev=$(basename "$(readlink -f "$src")")',
     'if [ -e "/sys/class/block/$dev/dm" ]; then echo "vm-cluster: the root file system is on device-mapper ($src); grow it by hand (pvresize, lvextend)" >&2; exit 1; fi',
     'if [ -e "/sys/class/block/$dev/partition" ]; then disk=$(basename "$(readlink -f "/sys/class/block/$dev/..")"); else disk=$dev; fi',
-    'i=0',
+    "i=0",
     'while [ $(( $(cat "/sys/class/block/$disk/size") * 512 )) -lt "$want" ]; do',
-    '  i=$((i + 1))',
+    "  i=$((i + 1))",
     '  if [ $i -gt 50 ]; then echo "vm-cluster: /dev/$disk shows $(( $(cat "/sys/class/block/$disk/size") * 512 )) bytes after 10 s, not $want" >&2; exit 1; fi',
-    '  sleep 0.2',
-    'done',
+    "  sleep 0.2",
+    "done",
     // growpart exits 1 when there is nothing to grow (NOCHANGE): a retried update.
     'if [ "$disk" != "$dev" ]; then growpart "/dev/$disk" "$(cat "/sys/class/block/$dev/partition")" >/dev/null || [ $? -eq 1 ]; fi',
-    'case $(findmnt -no FSTYPE /) in',
+    "case $(findmnt -no FSTYPE /) in",
     '  ext2|ext3|ext4) resize2fs "$src" >/dev/null ;;',
-    '  xfs) xfs_growfs / >/dev/null ;;',
-    '  btrfs) btrfs filesystem resize max / >/dev/null ;;',
+    "  xfs) xfs_growfs / >/dev/null ;;",
+    "  btrfs) btrfs filesystem resize max / >/dev/null ;;",
     '  *) echo "vm-cluster: cannot grow a $(findmnt -no FSTYPE /) root file system; grow it by hand" >&2; exit 1 ;;',
-    'esac',
+    "esac",
   ].join("\n");
 }
 
@@ -112,13 +112,18 @@ async function applyInGuest(vm: string, ip: string, logins: GuestAccess[], scrip
     // The script on standard input: it may hold the password hash, which argv would show in `ps`.
     const r = await withGuest(logins[i % logins.length]!, (run) => run(["sh", "-s"], { input: script, okCodes: ANY_EXIT }));
     if (r.code === 0) return;
-    if (r.code !== 255) throw new Error(`applying the settings of VM ${vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
-    if (Date.now() > until) throw new Error(`cannot reach VM ${vm} over SSH (root@${ip}) within ${REACH_SECONDS} s to apply its settings: ${r.stderr.trim() || "no answer"}`);
+    if (r.code !== 255)
+      throw new Error(`applying the settings of VM ${vm} failed in the guest (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no error output"}`);
+    if (Date.now() > until)
+      throw new Error(`cannot reach VM ${vm} over SSH (root@${ip}) within ${REACH_SECONDS} s to apply its settings: ${r.stderr.trim() || "no answer"}`);
     if ((i + 1) % logins.length === 0) await new Promise((done) => setTimeout(done, 2000));
   }
 }
 
-export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSettingsInputs, GuestSettingsInputs> = withClearErrors<GuestSettingsInputs, GuestSettingsInputs>("guest settings", {
+export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSettingsInputs, GuestSettingsInputs> = withClearErrors<
+  GuestSettingsInputs,
+  GuestSettingsInputs
+>("guest settings", {
   async create(inputs) {
     // A disk from an older vm-cluster: its guest was set up by another config, perhaps; apply all once.
     if (inputs.diskCreatedAt === undefined) await applyInGuest(inputs.vm, inputs.ip, [inputs], settingsScript({ diskBytes: 0 }, inputs));
@@ -144,6 +149,13 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
 /** The VM's settings as configured; an update applies a change in the running guest. */
 export class GuestSettings extends pulumi.dynamic.Resource {
   constructor(name: string, args: GuestSettingsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(guestSettingsProvider, name, args, { ...opts, additionalSecretOutputs: ["provisionerPrivateKey", "consolePasswordHash"] }, "vm-cluster", "GuestSettings");
+    super(
+      guestSettingsProvider,
+      name,
+      args,
+      { ...opts, additionalSecretOutputs: ["provisionerPrivateKey", "consolePasswordHash"] },
+      "vm-cluster",
+      "GuestSettings",
+    );
   }
 }

@@ -49,7 +49,9 @@ async function consoleTail(i: ReadinessInputs): Promise<string> {
 async function waitReady(i: ReadinessInputs): Promise<void> {
   const deadline = Date.now() + i.timeoutSeconds * 1000;
   const timedOut = async (what: string) =>
-    new Error(`VM ${i.vm} (domain ${i.domain}) was not ready within ${i.timeoutSeconds} s: ${what}.\nLast lines of its serial console:\n${await consoleTail(i)}`);
+    new Error(
+      `VM ${i.vm} (domain ${i.domain}) was not ready within ${i.timeoutSeconds} s: ${what}.\nLast lines of its serial console:\n${await consoleTail(i)}`,
+    );
 
   let ip: string | undefined;
   while (ip === undefined) {
@@ -79,17 +81,20 @@ async function waitReady(i: ReadinessInputs): Promise<void> {
   });
 }
 
-export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessInputs> = withClearErrors<ReadinessInputs, ReadinessInputs>("readiness", {
-  async create(inputs) {
-    await waitReady(inputs);
-    return { id: inputs.domain, outs: inputs };
+export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessInputs> = withClearErrors<ReadinessInputs, ReadinessInputs>(
+  "readiness",
+  {
+    async create(inputs) {
+      await waitReady(inputs);
+      return { id: inputs.domain, outs: inputs };
+    },
+    async diff(_id, olds, news) {
+      // A new or restarted VM (or a new address or host key) must be waited for again.
+      const replaces = (["domain", "domainStartedAt", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
+      return { changes: replaces.length > 0, replaces };
+    },
   },
-  async diff(_id, olds, news) {
-    // A new or restarted VM (or a new address or host key) must be waited for again.
-    const replaces = (["domain", "domainStartedAt", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length > 0, replaces };
-  },
-});
+);
 
 /** Exists once its VM answered SSH and cloud-init finished; depend on it to use the VM. */
 export class Readiness extends pulumi.dynamic.Resource {

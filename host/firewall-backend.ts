@@ -102,7 +102,9 @@ export async function setFirewallBackend(conn: HostConnection, inputs: FirewallB
   const warnings: string[] = [];
   if (firewallBackendOf(content) !== FIREWALL_BACKEND) {
     await writeFile(conn, inputs.networkConf, withFirewallBackend(content, FIREWALL_BACKEND));
-    warnings.push(`${inputs.networkConf} now sets firewall_backend = "${FIREWALL_BACKEND}": libvirt reads it when its network driver starts, so restart libvirtd (or virtnetworkd) if it was running`);
+    warnings.push(
+      `${inputs.networkConf} now sets firewall_backend = "${FIREWALL_BACKEND}": libvirt reads it when its network driver starts, so restart libvirtd (or virtnetworkd) if it was running`,
+    );
   }
   await addUser(conn, paths(inputs), inputs.user);
   return { ...state, backend: FIREWALL_BACKEND, registered: true, warnings };
@@ -150,7 +152,12 @@ export class FirewallBackend extends pulumi.dynamic.Resource {
   declare readonly warnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: FirewallBackendArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs = { connection: args.connection, user: args.user ?? defaultUser(), networkConf: args.networkConf ?? DEFAULT_NETWORK_CONF, stateDir: args.stateDir ?? DEFAULT_STATE_DIR };
+    const inputs = {
+      connection: args.connection,
+      user: args.user ?? defaultUser(),
+      networkConf: args.networkConf ?? DEFAULT_NETWORK_CONF,
+      stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
+    };
     const props = settingProps(inputs, ["libvirtVersion", "supported", "backend", "registered", "warnings"]);
     super(firewallBackendProvider, name, props, opts, "vm-cluster", "FirewallBackend");
     showWarnings(this, this.warnings);

@@ -22,9 +22,14 @@ export interface FirewallRulesState extends FirewallRulesInputs {
 /** Problems with the inputs, per property: they end up in argv and in the rule comment. */
 export function firewallInputProblems(inputs: ClusterFirewallSpec): { property: string; reason: string }[] {
   const problems: { property: string; reason: string }[] = [];
-  if (!CLUSTER_NAME.test(inputs.cluster)) problems.push({ property: "cluster", reason: `"${inputs.cluster}" is not a cluster name: lowercase letters and digits, a letter first, at most 20` });
+  if (!CLUSTER_NAME.test(inputs.cluster))
+    problems.push({ property: "cluster", reason: `"${inputs.cluster}" is not a cluster name: lowercase letters and digits, a letter first, at most 20` });
   for (const key of ["lanInterface", "bridge"] as const) {
-    if (!INTERFACE_NAME.test(inputs[key])) problems.push({ property: key, reason: `"${inputs[key]}" is not a network interface name (at most 15 of A-Z a-z 0-9 _ . -, not starting with - . or _)` });
+    if (!INTERFACE_NAME.test(inputs[key]))
+      problems.push({
+        property: key,
+        reason: `"${inputs[key]}" is not a network interface name (at most 15 of A-Z a-z 0-9 _ . -, not starting with - . or _)`,
+      });
   }
   for (const key of ["clusterCidr", "lanCidr"] as const) {
     if (!parseCidr(inputs[key])) problems.push({ property: key, reason: `"${inputs[key]}" is not an IPv4 CIDR like 172.17.2.0/24` });
@@ -67,7 +72,10 @@ export async function removeRules(conn: HostConnection, inputs: FirewallRulesInp
 /** Pulumi's wire value for "not known yet" during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRulesInputs, FirewallRulesState> = withClearErrors<FirewallRulesInputs, FirewallRulesState>("firewall rules", {
+export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRulesInputs, FirewallRulesState> = withClearErrors<
+  FirewallRulesInputs,
+  FirewallRulesState
+>("firewall rules", {
   async check(_olds, news) {
     // Values not known yet (preview) are checked when they are.
     const known = Object.values(news).every((v) => typeof v !== "string" || v !== UNKNOWN);
@@ -92,7 +100,11 @@ export const firewallRulesProvider: pulumi.dynamic.ResourceProvider<FirewallRule
   async update(_id, olds, news) {
     const conn = connect(news.connection);
     const wanted = new Set(clusterRules(news).map(describeRule));
-    await deleteRules(conn, clusterRules(olds).filter((r) => !wanted.has(describeRule(r))), firewallTag(olds.cluster));
+    await deleteRules(
+      conn,
+      clusterRules(olds).filter((r) => !wanted.has(describeRule(r))),
+      firewallTag(olds.cluster),
+    );
     return { outs: await ensureRules(conn, news) };
   },
 

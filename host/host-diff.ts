@@ -16,7 +16,12 @@ export interface HostDiffResult {
  * `replaceKeys`: inputs that name another thing on the host (a path, a marker, a cluster).
  * Delete before replace: the old change is undone before the new one records the host's state.
  */
-export function hostDiff<T extends { connection: ConnectionSpec }>(olds: T, news: T, replaceKeys: readonly (keyof T & string)[], drift: boolean): HostDiffResult {
+export function hostDiff<T extends { connection: ConnectionSpec }>(
+  olds: T,
+  news: T,
+  replaceKeys: readonly (keyof T & string)[],
+  drift: boolean,
+): HostDiffResult {
   const replaces: string[] = replaceKeys.filter((k) => !isDeepStrictEqual(olds[k], news[k]));
   // A connection not known yet (preview of a computed value) may reach another host.
   const identity = (c: ConnectionSpec) => (typeof c === "object" && c !== null ? hostIdentity(c) : "unknown");

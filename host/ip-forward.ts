@@ -118,7 +118,12 @@ export class IpForward extends pulumi.dynamic.Resource {
   declare readonly registered: pulumi.Output<boolean>;
 
   constructor(name: string, args: IpForwardArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs = { connection: args.connection, user: args.user ?? defaultUser(), sysctlDir: args.sysctlDir ?? DEFAULT_SYSCTL_DIR, stateDir: args.stateDir ?? DEFAULT_STATE_DIR };
+    const inputs = {
+      connection: args.connection,
+      user: args.user ?? defaultUser(),
+      sysctlDir: args.sysctlDir ?? DEFAULT_SYSCTL_DIR,
+      stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
+    };
     const props = settingProps(inputs, ["value", "persisted", "registered"]);
     super(ipForwardProvider, name, props, opts, "vm-cluster", "IpForward");
   }

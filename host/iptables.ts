@@ -52,8 +52,7 @@ type Operation = "check" | "add" | "delete";
 
 /** `-w`: wait for the xtables lock instead of failing when another program holds it. */
 export function ruleArgv(op: Operation, rule: IptablesRule, tag: string): string[] {
-  const where =
-    op === "check" ? ["-C", rule.chain] : op === "delete" ? ["-D", rule.chain] : rule.insert ? ["-I", rule.chain, "1"] : ["-A", rule.chain];
+  const where = op === "check" ? ["-C", rule.chain] : op === "delete" ? ["-D", rule.chain] : rule.insert ? ["-I", rule.chain, "1"] : ["-A", rule.chain];
   return ["iptables", ...XTABLES_WAIT, "-t", rule.table, ...where, ...rule.match, "-m", "comment", "--comment", tag, "-j", rule.target];
 }
 

@@ -86,7 +86,8 @@ export async function inspectDaemon(conn: HostConnection, inputs: LibvirtDaemonI
 async function waitFor(what: string, where: string, ok: () => Promise<boolean>): Promise<void> {
   const until = Date.now() + START_TIMEOUT_MS;
   while (!(await ok())) {
-    if (Date.now() > until) throw new Error(`${what} on ${where} did not happen within ${START_TIMEOUT_MS / 1000} s: see the daemon's log (journal or /var/log/libvirt/)`);
+    if (Date.now() > until)
+      throw new Error(`${what} on ${where} did not happen within ${START_TIMEOUT_MS / 1000} s: see the daemon's log (journal or /var/log/libvirt/)`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -105,7 +106,11 @@ export async function ensureDaemon(conn: HostConnection, inputs: LibvirtDaemonIn
     await conn.run([daemon, "-d"]);
     await waitFor(`${daemon} writing its pid file`, conn.description, () => daemonRunning(conn, daemon));
   }
-  await waitFor("libvirtd answering", conn.description, async () => (await conn.run(["virsh", "-c", "qemu:///system", "version"], { okCodes: [0, 1] })).code === 0);
+  await waitFor(
+    "libvirtd answering",
+    conn.description,
+    async () => (await conn.run(["virsh", "-c", "qemu:///system", "version"], { okCodes: [0, 1] })).code === 0,
+  );
   const warning = `no systemd on ${conn.description}: vm-cluster started ${DIRECT_DAEMONS.join(" and ")} directly, and nothing starts them at boot: add them to the host's init system`;
   return { ...state, running: true, warnings: [warning] };
 }

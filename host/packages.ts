@@ -29,7 +29,9 @@ export interface HostPackagesState extends HostPackagesInputs {
 export async function detectDistro(conn: HostConnection): Promise<{ family: DistroFamily; distro: string }> {
   const text = (await readFileIfExists(conn, "/etc/os-release")) ?? (await readFileIfExists(conn, "/usr/lib/os-release"));
   if (text === undefined) {
-    throw new Error(`${conn.description} has no /etc/os-release: cannot tell its distribution; install the equivalents of ${PACKAGES.debian.join(", ")} (Debian names) by hand`);
+    throw new Error(
+      `${conn.description} has no /etc/os-release: cannot tell its distribution; install the equivalents of ${PACKAGES.debian.join(", ")} (Debian names) by hand`,
+    );
   }
   const osRelease = parseOsRelease(text);
   const distro = osRelease.PRETTY_NAME ?? osRelease.ID ?? "unknown";
@@ -61,7 +63,9 @@ export async function ensurePackages(conn: HostConnection, inputs: HostPackagesI
   for (const argv of installCommands(state.family, state.missing)) await conn.run(argv, { timeoutSeconds: INSTALL_SECONDS });
   const still = await findMissing(conn, state.family, state.missing);
   if (still.length > 0) {
-    throw new Error(`${still.join(", ")} still not installed on ${conn.description} after the package manager succeeded: check its repositories (e.g. a disabled one)`);
+    throw new Error(
+      `${still.join(", ")} still not installed on ${conn.description} after the package manager succeeded: check its repositories (e.g. a disabled one)`,
+    );
   }
   return { ...state, missing: [], installed: [...new Set([...installedBefore, ...state.missing])] };
 }

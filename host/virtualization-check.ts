@@ -42,7 +42,8 @@ export function parseDeviceStat(out: string): DeviceStat {
 /** What makes the device unusable for libvirt's QEMU processes (group kvm on Debian, 0666 elsewhere). */
 export function kvmDeviceProblem(path: string, dev: DeviceStat | undefined): string | undefined {
   if (!dev) return `${path} does not exist: load KVM (\`modprobe kvm_intel\` or \`modprobe kvm_amd\`) on a CPU with VT-x / AMD-V`;
-  if (dev.kind !== "character special file") return `${path} is a ${dev.kind}, not the KVM character device: remove it and load KVM (\`modprobe kvm_intel\` or \`modprobe kvm_amd\`)`;
+  if (dev.kind !== "character special file")
+    return `${path} is a ${dev.kind}, not the KVM character device: remove it and load KVM (\`modprobe kvm_intel\` or \`modprobe kvm_amd\`)`;
   const mode = parseInt(dev.mode, 8);
   const worldRw = (mode & 0o006) === 0o006;
   const kvmGroupRw = dev.group === "kvm" && (mode & 0o060) === 0o060;
@@ -116,7 +117,10 @@ export async function checkVirtualization(conn: HostConnection, inputs: Virtuali
   return state;
 }
 
-export const virtualizationCheckProvider: pulumi.dynamic.ResourceProvider<VirtualizationCheckInputs, VirtualizationCheckState> = withClearErrors<VirtualizationCheckInputs, VirtualizationCheckState>("virtualization check", {
+export const virtualizationCheckProvider: pulumi.dynamic.ResourceProvider<VirtualizationCheckInputs, VirtualizationCheckState> = withClearErrors<
+  VirtualizationCheckInputs,
+  VirtualizationCheckState
+>("virtualization check", {
   async create(inputs) {
     const outs = await checkVirtualization(connect(inputs.connection), inputs);
     return { id: `virtualization@${hostIdentity(inputs.connection)}`, outs };

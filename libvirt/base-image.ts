@@ -119,57 +119,60 @@ async function cachedImage(conn: HostConnection, inputs: BaseImageInputs, sha512
   }
 }
 
-export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = withClearErrors<BaseImageInputs, BaseImageState>("base image", {
-  async check(_olds, news) {
-    const failures = [];
-    if (!news.sha512 === !news.checksumsUrl) failures.push({ property: "sha512", reason: "give exactly one of sha512 and checksumsUrl" });
-    return { inputs: { ...news, cacheDir: news.cacheDir || DEFAULT_IMAGE_CACHE }, failures };
-  },
+export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs, BaseImageState> = withClearErrors<BaseImageInputs, BaseImageState>(
+  "base image",
+  {
+    async check(_olds, news) {
+      const failures = [];
+      if (!news.sha512 === !news.checksumsUrl) failures.push({ property: "sha512", reason: "give exactly one of sha512 and checksumsUrl" });
+      return { inputs: { ...news, cacheDir: news.cacheDir || DEFAULT_IMAGE_CACHE }, failures };
+    },
 
-  async create(inputs) {
-    const t = inputs.target;
-    const conn = connect(t.connection);
-    const leftover = await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner);
-    const sha512 = await expectedSha512(conn, inputs);
-    const id = `${inputs.pool}/${inputs.name}`;
-    if (leftover !== undefined) {
-      // An interrupted run's copy in our own pool: kept when complete, else copied again.
-      if ((await sha512Of(conn, leftover)) === sha512) {
-        return { id, outs: { ...inputs, verifiedSha512: sha512, path: leftover, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
+    async create(inputs) {
+      const t = inputs.target;
+      const conn = connect(t.connection);
+      const leftover = await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner);
+      const sha512 = await expectedSha512(conn, inputs);
+      const id = `${inputs.pool}/${inputs.name}`;
+      if (leftover !== undefined) {
+        // An interrupted run's copy in our own pool: kept when complete, else copied again.
+        if ((await sha512Of(conn, leftover)) === sha512) {
+          return { id, outs: { ...inputs, verifiedSha512: sha512, path: leftover, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
+        }
+        await deleteVolume(t, inputs.pool, inputs.name);
       }
-      await deleteVolume(t, inputs.pool, inputs.name);
-    }
-    const cached = await cachedImage(conn, inputs, sha512);
-    const path = `${await poolPath(t, inputs.pool)}/${inputs.name}`;
-    // A reflink where the file system has them, else a plain copy: the cache stays pristine.
-    await conn.run(["cp", "--reflink=auto", "--", cached, path]);
-    await virsh(t, ["pool-refresh", inputs.pool]);
-    return { id, outs: { ...inputs, verifiedSha512: sha512, path, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
-  },
+      const cached = await cachedImage(conn, inputs, sha512);
+      const path = `${await poolPath(t, inputs.pool)}/${inputs.name}`;
+      // A reflink where the file system has them, else a plain copy: the cache stays pristine.
+      await conn.run(["cp", "--reflink=auto", "--", cached, path]);
+      await virsh(t, ["pool-refresh", inputs.pool]);
+      return { id, outs: { ...inputs, verifiedSha512: sha512, path, virtualSize: await virtualSize(t, inputs.pool, inputs.name) } };
+    },
 
-  async read(id, props) {
-    if (!props) return {};
-    const path = await volumePath(props.target, props.pool, props.name);
-    return path === undefined ? {} : { id, props: { ...props, path, virtualSize: await virtualSize(props.target, props.pool, props.name) } };
-  },
+    async read(id, props) {
+      if (!props) return {};
+      const path = await volumePath(props.target, props.pool, props.name);
+      return path === undefined ? {} : { id, props: { ...props, path, virtualSize: await virtualSize(props.target, props.pool, props.name) } };
+    },
 
-  async diff(_id, olds, news) {
-    const keys = ["pool", "name", "url", "sha512", "checksumsUrl", "fileName"] as const;
-    const replaces: string[] = keys.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
-    const target = targetChange(olds.target, news.target);
-    if (target === "moved") replaces.push("target");
-    // The cache folder only says where downloads go: changing it changes nothing on the VMs.
-    return { changes: replaces.length > 0 || olds.cacheDir !== news.cacheDir || target !== "same", replaces, deleteBeforeReplace: true };
-  },
+    async diff(_id, olds, news) {
+      const keys = ["pool", "name", "url", "sha512", "checksumsUrl", "fileName"] as const;
+      const replaces: string[] = keys.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+      const target = targetChange(olds.target, news.target);
+      if (target === "moved") replaces.push("target");
+      // The cache folder only says where downloads go: changing it changes nothing on the VMs.
+      return { changes: replaces.length > 0 || olds.cacheDir !== news.cacheDir || target !== "same", replaces, deleteBeforeReplace: true };
+    },
 
-  async update(_id, olds, news) {
-    return { outs: { ...olds, target: news.target, cacheDir: news.cacheDir } };
-  },
+    async update(_id, olds, news) {
+      return { outs: { ...olds, target: news.target, cacheDir: news.cacheDir } };
+    },
 
-  async delete(_id, props) {
-    await deleteOwnedVolume(props.target, props.pool, props.name, props.owner);
+    async delete(_id, props) {
+      await deleteOwnedVolume(props.target, props.pool, props.name, props.owner);
+    },
   },
-});
+);
 
 export class BaseImage extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;

@@ -86,9 +86,12 @@ async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
   const live = (await readDisk(t, inputs.pool, inputs.name))!;
   const where = `disk volume ${inputs.name} in pool ${inputs.pool}, left by an interrupted run,`;
   const remove = `run \`pulumi destroy\` or remove it by hand (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`;
-  if (live.backingPath !== inputs.backingPath) throw new Error(`${where} is an overlay of ${live.backingPath || "nothing"}, not of ${inputs.backingPath}: ${remove}`);
+  if (live.backingPath !== inputs.backingPath)
+    throw new Error(`${where} is an overlay of ${live.backingPath || "nothing"}, not of ${inputs.backingPath}: ${remove}`);
   if (live.capacityBytes > inputs.capacityBytes) {
-    throw new Error(`${where} is larger (${live.capacityBytes} bytes) than configured (${inputs.capacityBytes}); a disk never shrinks: configure at least its size, or ${remove}`);
+    throw new Error(
+      `${where} is larger (${live.capacityBytes} bytes) than configured (${inputs.capacityBytes}); a disk never shrinks: configure at least its size, or ${remove}`,
+    );
   }
   if (live.capacityBytes < inputs.capacityBytes) await growDisk(t, inputs, live.path, inputs.capacityBytes);
 }
@@ -98,7 +101,10 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     const t = inputs.target;
     if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) {
       await adoptDisk(t, inputs);
-      return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))!, createdAt: new Date().toISOString() } };
+      return {
+        id: `${inputs.pool}/${inputs.name}`,
+        outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))!, createdAt: new Date().toISOString() },
+      };
     }
     const xml = buildVolumeXml({
       name: inputs.name,

@@ -147,7 +147,9 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     try {
       await virsh(t, ["start", inputs.name]);
     } catch (err) {
-      await undoThenThrow(err, [{ what: `undefining the domain that did not start (virsh undefine ${inputs.name} --nvram)`, run: () => virsh(t, ["undefine", inputs.name, "--nvram"]) }]);
+      await undoThenThrow(err, [
+        { what: `undefining the domain that did not start (virsh undefine ${inputs.name} --nvram)`, run: () => virsh(t, ["undefine", inputs.name, "--nvram"]) },
+      ]);
     }
     return { id: inputs.name, outs: { ...inputs, running: true, startedAt: new Date().toISOString() } };
   },
@@ -162,7 +164,10 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // State from an older vm-cluster does not tie the disk to its MAC yet: its disk would stay and
     // its guest, set up for the old MAC, would find no network. One up without the change records it.
     if (olds.name !== undefined && olds.disk === undefined && olds.mac !== undefined && olds.mac !== news.mac) {
-      failures.push({ property: "mac", reason: `the MAC of ${news.name} changes (${olds.mac} → ${news.mac}) before this stack's state knows which disk was set up for it (state from an older vm-cluster): run \`pulumi up\` once with the old MAC, then change it` });
+      failures.push({
+        property: "mac",
+        reason: `the MAC of ${news.name} changes (${olds.mac} → ${news.mac}) before this stack's state knows which disk was set up for it (state from an older vm-cluster): run \`pulumi up\` once with the old MAC, then change it`,
+      });
     }
     // Asked of the host only when the sizes are new: a run that changes nothing costs no virsh call.
     const sized = olds.name === undefined || olds.memoryMiB !== news.memoryMiB || olds.vcpus !== news.vcpus || olds.type !== news.type;

@@ -70,14 +70,16 @@ async function readNetwork(t: LibvirtTarget, name: string) {
 
 /** Reservations compared as libvirt does: MACs case-insensitively, order and key order ignored. */
 const hostsKey = (hosts: DhcpHost[]) =>
-  hosts.map((h) => `${h.mac?.toLowerCase() ?? ""}|${h.name ?? ""}|${h.ip}`).sort().join(",");
+  hosts
+    .map((h) => `${h.mac?.toLowerCase() ?? ""}|${h.name ?? ""}|${h.ip}`)
+    .sort()
+    .join(",");
 
 /** Applies reservation edits; `--live` only while the network runs. */
 async function updateHosts(t: LibvirtTarget, name: string, current: DhcpHost[], wanted: DhcpHost[], active: boolean) {
   const changes = dhcpHostChanges(current, wanted);
   const scope = active ? ["--live", "--config"] : ["--config"];
-  const edit = (command: string, host: DhcpHost) =>
-    virsh(t, ["net-update", name, command, "ip-dhcp-host", buildDhcpHostXml(host), ...scope]);
+  const edit = (command: string, host: DhcpHost) => virsh(t, ["net-update", name, command, "ip-dhcp-host", buildDhcpHostXml(host), ...scope]);
   for (const host of changes.remove) await edit("delete", host);
   for (const host of changes.modify) await edit("modify", host);
   for (const host of changes.add) await edit("add", host);
@@ -107,7 +109,10 @@ async function reattachDomains(t: LibvirtTarget, network: string, bridge: string
 
 /** The tap devices of running domains on `network` that are not on its bridge. */
 async function unpluggedTaps(t: LibvirtTarget, network: string, bridge: string): Promise<string[]> {
-  const running = (await virsh(t, ["list", "--name", "--state-running"])).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
+  const running = (await virsh(t, ["list", "--name", "--state-running"])).stdout
+    .split("\n")
+    .map((n) => n.trim())
+    .filter(Boolean);
   const taps: string[] = [];
   for (const domain of running) taps.push(...tapsOn((await virshIfExists(t, ["domiflist", domain])) ?? "", network));
   if (taps.length === 0) return [];
@@ -130,81 +135,92 @@ async function ensureRunning(t: LibvirtTarget, name: string, state: { active: bo
   if (!state.autostart) await virsh(t, ["net-autostart", name]);
 }
 
-export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInputs, NatNetworkState> = withClearErrors<NatNetworkInputs, NatNetworkState>("network", {
-  async create(inputs) {
-    const t = inputs.target;
-    const existing = await readNetwork(t, inputs.name);
-    if (existing !== undefined) {
-      // Ours from an interrupted run (its marker names this very stack): take it over and converge.
-      if (!sameOwner(existing.owner, inputs.owner)) {
-        throw nameTakenError("network", inputs.name, `virsh net-destroy ${inputs.name}; virsh net-undefine ${inputs.name}`);
+export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInputs, NatNetworkState> = withClearErrors<NatNetworkInputs, NatNetworkState>(
+  "network",
+  {
+    async create(inputs) {
+      const t = inputs.target;
+      const existing = await readNetwork(t, inputs.name);
+      if (existing !== undefined) {
+        // Ours from an interrupted run (its marker names this very stack): take it over and converge.
+        if (!sameOwner(existing.owner, inputs.owner)) {
+          throw nameTakenError("network", inputs.name, `virsh net-destroy ${inputs.name}; virsh net-undefine ${inputs.name}`);
+        }
+        const differs = FIXED.filter((k) => k !== "name" && existing.live[k] !== inputs[k]);
+        if (differs.length > 0) {
+          throw new Error(
+            `network ${inputs.name} left by an interrupted run differs in ${differs.join(", ")}: run \`pulumi destroy\` or remove it by hand (virsh net-destroy/net-undefine ${inputs.name})`,
+          );
+        }
+        await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
+        await ensureRunning(t, inputs.name, existing.live, inputs.bridge);
+        return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
       }
-      const differs = FIXED.filter((k) => k !== "name" && existing.live[k] !== inputs[k]);
-      if (differs.length > 0) {
-        throw new Error(`network ${inputs.name} left by an interrupted run differs in ${differs.join(", ")}: run \`pulumi destroy\` or remove it by hand (virsh net-destroy/net-undefine ${inputs.name})`);
+      const xml = buildNetworkXml({
+        name: inputs.name,
+        metadata: { owner: inputs.owner },
+        bridge: { name: inputs.bridge },
+        ip: { address: inputs.address, netmask: inputs.netmask, dhcp: { range: { start: inputs.dhcpStart, end: inputs.dhcpEnd }, hosts: inputs.hosts } },
+      });
+      await defineXml(t, ["net-define"], xml);
+      try {
+        await virsh(t, ["net-start", inputs.name]);
+        await virsh(t, ["net-autostart", inputs.name]);
+      } catch (err) {
+        await undoThenThrow(err, [
+          // A network that never started is not active: nothing to stop then.
+          {
+            what: `stopping the network (virsh net-destroy ${inputs.name})`,
+            run: () =>
+              virsh(t, ["net-destroy", inputs.name]).catch((e) => {
+                if (!/not active/i.test(isCommandError(e) ? e.stderr : "")) throw e;
+              }),
+          },
+          { what: `undefining the network (virsh net-undefine ${inputs.name})`, run: () => virsh(t, ["net-undefine", inputs.name]) },
+        ]);
       }
-      await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
-      await ensureRunning(t, inputs.name, existing.live, inputs.bridge);
+      // The network was removed behind our back while its VMs ran: they come back on the new bridge.
+      await reattachDomains(t, inputs.name, inputs.bridge);
       return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
-    }
-    const xml = buildNetworkXml({
-      name: inputs.name,
-      metadata: { owner: inputs.owner },
-      bridge: { name: inputs.bridge },
-      ip: { address: inputs.address, netmask: inputs.netmask, dhcp: { range: { start: inputs.dhcpStart, end: inputs.dhcpEnd }, hosts: inputs.hosts } },
-    });
-    await defineXml(t, ["net-define"], xml);
-    try {
-      await virsh(t, ["net-start", inputs.name]);
-      await virsh(t, ["net-autostart", inputs.name]);
-    } catch (err) {
-      await undoThenThrow(err, [
-        // A network that never started is not active: nothing to stop then.
-        { what: `stopping the network (virsh net-destroy ${inputs.name})`, run: () => virsh(t, ["net-destroy", inputs.name]).catch((e) => { if (!/not active/i.test(isCommandError(e) ? e.stderr : "")) throw e; }) },
-        { what: `undefining the network (virsh net-undefine ${inputs.name})`, run: () => virsh(t, ["net-undefine", inputs.name]) },
-      ]);
-    }
-    // The network was removed behind our back while its VMs ran: they come back on the new bridge.
-    await reattachDomains(t, inputs.name, inputs.bridge);
-    return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
-  },
+    },
 
-  async read(id, props) {
-    const found = props && (await readNetwork(props.target, id));
-    if (!found) return {};
-    // Only refresh asks whether the VMs are still on the bridge: create and update plug them in anyway.
-    const plugged = found.live.active ? (await unpluggedTaps(props.target, id, found.live.bridge)).length === 0 : true;
-    return { id, props: { ...props, ...found.live, plugged } };
-  },
+    async read(id, props) {
+      const found = props && (await readNetwork(props.target, id));
+      if (!found) return {};
+      // Only refresh asks whether the VMs are still on the bridge: create and update plug them in anyway.
+      const plugged = found.live.active ? (await unpluggedTaps(props.target, id, found.live.bridge)).length === 0 : true;
+      return { id, props: { ...props, ...found.live, plugged } };
+    },
 
-  async diff(_id, olds, news) {
-    const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
-    const target = targetChange(olds.target, news.target);
-    if (target === "moved") replaces.push("target");
-    const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
-    const drift = !olds.active || !olds.autostart || olds.plugged === false;
-    return { changes: replaces.length > 0 || hostsChanged || drift || target !== "same", replaces, deleteBeforeReplace: true };
-  },
+    async diff(_id, olds, news) {
+      const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
+      const target = targetChange(olds.target, news.target);
+      if (target === "moved") replaces.push("target");
+      const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
+      const drift = !olds.active || !olds.autostart || olds.plugged === false;
+      return { changes: replaces.length > 0 || hostsChanged || drift || target !== "same", replaces, deleteBeforeReplace: true };
+    },
 
-  async update(id, olds, news) {
-    const t = news.target;
-    await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
-    await ensureRunning(t, id, olds, olds.bridge);
-    // The marker on the host is the one written at create: state keeps naming it (a renamed stack).
-    return { outs: { ...news, owner: olds.owner, active: true, autostart: true, plugged: true } };
-  },
+    async update(id, olds, news) {
+      const t = news.target;
+      await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
+      await ensureRunning(t, id, olds, olds.bridge);
+      // The marker on the host is the one written at create: state keeps naming it (a renamed stack).
+      return { outs: { ...news, owner: olds.owner, active: true, autostart: true, plugged: true } };
+    },
 
-  async delete(id, props) {
-    const found = await readNetwork(props.target, id);
-    if (!found) return;
-    if (!sameOwner(found.owner, props.owner)) {
-      leftAloneWarning(`network ${id}`, `virsh net-destroy ${id}; virsh net-undefine ${id}`);
-      return;
-    }
-    if (found.live.active) await virsh(props.target, ["net-destroy", id]);
-    await virsh(props.target, ["net-undefine", id]);
+    async delete(id, props) {
+      const found = await readNetwork(props.target, id);
+      if (!found) return;
+      if (!sameOwner(found.owner, props.owner)) {
+        leftAloneWarning(`network ${id}`, `virsh net-destroy ${id}; virsh net-undefine ${id}`);
+        return;
+      }
+      if (found.live.active) await virsh(props.target, ["net-destroy", id]);
+      await virsh(props.target, ["net-undefine", id]);
+    },
   },
-});
+);
 
 export class NatNetwork extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

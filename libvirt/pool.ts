@@ -49,7 +49,8 @@ async function dirAtPath(t: LibvirtTarget, path: string): Promise<"none" | "empt
   const kind = await conn.run(["stat", "-c", "%F", "--", path], { okCodes: [0, 1] });
   if (kind.code !== 0) return "none";
   const fix = `set vm-cluster:poolDir to a directory that does not exist yet (\`pulumi up\` makes it), or to an empty one`;
-  if (kind.stdout.trim() !== "directory") throw new Error(`the storage pool directory ${path} (poolDir) on ${conn.description} is a ${kind.stdout.trim()}, not a directory: ${fix}`);
+  if (kind.stdout.trim() !== "directory")
+    throw new Error(`the storage pool directory ${path} (poolDir) on ${conn.description} is a ${kind.stdout.trim()}, not a directory: ${fix}`);
   const listing = await conn.run(["ls", "-A", "--", path]);
   if (listing.stdout.trim() !== "") {
     throw new Error(
@@ -95,7 +96,12 @@ export async function poolOwnedBy(t: LibvirtTarget, pool: string, owner: Owner |
 }
 
 /** Finishes a create that was interrupted after pool-define: the pool is ours (its UUID says so, and whether the directory was there). */
-async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, mark: PoolMark, live: { path: string; active: boolean; autostart: boolean }): Promise<StoragePoolState> {
+async function adoptPool(
+  t: LibvirtTarget,
+  inputs: StoragePoolInputs,
+  mark: PoolMark,
+  live: { path: string; active: boolean; autostart: boolean },
+): Promise<StoragePoolState> {
   if (live.path !== inputs.path) {
     throw new Error(
       `storage pool ${inputs.name} left by an interrupted run has its directory at ${live.path}, not ${inputs.path}: ` +
@@ -110,70 +116,80 @@ async function adoptPool(t: LibvirtTarget, inputs: StoragePoolInputs, mark: Pool
   return { ...inputs, createdDir, active: true, autostart: true };
 }
 
-export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = withClearErrors<StoragePoolInputs, StoragePoolState>("storage pool", {
-  async create(inputs) {
-    const t = inputs.target;
-    // Existence first: a pool made by hand may lack what parsing ours expects (its permissions).
-    if (await exists(t, "pool", inputs.name)) {
-      const mark = await poolMark(t, inputs.name, inputs.owner);
-      if (mark !== undefined) return { id: inputs.name, outs: await adoptPool(t, inputs, mark, (await readPool(t, inputs.name))!) };
-      throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
-    }
-    const createdDir = (await dirAtPath(t, inputs.path)) === "none";
-    const uuid = inputs.owner && poolUuid(inputs.owner, inputs.name, createdDir);
-    await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, uuid, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
-    try {
-      // An empty directory that was there is used as it is: its owner and mode stay the user's.
-      if (createdDir) await virsh(t, ["pool-build", inputs.name]);
-      await ensureRunning(t, inputs.name, { active: false, autostart: false });
-    } catch (err) {
-      // Leave nothing half-made behind.
-      await undoThenThrow(err, [
-        { what: `undefining the pool (virsh pool-undefine ${inputs.name})`, run: () => virsh(t, ["pool-undefine", inputs.name]) },
-        ...(createdDir ? [{ what: `removing ${inputs.path}`, run: () => connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", "--", inputs.path], { okCodes: [0, 1] }) }] : []),
-      ]);
-    }
-    return { id: inputs.name, outs: { ...inputs, createdDir, active: true, autostart: true } };
-  },
+export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInputs, StoragePoolState> = withClearErrors<StoragePoolInputs, StoragePoolState>(
+  "storage pool",
+  {
+    async create(inputs) {
+      const t = inputs.target;
+      // Existence first: a pool made by hand may lack what parsing ours expects (its permissions).
+      if (await exists(t, "pool", inputs.name)) {
+        const mark = await poolMark(t, inputs.name, inputs.owner);
+        if (mark !== undefined) return { id: inputs.name, outs: await adoptPool(t, inputs, mark, (await readPool(t, inputs.name))!) };
+        throw nameTakenError("storage pool", inputs.name, `virsh pool-destroy ${inputs.name}; virsh pool-undefine ${inputs.name}`);
+      }
+      const createdDir = (await dirAtPath(t, inputs.path)) === "none";
+      const uuid = inputs.owner && poolUuid(inputs.owner, inputs.name, createdDir);
+      await defineXml(t, ["pool-define"], buildPoolXml({ name: inputs.name, uuid, target: { path: inputs.path, permissions: SEED_PERMISSIONS } }));
+      try {
+        // An empty directory that was there is used as it is: its owner and mode stay the user's.
+        if (createdDir) await virsh(t, ["pool-build", inputs.name]);
+        await ensureRunning(t, inputs.name, { active: false, autostart: false });
+      } catch (err) {
+        // Leave nothing half-made behind.
+        await undoThenThrow(err, [
+          { what: `undefining the pool (virsh pool-undefine ${inputs.name})`, run: () => virsh(t, ["pool-undefine", inputs.name]) },
+          ...(createdDir
+            ? [
+                {
+                  what: `removing ${inputs.path}`,
+                  run: () => connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", "--", inputs.path], { okCodes: [0, 1] }),
+                },
+              ]
+            : []),
+        ]);
+      }
+      return { id: inputs.name, outs: { ...inputs, createdDir, active: true, autostart: true } };
+    },
 
-  async read(id, props) {
-    const live = props && (await readPool(props.target, id));
-    if (!props || !live) return {};
-    return { id, props: { ...props, ...live } };
-  },
+    async read(id, props) {
+      const live = props && (await readPool(props.target, id));
+      if (!props || !live) return {};
+      return { id, props: { ...props, ...live } };
+    },
 
-  async diff(_id, olds, news) {
-    const replaces: string[] = (["name", "path"] as const).filter((k) => olds[k] !== news[k]);
-    const target = targetChange(olds.target, news.target);
-    if (target === "moved") replaces.push("target");
-    const drift = !olds.active || !olds.autostart;
-    return { changes: replaces.length > 0 || drift || target !== "same", replaces, deleteBeforeReplace: true };
-  },
+    async diff(_id, olds, news) {
+      const replaces: string[] = (["name", "path"] as const).filter((k) => olds[k] !== news[k]);
+      const target = targetChange(olds.target, news.target);
+      if (target === "moved") replaces.push("target");
+      const drift = !olds.active || !olds.autostart;
+      return { changes: replaces.length > 0 || drift || target !== "same", replaces, deleteBeforeReplace: true };
+    },
 
-  async update(id, olds, news) {
-    await ensureRunning(news.target, id, olds);
-    // The owner the pool's UUID was made from stays (a renamed stack keeps proving its pool).
-    return { outs: { ...news, owner: olds.owner, createdDir: olds.createdDir, active: true, autostart: true } };
-  },
+    async update(id, olds, news) {
+      await ensureRunning(news.target, id, olds);
+      // The owner the pool's UUID was made from stays (a renamed stack keeps proving its pool).
+      return { outs: { ...news, owner: olds.owner, createdDir: olds.createdDir, active: true, autostart: true } };
+    },
 
-  async delete(id, props) {
-    const t = props.target;
-    const live = await readPool(t, id);
-    // State from before pools carried the owner UUID has no owner: that pool is removed by name, as then.
-    if (live && props.owner !== undefined && !(await poolOwnedBy(t, id, props.owner))) {
-      leftAloneWarning(`storage pool ${id}`, `virsh pool-destroy ${id}; virsh pool-undefine ${id}`);
-      return;
-    }
-    if (live) {
-      if (live.active) await virsh(t, ["pool-destroy", id]);
-      // pool-delete removes the directory, and fails while it still holds volumes: nothing is lost silently.
-      if (props.createdDir) await virsh(t, ["pool-delete", id]);
-      await virsh(t, ["pool-undefine", id]);
-    } else if (props.createdDir) {
-      await connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", props.path], { okCodes: [0, 1] });
-    }
+    async delete(id, props) {
+      const t = props.target;
+      const live = await readPool(t, id);
+      // State from before pools carried the owner UUID has no owner: that pool is removed by name, as then.
+      if (live && props.owner !== undefined && !(await poolOwnedBy(t, id, props.owner))) {
+        leftAloneWarning(`storage pool ${id}`, `virsh pool-destroy ${id}; virsh pool-undefine ${id}`);
+        return;
+      }
+      if (live) {
+        if (live.active) await virsh(t, ["pool-destroy", id]);
+        // pool-delete removes the directory, and fails while it still holds volumes: nothing is lost silently.
+        if (props.createdDir) await virsh(t, ["pool-delete", id]);
+        await virsh(t, ["pool-undefine", id]);
+      } else if (props.createdDir) {
+        await connect(t.connection).run(["rmdir", "--ignore-fail-on-non-empty", props.path], { okCodes: [0, 1] });
+      }
+    },
   },
-});
+);
 
 /** The cluster's own storage pool (the seed's `<cluster>-pool`). */
 export class StoragePool extends pulumi.dynamic.Resource {

@@ -30,7 +30,9 @@ export interface SeedState extends SeedInputs {
 export type SeedArgs = { [K in keyof SeedInputs]: pulumi.Input<SeedInputs[K]> };
 
 export function seedDigest(docs: NoCloudDocuments): string {
-  return createHash("sha256").update(JSON.stringify([docs.userData, docs.metaData, docs.networkConfig])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([docs.userData, docs.metaData, docs.networkConfig]))
+    .digest("hex");
 }
 
 export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = withClearErrors<SeedInputs, SeedState>("cloud-init seed", {
@@ -47,7 +49,12 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
       await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
       await withHostFile(t.connection, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
     } catch (err) {
-      await undoThenThrow(err, [{ what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`, run: () => deleteVolume(t, inputs.pool, inputs.name) }]);
+      await undoThenThrow(err, [
+        {
+          what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`,
+          run: () => deleteVolume(t, inputs.pool, inputs.name),
+        },
+      ]);
     } finally {
       await rm(work, { recursive: true, force: true });
       release();

@@ -19,7 +19,8 @@ export const DEFAULT_URI = "qemu:///system";
  */
 export function targetChange(olds: LibvirtTarget, news: LibvirtTarget): "same" | "reach" | "moved" {
   // A target not known yet (preview of a computed value) may be another host.
-  const where = (t: LibvirtTarget) => (typeof t?.connection === "object" && t.connection !== null ? `${hostIdentity(t.connection)} ${t.uri ?? DEFAULT_URI}` : "unknown");
+  const where = (t: LibvirtTarget) =>
+    typeof t?.connection === "object" && t.connection !== null ? `${hostIdentity(t.connection)} ${t.uri ?? DEFAULT_URI}` : "unknown";
   if (where(olds) !== where(news)) return "moved";
   return isDeepStrictEqual(olds, news) ? "same" : "reach";
 }
@@ -34,7 +35,11 @@ export async function virsh(t: LibvirtTarget, args: string[], opts?: RunOptions)
     return await conn.run(["virsh", "-q", "-c", uri, ...args], opts);
   } catch (err) {
     if (isCommandError(err) && unreachable.test(err.stderr)) {
-      const why = err.stderr.trim().split("\n").map((l) => l.replace(/^error:\s*/, "")).join(": ");
+      const why = err.stderr
+        .trim()
+        .split("\n")
+        .map((l) => l.replace(/^error:\s*/, ""))
+        .join(": ");
       const stderr = `libvirt is not reachable at ${uri} on ${conn.description} (${why}): start libvirtd (or virtqemud) there, then run \`pulumi up\` again`;
       throw commandError(err.argv, err.exitCode, stderr, conn.description);
     }

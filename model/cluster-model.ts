@@ -50,9 +50,7 @@ export interface VmModel extends VmNames {
   readonly diskBytes: number;
 }
 
-export type ImageChecksum =
-  | { readonly kind: "sha512"; readonly sha512: string }
-  | { readonly kind: "checksumsUrl"; readonly checksumsUrl: string };
+export type ImageChecksum = { readonly kind: "sha512"; readonly sha512: string } | { readonly kind: "checksumsUrl"; readonly checksumsUrl: string };
 
 export interface ImageModel {
   /** http(s):// or file:// URL of a qcow2 cloud image. */

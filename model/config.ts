@@ -31,10 +31,14 @@ function clusterConfigSchema(io: ConfigIo) {
         // A value is usable when no issue sits on it, inside it or on a value containing it.
         // Unknown keys are the exception: they leave the known ones intact.
         const broken = ctx.issues.filter((issue) => issue.code !== "unrecognized_keys").map((issue) => issue.path ?? []);
-        const clean = (...path: (string | number)[]) =>
-          !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
+        const clean = (...path: (string | number)[]) => !broken.some((issuePath) => issuePath.slice(0, path.length).every((key, i) => key === path[i]));
         for (const problem of crossCheck(config, clean)) {
-          ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message, ...(problem.explainsVmAddressesFrom !== undefined && { params: { explainsVmAddressesFrom: problem.explainsVmAddressesFrom } }) });
+          ctx.addIssue({
+            code: "custom",
+            path: [...problem.path],
+            message: problem.message,
+            ...(problem.explainsVmAddressesFrom !== undefined && { params: { explainsVmAddressesFrom: problem.explainsVmAddressesFrom } }),
+          });
         }
       },
       { when: () => true },
@@ -57,7 +61,9 @@ export function parseClusterConfig(raw: Record<string, unknown>, io: ConfigIo, s
 function withoutExplained(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   const from = issues.map((issue) => (issue.code === "custom" ? issue.params?.explainsVmAddressesFrom : undefined)).find((n) => typeof n === "number");
   if (from === undefined) return issues;
-  return issues.filter((issue) => !(issue.path.length === 3 && issue.path[0] === "vms" && typeof issue.path[1] === "number" && issue.path[1] >= from && issue.path[2] === "ip"));
+  return issues.filter(
+    (issue) => !(issue.path.length === 3 && issue.path[0] === "vms" && typeof issue.path[1] === "number" && issue.path[1] >= from && issue.path[2] === "ip"),
+  );
 }
 
 /** `vm-cluster:vms[2].ip` for ["vms", 2, "ip"]. */

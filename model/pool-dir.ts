@@ -4,9 +4,40 @@
 // it exists already is for the host to say (the pool provider refuses a non-empty one).
 
 /** Directories that hold everything else: a pool directly in them is fine, one equal to them is not. */
-const SYSTEM_DIRS = new Set(["/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/lib", "/var/lib/libvirt", "/var/lib/libvirt/images", "/var/tmp"]);
+const SYSTEM_DIRS = new Set([
+  "/",
+  "/home",
+  "/media",
+  "/mnt",
+  "/opt",
+  "/root",
+  "/srv",
+  "/tmp",
+  "/var",
+  "/var/lib",
+  "/var/lib/libvirt",
+  "/var/lib/libvirt/images",
+  "/var/tmp",
+]);
 /** The system's own trees: nothing in them belongs to a cluster. */
-const SYSTEM_TREES = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr", "/var/lib/libvirt/qemu", "/var/log", "/var/run"];
+const SYSTEM_TREES = [
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/proc",
+  "/run",
+  "/sbin",
+  "/sys",
+  "/usr",
+  "/var/lib/libvirt/qemu",
+  "/var/log",
+  "/var/run",
+];
 
 /** The path with repeated and trailing slashes dropped: `//root/` is `/root`. */
 export function normalPoolDir(s: string): string {

@@ -45,7 +45,8 @@ function strictObject<S extends z.ZodRawShape>(shape: S) {
 function exactlyOne<T extends object>(a: keyof T & string, b: keyof T & string, what: string) {
   return (value: T, ctx: z.RefinementCtx<T>) => {
     const count = [a, b].filter((key) => value[key] !== undefined).length;
-    if (count !== 1) ctx.addIssue({ code: "custom", message: `set exactly one of ${a} and ${b} (${what}); ${count === 0 ? "neither is set" : "both are set"}` });
+    if (count !== 1)
+      ctx.addIssue({ code: "custom", message: `set exactly one of ${a} and ${b} (${what}); ${count === 0 ? "neither is set" : "both are set"}` });
   };
 }
 
@@ -56,9 +57,7 @@ const clusterName = checked((s) =>
 );
 
 const hostLabel = checked((s) =>
-  HOST_LABEL.test(s)
-    ? undefined
-    : `"${s}" is not an RFC 1123 host name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
+  HOST_LABEL.test(s) ? undefined : `"${s}" is not an RFC 1123 host name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
 );
 
 const interfaceName = checked((s) => {
@@ -88,20 +87,23 @@ const mac = checked((s) => {
 }).transform((s) => s.toLowerCase());
 
 // A string like "35G" or a byte count, so the input type is `unknown`: the title names it for the reference.
-const size = z.unknown().transform((v, ctx) => {
-  const bytes = typeof v === "string" || typeof v === "number" ? parseSize(v) : undefined;
-  const problem =
-    bytes === undefined
-      ? `${JSON.stringify(v)} is not a size: write e.g. 35G or 35GiB (K, M, G, T are 1024-based, as in qemu-img) or a byte count`
-      : bytes === 0
-        ? "must be more than 0"
-        : bytes % 512 !== 0
-          ? `${bytes} bytes is not a multiple of 512 (qcow2 sizes are whole sectors)`
-          : undefined;
-  if (problem === undefined) return bytes!;
-  ctx.addIssue({ code: "custom", message: problem });
-  return z.NEVER;
-}).meta({ title: "size" });
+const size = z
+  .unknown()
+  .transform((v, ctx) => {
+    const bytes = typeof v === "string" || typeof v === "number" ? parseSize(v) : undefined;
+    const problem =
+      bytes === undefined
+        ? `${JSON.stringify(v)} is not a size: write e.g. 35G or 35GiB (K, M, G, T are 1024-based, as in qemu-img) or a byte count`
+        : bytes === 0
+          ? "must be more than 0"
+          : bytes % 512 !== 0
+            ? `${bytes} bytes is not a multiple of 512 (qcow2 sizes are whole sectors)`
+            : undefined;
+    if (problem === undefined) return bytes!;
+    ctx.addIssue({ code: "custom", message: problem });
+    return z.NEVER;
+  })
+  .meta({ title: "size" });
 
 function url(what: string) {
   return checked((s) => {
@@ -151,19 +153,33 @@ function load<T>(
 const PORT = "must be a TCP port number, 1-65535";
 
 function hostSchema(io: ConfigIo) {
-  const sudo = flag.default(false).meta({ onChange: "in place", description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
+  const sudo = flag
+    .default(false)
+    .meta({ onChange: "in place", description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
   const local = strictObject({
-    type: z.literal("local").meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z
+      .literal("local")
+      .meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     sudo,
     // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
     // machine's own network: the demo and the tests on a machine that must not route VM traffic.
     // Not starting with "-": it follows `ip netns exec`, which would read it as an option.
-    netns: checked((s) => (/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(s) && !/^\.\.?$/.test(s) ? undefined : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-", not starting with "-")`))
+    netns: checked((s) =>
+      /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(s) && !/^\.\.?$/.test(s)
+        ? undefined
+        : `"${s}" is not a network namespace name (letters, digits, "_", ".", "-", not starting with "-")`,
+    )
       .optional()
-      .meta({ onChange: "replaces the whole cluster", description: "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it." }),
+      .meta({
+        onChange: "replaces the whole cluster",
+        description:
+          "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it.",
+      }),
   });
   const ssh = strictObject({
-    type: z.literal("ssh").meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z
+      .literal("ssh")
+      .meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)).meta({
       onChange: "replaces the whole cluster",
       description: "DNS name or IP address of the VM host. Example: `vmhost.example`.",
@@ -216,7 +232,10 @@ export function configSectionsSchema(io: ConfigIo) {
       onChange: "replaces this VM",
       description: "The VM's host name, an RFC 1123 label (lowercase letters, digits, `-`); its libvirt domain is `<cluster>-<name>`. Example: `boreas`.",
     }),
-    ip: ipv4.meta({ onChange: "restarts this VM", description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`." }),
+    ip: ipv4.meta({
+      onChange: "restarts this VM",
+      description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`.",
+    }),
     mac: mac.optional().meta({
       onChange: "replaces this VM",
       description: "The VM's MAC address, locally administered unicast. Leave out for a stable `52:54:00:xx:xx:xx` derived from the cluster and VM names.",
@@ -242,21 +261,32 @@ export function configSectionsSchema(io: ConfigIo) {
         onChange: "replaces the cluster network, restarts every VM",
         description: "The cluster's subnet, /30 or larger, apart from the LAN. Example: `172.17.2.0/24`.",
       }),
-      gateway: ipv4.meta({ onChange: "replaces the cluster network, restarts every VM", description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`." }),
+      gateway: ipv4.meta({
+        onChange: "replaces the cluster network, restarts every VM",
+        description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`.",
+      }),
       dhcpStart: ipv4.meta({
         onChange: "replaces the cluster network",
-        description: "First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.",
+        description:
+          "First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.",
       }),
-      dhcpEnd: ipv4.meta({ onChange: "replaces the cluster network", description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`." }),
+      dhcpEnd: ipv4.meta({
+        onChange: "replaces the cluster network",
+        description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`.",
+      }),
       bridge: interfaceName.optional().meta({
         onChange: "replaces the cluster network",
-        description: "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
+        description:
+          "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
       }),
     }).meta({ description: "The cluster's own NAT network, a libvirt network named after the cluster." }),
     vms: z
       .array(vm)
       .min(1, { error: "list at least one VM ({ name, ip })" })
-      .meta({ onChange: "adds or removes only those VMs", description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key." }),
+      .meta({
+        onChange: "adds or removes only those VMs",
+        description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key.",
+      }),
     defaults: strictObject({
       // The prefault goes through `size` like a configured value: the same bytes, documented as written.
       disk: size.prefault(defaults.DEFAULT_DISK).meta({
@@ -270,7 +300,14 @@ export function configSectionsSchema(io: ConfigIo) {
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z.string().optional().meta({ onChange: "in place", description: "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`, made absolute when relative; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`." }),
+      file: z
+        .string()
+        .optional()
+        .meta({
+          onChange: "in place",
+          description:
+            "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`, made absolute when relative; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`.",
+        }),
       key: z.string().optional().meta({ onChange: "in place", description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
@@ -282,7 +319,10 @@ export function configSectionsSchema(io: ConfigIo) {
       })
       .meta({ description: "The SSH public key authorized for root in every VM: set exactly one of `file` and `key`." }),
     caCertificate: strictObject({
-      file: z.string().optional().meta({ onChange: "in place", description: "Path of a PEM file on the machine that runs Pulumi (`~/` is expanded). Example: `~/ca.crt`." }),
+      file: z
+        .string()
+        .optional()
+        .meta({ onChange: "in place", description: "Path of a PEM file on the machine that runs Pulumi (`~/` is expanded). Example: `~/ca.crt`." }),
       pem: z.string().optional().meta({ onChange: "in place", description: "The PEM text itself: one or more `-----BEGIN CERTIFICATE-----` blocks." }),
     })
       .superRefine(exactlyOne("file", "pem", "the CA certificate"))
@@ -291,9 +331,15 @@ export function configSectionsSchema(io: ConfigIo) {
         return load(io, ctx, spec.file !== undefined ? "file" : "pem", source, "a PEM certificate", parseCertificatePem) ?? z.NEVER;
       })
       .optional()
-      .meta({ onChange: "in place", description: "A CA certificate (or bundle) every VM trusts, e.g. your domain's CA: set exactly one of `file` and `pem`. Leave out for none." }),
+      .meta({
+        onChange: "in place",
+        description: "A CA certificate (or bundle) every VM trusts, e.g. your domain's CA: set exactly one of `file` and `pem`. Leave out for none.",
+      }),
     image: strictObject({
-      url: url("image").meta({ onChange: "replaces every VM", description: "URL of a qcow2 cloud image with cloud-init: `https://`, `http://`, or `file://` for a file on the VM host." }),
+      url: url("image").meta({
+        onChange: "replaces every VM",
+        description: "URL of a qcow2 cloud image with cloud-init: `https://`, `http://`, or `file://` for a file on the VM host.",
+      }),
       sha512: checked((s) => (/^[0-9a-fA-F]{128}$/.test(s) ? undefined : "is not a SHA-512 digest (128 hex digits)"))
         .optional()
         .meta({ onChange: "replaces every VM", description: "The image's SHA-512 digest, 128 hex digits." }),
@@ -304,22 +350,31 @@ export function configSectionsSchema(io: ConfigIo) {
       .superRefine(exactlyOne("sha512", "checksumsUrl", "how to verify the download"))
       .prefault(defaults.DEFAULT_IMAGE)
       .meta({
-        description: "The base image of every VM, downloaded and checked on the VM host: set `url` and exactly one of `sha512` and `checksumsUrl`. The default is Debian 12 genericcloud amd64.",
+        description:
+          "The base image of every VM, downloaded and checked on the VM host: set `url` and exactly one of `sha512` and `checksumsUrl`. The default is Debian 12 genericcloud amd64.",
       }),
     poolDir: poolDir.optional().meta({
       onChange: "replaces every VM",
-      description: "Directory of the cluster's storage pool on the VM host: a new one (`pulumi up` makes it, destroy removes it) or an existing empty one (its owner and mode stay, destroy leaves it). Never a system directory, a home directory itself or a hidden folder. Leave out for `/var/lib/libvirt/images/<cluster>`.",
+      description:
+        "Directory of the cluster's storage pool on the VM host: a new one (`pulumi up` makes it, destroy removes it) or an existing empty one (its owner and mode stay, destroy leaves it). Never a system directory, a home directory itself or a hidden folder. Leave out for `/var/lib/libvirt/images/<cluster>`.",
     }),
     domainType: z
       .enum(["kvm", "qemu"])
       .default(defaults.DEFAULT_DOMAIN_TYPE)
-      .meta({ onChange: "recreates every VM's domain (disks kept)", description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM." }),
+      .meta({
+        onChange: "recreates every VM's domain (disks kept)",
+        description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM.",
+      }),
     readinessTimeoutSeconds: count("seconds")
       .default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS)
-      .meta({ onChange: "nothing on the host", description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds." }),
+      .meta({
+        onChange: "nothing on the host",
+        description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds.",
+      }),
     consolePassword: flag.default(false).meta({
       onChange: "in place",
-      description: "Give root a generated password for the serial console (each VM's `console` command in the `vms` output), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
+      description:
+        "Give root a generated password for the serial console (each VM's `console` command in the `vms` output), one for the whole cluster: `pulumi stack output consolePassword --show-secrets`. SSH password login stays off.",
     }),
     disableCloudInitAfterBoot: flag.default(false).meta({
       onChange: "in place",

@@ -19,4 +19,3 @@ export function parseSize(input: string | number): number | undefined {
   const bytes = Number(match[1]) * MULTIPLIERS[(match[2] ?? "").toLowerCase()]!;
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
-

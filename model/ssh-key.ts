@@ -36,7 +36,10 @@ export function looksLikePrivateKey(text: string): boolean {
 
 /** One public key line, checked down to the structure of its blob. */
 export function parsePublicKey(text: string): Parsed<PublicKey> {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   if (lines.length === 0) return { ok: false, reason: "it is empty" };
   if (looksLikePrivateKey(text)) return { ok: false, reason: "it is a PRIVATE key; give the public one (the .pub file)" };
   if (lines.length > 1) return { ok: false, reason: `it holds ${lines.length} lines; give exactly one public key` };
@@ -77,7 +80,7 @@ function blobMatches(type: string, base64: string): boolean {
   const blob = Buffer.from(base64, "base64");
   if (blob.length === 0 || blob.toString("base64") !== base64) return false;
   const fields: Buffer[] = [];
-  for (let offset = 0; offset < blob.length; ) {
+  for (let offset = 0; offset < blob.length;) {
     if (offset + 4 > blob.length) return false;
     const end = offset + 4 + blob.readUInt32BE(offset);
     if (end > blob.length) return false;

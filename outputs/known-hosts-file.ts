@@ -24,7 +24,10 @@ function write(file: string, content: string): void {
   fs.renameSync(tmp, file);
 }
 
-export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsFileInputs, KnownHostsFileState> = withClearErrors<KnownHostsFileInputs, KnownHostsFileState>("known_hosts file", {
+export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsFileInputs, KnownHostsFileState> = withClearErrors<
+  KnownHostsFileInputs,
+  KnownHostsFileState
+>("known_hosts file", {
   async create(inputs) {
     const fs = require("node:fs") as typeof import("node:fs");
     const path = require("node:path") as typeof import("node:path");

@@ -7,6 +7,7 @@ import { isSshConfigPath } from "../model/identifiers";
  * is split like a shell line): double-quoted when it has spaces. ssh expands a leading `~` itself.
  */
 export function sshConfigPath(path: string): string {
-  if (!isSshConfigPath(path)) throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes, newlines, % or $`);
+  if (!isSshConfigPath(path))
+    throw new Error(`cannot write path ${JSON.stringify(path)} into ssh options: it is empty or has quotes, backslashes, newlines, % or $`);
   return /\s/.test(path) ? `"${path}"` : path;
 }

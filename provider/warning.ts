@@ -7,5 +7,7 @@ export function providerWarning(message: string): void {
 
 /** The warning for an object of ours that is gone, its name now taken by one this stack did not make. */
 export function leftAloneWarning(what: string, removeHint: string): void {
-  providerWarning(`${what} is not the one this stack created (that one is gone), so destroy left it alone; remove it by hand if nobody needs it (${removeHint})`);
+  providerWarning(
+    `${what} is not the one this stack created (that one is gone), so destroy left it alone; remove it by hand if nobody needs it (${removeHint})`,
+  );
 }

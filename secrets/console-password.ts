@@ -22,10 +22,12 @@ export interface ConsolePasswordState extends ConsolePasswordInputs {
   hash: string;
 }
 
-const draw = (alphabet: string, length: number): string =>
-  Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+const draw = (alphabet: string, length: number): string => Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 
-export const consolePasswordProvider: pulumi.dynamic.ResourceProvider<ConsolePasswordInputs, ConsolePasswordState> = withClearErrors<ConsolePasswordInputs, ConsolePasswordState>("console password", {
+export const consolePasswordProvider: pulumi.dynamic.ResourceProvider<ConsolePasswordInputs, ConsolePasswordState> = withClearErrors<
+  ConsolePasswordInputs,
+  ConsolePasswordState
+>("console password", {
   async create(inputs) {
     const password = draw(PASSWORD_ALPHABET, PASSWORD_LENGTH);
     const hash = sha512Crypt(password, `$6$${draw(CRYPT_ALPHABET, SALT_LENGTH)}`);

@@ -29,9 +29,7 @@ export function generateHostKey(comment = ""): HostKeyPair {
   const publicBlob = Buffer.concat([sshString(ED25519), sshString(point)]);
   // OpenSSH stores the ed25519 secret as seed || public point, 64 bytes.
   const checkInt = randomBytes(4);
-  const privateSection = pad(
-    Buffer.concat([checkInt, checkInt, publicBlob, sshString(Buffer.concat([seed, point])), sshString(comment)]),
-  );
+  const privateSection = pad(Buffer.concat([checkInt, checkInt, publicBlob, sshString(Buffer.concat([seed, point])), sshString(comment)]));
   const body = Buffer.concat([
     Buffer.from(MAGIC, "latin1"),
     sshString("none"), // cipher

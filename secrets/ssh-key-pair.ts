@@ -17,16 +17,19 @@ export interface SshKeyPairState extends SshKeyPairInputs {
   privateKey: string;
 }
 
-export const sshKeyPairProvider: pulumi.dynamic.ResourceProvider<SshKeyPairInputs, SshKeyPairState> = withClearErrors<SshKeyPairInputs, SshKeyPairState>("SSH key pair", {
-  async create(inputs) {
-    const pair = generateHostKey(inputs.comment);
-    return { id: pair.publicKey.split(" ")[1], outs: { ...inputs, ...pair } };
+export const sshKeyPairProvider: pulumi.dynamic.ResourceProvider<SshKeyPairInputs, SshKeyPairState> = withClearErrors<SshKeyPairInputs, SshKeyPairState>(
+  "SSH key pair",
+  {
+    async create(inputs) {
+      const pair = generateHostKey(inputs.comment);
+      return { id: pair.publicKey.split(" ")[1], outs: { ...inputs, ...pair } };
+    },
+    async diff(_id, olds, news) {
+      const replace = olds.rotation !== news.rotation;
+      return { changes: replace, replaces: replace ? ["rotation"] : [] };
+    },
   },
-  async diff(_id, olds, news) {
-    const replace = olds.rotation !== news.rotation;
-    return { changes: replace, replaces: replace ? ["rotation"] : [] };
-  },
-});
+);
 
 export interface SshKeyPairArgs {
   comment: pulumi.Input<string>;

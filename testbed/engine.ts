@@ -58,7 +58,12 @@ export interface RunOptions {
 /** A process run to its end, its output collected; `env` is added to this process's. */
 export function runProcess(file: string, args: string[], options: RunOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], detached: options.group === true });
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: options.group === true,
+    });
     const signal = (sig: NodeJS.Signals) => {
       try {
         if (options.group === true) process.kill(-child.pid!, sig);

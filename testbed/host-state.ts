@@ -12,5 +12,7 @@ export function alive(pid: number): boolean {
 }
 
 export function netnsExists(name: string): boolean {
-  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").some((line) => line.split(" ")[0] === name);
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .some((line) => line.split(" ")[0] === name);
 }

@@ -61,9 +61,7 @@ export async function startLibvirtd(netnsName: string): Promise<Libvirtd> {
   if (running !== undefined) {
     const netns = netnsOf(running);
     if (!netns) {
-      throw new Error(
-        `libvirtd (pid ${running}) runs in this machine's own network namespace; tests only use one in a namespace of its own`,
-      );
+      throw new Error(`libvirtd (pid ${running}) runs in this machine's own network namespace; tests only use one in a namespace of its own`);
     }
     return { netns, startedPids: [] };
   }
@@ -105,14 +103,18 @@ export async function stopLibvirtd(d: Libvirtd): Promise<void> {
     } catch {
       continue;
     }
-    await waitFor(`pid ${pid} to exit`, () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 15_000).catch(() => process.kill(pid, "SIGKILL"));
+    await waitFor(
+      `pid ${pid} to exit`,
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      15_000,
+    ).catch(() => process.kill(pid, "SIGKILL"));
   }
   if (d.createdNetns) sh(["ip", "netns", "delete", d.createdNetns]);
 }

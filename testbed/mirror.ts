@@ -27,7 +27,9 @@ async function waitForHttp(netns: string, url: string, ms: number): Promise<void
 
 /** Serves `dir` (writing its SHA512SUMS first) on 127.0.0.1:`port` inside `netns`. */
 export async function startMirror(dir: string, netns: string, port: number): Promise<Mirror> {
-  const files = readdirSync(dir).filter((f) => f !== "SHA512SUMS").sort();
+  const files = readdirSync(dir)
+    .filter((f) => f !== "SHA512SUMS")
+    .sort();
   const sums = execFileSync("sha512sum", files, { cwd: dir, encoding: "utf8" });
   writeFileSync(path.join(dir, "SHA512SUMS"), sums);
   const child = spawn("ip", ["netns", "exec", netns, "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], {

@@ -41,7 +41,7 @@ function unwrap(schema: Schema): Field {
   let description: string | undefined;
   let title: string | undefined;
   let onChange: OnChange | undefined;
-  for (let current = schema as z.core.$ZodTypes; ; ) {
+  for (let current = schema as z.core.$ZodTypes; ;) {
     const meta = z.globalRegistry.get(current);
     description ??= meta?.description;
     title ??= meta?.title;
@@ -167,7 +167,14 @@ function unionRows(union: z.core.$ZodUnion, path: string, condition: string | un
       return key === discriminator ? [{ ...rows[0]!, type: options.map((option) => code(option.value)).join(" or ") }] : rows;
     }
     const values = having.map((option) => code(option.value)).join(" or ");
-    return fieldRows(key, first, path, `\`${path}.${discriminator}\` is ${values}`, inherited(key), `${discriminator}: ${having.map((o) => o.value).join(" or ")}`);
+    return fieldRows(
+      key,
+      first,
+      path,
+      `\`${path}.${discriminator}\` is ${values}`,
+      inherited(key),
+      `${discriminator}: ${having.map((o) => o.value).join(" or ")}`,
+    );
   });
 }
 

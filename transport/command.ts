@@ -102,7 +102,5 @@ export function settle(
   stderr: Buffer[],
 ): { ok: true; result: CommandResult } | { ok: false; error: CommandError } {
   const result = { stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8"), code: code ?? -1 };
-  return (opts.okCodes ?? [0]).includes(result.code)
-    ? { ok: true, result }
-    : { ok: false, error: commandError(argv, code, result.stderr, where) };
+  return (opts.okCodes ?? [0]).includes(result.code) ? { ok: true, result } : { ok: false, error: commandError(argv, code, result.stderr, where) };
 }

@@ -1,6 +1,17 @@
 // Commands on this machine: a plain spawn of the argv, no shell.
 import { spawn } from "node:child_process";
-import { commandError, commandSeconds, KILL_AFTER_SECONDS, settle, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import {
+  commandError,
+  commandSeconds,
+  KILL_AFTER_SECONDS,
+  settle,
+  timeoutError,
+  wrapArgv,
+  type CommandResult,
+  type CommonConnectionSpec,
+  type HostConnection,
+  type RunOptions,
+} from "./command";
 
 export interface LocalConnectionSpec extends CommonConnectionSpec {
   type: "local";

@@ -2,7 +2,19 @@
 // Key authentication only, and the host key must match the one configured: no trust on first use.
 import { createHash } from "node:crypto";
 import { Client } from "ssh2";
-import { commandError, commandSeconds, KILL_AFTER_SECONDS, settle, shellQuote, timeoutError, wrapArgv, type CommandResult, type CommonConnectionSpec, type HostConnection, type RunOptions } from "./command";
+import {
+  commandError,
+  commandSeconds,
+  KILL_AFTER_SECONDS,
+  settle,
+  shellQuote,
+  timeoutError,
+  wrapArgv,
+  type CommandResult,
+  type CommonConnectionSpec,
+  type HostConnection,
+  type RunOptions,
+} from "./command";
 
 export interface SshConnectionSpec extends CommonConnectionSpec {
   type: "ssh";
@@ -42,8 +54,8 @@ export function explainSshError(message: string, where: { host: string; port: nu
           : /Keepalive timeout/i.test(message)
             ? `${at} stopped answering (no reply to SSH keepalives for ${(KEEPALIVE_MS * KEEPALIVE_COUNT) / 1000} s): the link dropped or the host hangs`
             : /authentication methods failed/.test(message)
-            ? `${at} refused the key for user ${where.user}: check host.user and host.privateKey (its public half in that user's ~/.ssh/authorized_keys)`
-            : undefined;
+              ? `${at} refused the key for user ${where.user}: check host.user and host.privateKey (its public half in that user's ~/.ssh/authorized_keys)`
+              : undefined;
   return hint ? `SSH: ${hint} (${message})` : `SSH: ${message}`;
 }
 

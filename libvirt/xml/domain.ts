@@ -1,6 +1,20 @@
 // A headless VM: q35, virtio everywhere, its disks as plain files, a serial console logged to a file
 // (shown when readiness times out), the guest agent channel, a balloon and an entropy source.
-import { attr, attrs, buildDocument, child, children, parseCount, parseDocument, requiredAttr, requiredChild, requiredText, scaledBytes, textWithAttrs, type XmlElement } from "./codec";
+import {
+  attr,
+  attrs,
+  buildDocument,
+  child,
+  children,
+  parseCount,
+  parseDocument,
+  requiredAttr,
+  requiredChild,
+  requiredText,
+  scaledBytes,
+  textWithAttrs,
+  type XmlElement,
+} from "./codec";
 import { buildMetadataElement, parseMetadataElement, type Metadata } from "./metadata";
 
 /** `kvm` on a host with hardware virtualization; `qemu` is software emulation (tests, nested hosts). */

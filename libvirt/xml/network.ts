@@ -158,7 +158,11 @@ function sameHost(a: DhcpHost, b: DhcpHost): boolean {
 function assertUnique(hosts: readonly DhcpHost[]): void {
   const seen = new Map<string, DhcpHost>();
   for (const host of hosts) {
-    const fields: Array<[string, string | undefined]> = [["MAC", host.mac?.toLowerCase()], ["name", host.name], ["IP", host.ip]];
+    const fields: Array<[string, string | undefined]> = [
+      ["MAC", host.mac?.toLowerCase()],
+      ["name", host.name],
+      ["IP", host.ip],
+    ];
     for (const [label, value] of fields) {
       if (value === undefined) continue;
       const other = seen.get(`${label} ${value}`);

@@ -14,7 +14,11 @@ afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
 describe("the benchmark script", () => {
   it("runs its quick check and writes complete results, leaving nothing behind", async () => {
     // One repeat of each no-op run: the test checks the script, not the numbers (CI time).
-    const r = await runShell(readmeCommand("BENCH_SIZES=1 npm run bench"), { cwd: projectRoot, env: { BENCH_RESULTS_DIR: resultsDir, BENCH_REPEATS: "1" }, timeoutMs: 1_100_000 });
+    const r = await runShell(readmeCommand("BENCH_SIZES=1 npm run bench"), {
+      cwd: projectRoot,
+      env: { BENCH_RESULTS_DIR: resultsDir, BENCH_REPEATS: "1" },
+      timeoutMs: 1_100_000,
+    });
     expect(r.code, r.out).toBe(0);
     const results = JSON.parse(readFileSync(path.join(resultsDir, "latest.json"), "utf8"));
     expect(results.complete, results.error).toBe(true);

@@ -57,9 +57,18 @@ function hostSnapshot(): string {
     `pools: ${virsh("pool-list", "--all", "--name")}`,
     `images: ${list("/var/lib/libvirt/images")}`,
     `qemu logs: ${list("/var/log/libvirt/qemu")}`,
-    `links: ${ns("ip", "-o", "link", "show").split("\n").map((l) => l.split(":")[1]?.trim()).filter(Boolean).sort().join(" ")}`,
+    `links: ${ns("ip", "-o", "link", "show")
+      .split("\n")
+      .map((l) => l.split(":")[1]?.trim())
+      .filter(Boolean)
+      .sort()
+      .join(" ")}`,
     // Counters and the dump's timestamps change by themselves; the rules are what matter.
-    `iptables:\n${ns("iptables-save").split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n")}`,
+    `iptables:\n${ns("iptables-save")
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+      .join("\n")}`,
     `ip_forward: ${ns("sysctl", "-n", "net.ipv4.ip_forward").trim()}`,
     `sysctl.d: ${list("/etc/sysctl.d")}`,
     `network.conf: ${existsSync("/etc/libvirt/network.conf") ? readFileSync("/etc/libvirt/network.conf", "utf8") : "(none)"}`,
@@ -98,7 +107,13 @@ async function ok(def: StackDef, ...args: string[]): Promise<string> {
 async function typed(def: StackDef, command: string, options: { cwd?: string; input?: string; netns?: string } = {}): Promise<string> {
   const select = await pulumiCli(project, sandbox.env, ["stack", "select", def.stack]);
   expect(select.code, select.out).toBe(0);
-  const r = await runShell(command, { cwd: options.cwd ?? project, env: userShellEnv(sandbox.env), input: options.input, netns: options.netns, timeoutMs: 800_000 });
+  const r = await runShell(command, {
+    cwd: options.cwd ?? project,
+    env: userShellEnv(sandbox.env),
+    input: options.input,
+    netns: options.netns,
+    timeoutMs: 800_000,
+  });
   expect(r.code, r.out).toBe(0);
   return r.stdout;
 }
@@ -135,9 +150,31 @@ beforeAll(async () => {
   caFile = path.join(sandbox.dir, "ca.crt");
   caFile2 = path.join(sandbox.dir, "ca2.crt");
   for (const key of [keyFile, keyFile2]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e@test", "-f", key]);
-  for (const [ca, cn] of [[caFile, "vm-cluster e2e CA"], [caFile2, "vm-cluster e2e CA 2"]] as const) {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${cn}`,
-      "-keyout", `${ca}.key`, "-out", ca, "-days", "2"], { stdio: "ignore" });
+  for (const [ca, cn] of [
+    [caFile, "vm-cluster e2e CA"],
+    [caFile2, "vm-cluster e2e CA 2"],
+  ] as const) {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        `/CN=${cn}`,
+        "-keyout",
+        `${ca}.key`,
+        "-out",
+        ca,
+        "-days",
+        "2",
+      ],
+      { stdio: "ignore" },
+    );
   }
   const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   const mirrorDir = path.join(sandbox.dir, "mirror");
@@ -227,11 +264,20 @@ describe("a 3-VM cluster", () => {
       env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "True", ANSIBLE_NOCOLOR: "1" },
     });
     for (const vm of A.vms) expect(ping).toMatch(new RegExp(`^${vm} \\| SUCCESS`, "m"));
-    expect(execFileSync("ip", ["netns", "exec", lv.netns(), "ssh", "-F", path.join(cwd, "anemoi.ssh_config"), "-o", "BatchMode=yes", "zephyrus", "hostname"], { cwd: elsewhere, encoding: "utf8" }).trim()).toBe("zephyrus");
+    expect(
+      execFileSync("ip", ["netns", "exec", lv.netns(), "ssh", "-F", path.join(cwd, "anemoi.ssh_config"), "-o", "BatchMode=yes", "zephyrus", "hostname"], {
+        cwd: elsewhere,
+        encoding: "utf8",
+      }).trim(),
+    ).toBe("zephyrus");
     const route = (await typed(A, readmeCommand("pulumi stack output route"))).trim();
     expect(route).toMatch(new RegExp(`^ip route add 10\\.231\\.${A.subnet}\\.0/24 via \\S+$`));
     const vms = JSON.parse(await typed(A, readmeCommand("pulumi stack output vms")));
-    expect(vms.boreas).toMatchObject({ ip: `10.231.${A.subnet}.10`, domain: `${A.cluster}-boreas`, console: `virsh -c qemu:///system console ${A.cluster}-boreas` });
+    expect(vms.boreas).toMatchObject({
+      ip: `10.231.${A.subnet}.10`,
+      domain: `${A.cluster}-boreas`,
+      console: `virsh -c qemu:///system console ${A.cluster}-boreas`,
+    });
     expect(vms.boreas.ssh).toBe(`ssh -i ${keyFile} root@10.231.${A.subnet}.10`);
     const password = (await typed(A, readmeCommand("pulumi stack output consolePassword --show-secrets"))).trim();
     expect(password).toMatch(/^[2-9a-zA-Z]{20}$/);
@@ -268,10 +314,14 @@ describe("a 3-VM cluster", () => {
     expect(ready, "boreas's readiness in the stack").toBeDefined();
     const inputs = reveal(ready!.inputs) as ReadinessInputs;
     // A guest whose cloud-init never finishes: `cloud-init status --wait` hangs.
-    sshVm(A, "boreas", ["mv /usr/bin/cloud-init /usr/bin/cloud-init.real && printf '#!/bin/sh\\nexec sleep 600\\n' >/usr/bin/cloud-init && chmod 0755 /usr/bin/cloud-init"]);
+    sshVm(A, "boreas", [
+      "mv /usr/bin/cloud-init /usr/bin/cloud-init.real && printf '#!/bin/sh\\nexec sleep 600\\n' >/usr/bin/cloud-init && chmod 0755 /usr/bin/cloud-init",
+    ]);
     try {
       const started = Date.now();
-      await expect(readinessProvider.create({ ...inputs, timeoutSeconds: 15 })).rejects.toThrow(/VM boreas \(domain anemoi-boreas\) was not ready within 15 s: cloud-init had not finished/);
+      await expect(readinessProvider.create({ ...inputs, timeoutSeconds: 15 })).rejects.toThrow(
+        /VM boreas \(domain anemoi-boreas\) was not ready within 15 s: cloud-init had not finished/,
+      );
       expect(Date.now() - started).toBeLessThan(60_000);
     } finally {
       sshVm(A, "boreas", ["mv /usr/bin/cloud-init.real /usr/bin/cloud-init"]);
@@ -284,7 +334,9 @@ describe("a 3-VM cluster", () => {
     try {
       const r = await pulumi(A, "preview");
       expect(r.code, r.out).not.toBe(0);
-      expect(r.out).toMatch(/anemoi-boreas asks for 100000 vCPUs \(vm-cluster:vms\[\]\.vcpus of anemoi-boreas, or defaults\.vcpus\) and libvirt on the VM host allows at most \d+ per VM \(virsh maxvcpus\)/);
+      expect(r.out).toMatch(
+        /anemoi-boreas asks for 100000 vCPUs \(vm-cluster:vms\[\]\.vcpus of anemoi-boreas, or defaults\.vcpus\) and libvirt on the VM host allows at most \d+ per VM \(virsh maxvcpus\)/,
+      );
       expect(r.out).not.toMatch(/undefined/);
     } finally {
       writeStackFile(A);
@@ -295,7 +347,9 @@ describe("a 3-VM cluster", () => {
   it("applies day-2 changes to the running cluster (sizes, address, key, CA, password, cloud-init, bridge, LAN), restarting only the VMs that need it", async () => {
     const GiB = 1024 ** 3;
     const guest = (vm: string) => {
-      const [disk, root, memKiB, cpus] = sshVm(A, vm, ["lsblk -bndo SIZE /dev/vda; df -B1 --output=size / | tail -1; awk '/^MemTotal/ {print $2}' /proc/meminfo; nproc"])
+      const [disk, root, memKiB, cpus] = sshVm(A, vm, [
+        "lsblk -bndo SIZE /dev/vda; df -B1 --output=size / | tail -1; awk '/^MemTotal/ {print $2}' /proc/meminfo; nproc",
+      ])
         .trim()
         .split("\n")
         .map(Number);
@@ -342,12 +396,17 @@ describe("a 3-VM cluster", () => {
     }
     for (const vm of A.vms) {
       // Password locked again (no console password), cloud-init off for later boots.
-      expect(sshVm(A, vm, ["passwd -S root | cut -d' ' -f2; test -e /etc/cloud/cloud-init.disabled && echo disabled"]).trim().split("\n"), vm).toEqual(["L", "disabled"]);
+      expect(sshVm(A, vm, ["passwd -S root | cut -d' ' -f2; test -e /etc/cloud/cloud-init.disabled && echo disabled"]).trim().split("\n"), vm).toEqual([
+        "L",
+        "disabled",
+      ]);
     }
     // The network is on its new bridge, the VMs on it, the forwarding rules on the new LAN interface.
     expect(ns("ip", "-o", "link", "show", "master", "vmce2ebr41").split("\n").filter(Boolean)).toHaveLength(A.vms.length);
     expect(ns("ip", "-o", "link").includes("vmc-anemoi:")).toBe(false);
-    const rules = ns("iptables-save").split("\n").filter((l) => l.includes("vm-cluster:anemoi"));
+    const rules = ns("iptables-save")
+      .split("\n")
+      .filter((l) => l.includes("vm-cluster:anemoi"));
     expect(rules.some((l) => / -[io] lan1 /.test(l))).toBe(true);
     expect(rules.filter((l) => / -[io] lan0 /.test(l))).toEqual([]);
     expect(after.boreas!.cpus).toBe(2);
@@ -363,7 +422,23 @@ describe("a 3-VM cluster", () => {
     expect(readFileSync(knownHostsFile, "utf8")).toContain(`${net}.22,notus `);
     let refused = "";
     try {
-      ns("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", keyFile, "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes", `root@${net}.11`, "true");
+      ns(
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        keyFile,
+        "-o",
+        `UserKnownHostsFile=${knownHostsFile}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        `root@${net}.11`,
+        "true",
+      );
     } catch (err) {
       refused = String((err as { stderr?: string }).stderr ?? err);
     }

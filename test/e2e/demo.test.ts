@@ -25,7 +25,11 @@ const libvirtReachable = () => {
     return false;
   }
 };
-const virshNames = (...args: string[]) => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).split("\n").map((l) => l.trim()).filter(Boolean);
+const virshNames = (...args: string[]) =>
+  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 /** Set once no demo of the user's was found: only then is the demo this test's to take down. */
 let ours = false;
@@ -73,13 +77,24 @@ describe("the demo", () => {
   it("comes up with `npm run demo` and prints ssh commands that reach each VM", async () => {
     const r = await runShell(readmeCommand("npm run demo"), { cwd: projectRoot, env: demoEnv, timeoutMs: 1_100_000 });
     expect(r.code, r.out).toBe(0);
-    for (const [what, file] of [["libvirtd", "libvirtd.pid"], ["virtlogd", "virtlogd.pid"]] as const) {
+    for (const [what, file] of [
+      ["libvirtd", "libvirtd.pid"],
+      ["virtlogd", "virtlogd.pid"],
+    ] as const) {
       const pid = pidIn(path.join(demoDir, file));
       if (pid !== undefined) started.push({ what, pid });
     }
     // Printed after "SSH into each VM with:", one indented line per VM.
-    const printed = r.stdout.split("SSH into each VM with:")[1]?.split("\n").filter((l) => l.startsWith("  ")).map((l) => l.trim()) ?? [];
-    expect(printed.map((l) => l.split(" ").at(-1)), r.out).toEqual(["boreas", "zephyrus"]);
+    const printed =
+      r.stdout
+        .split("SSH into each VM with:")[1]
+        ?.split("\n")
+        .filter((l) => l.startsWith("  "))
+        .map((l) => l.trim()) ?? [];
+    expect(
+      printed.map((l) => l.split(" ").at(-1)),
+      r.out,
+    ).toEqual(["boreas", "zephyrus"]);
     for (const line of printed) {
       // Typed as printed; the login shell reads the command from standard input.
       const ssh = await runShell(line, { cwd: projectRoot, input: "hostname\n", timeoutMs: 60_000 });
@@ -101,7 +116,13 @@ describe("the demo", () => {
     expect(netnsExists(DEMO_NETNS)).toBe(netnsBefore);
     // Nothing of the cluster in libvirt's own files, whether or not a daemon still runs to ask.
     const leftovers = [
-      ...["/etc/libvirt/qemu/demo-boreas.xml", "/etc/libvirt/qemu/demo-zephyrus.xml", "/etc/libvirt/qemu/networks/demo.xml", "/etc/libvirt/storage/demo-pool.xml", "/var/lib/libvirt/images/demo"],
+      ...[
+        "/etc/libvirt/qemu/demo-boreas.xml",
+        "/etc/libvirt/qemu/demo-zephyrus.xml",
+        "/etc/libvirt/qemu/networks/demo.xml",
+        "/etc/libvirt/storage/demo-pool.xml",
+        "/var/lib/libvirt/images/demo",
+      ],
       ...["/var/log/libvirt/qemu/demo-boreas.log", "/var/log/libvirt/qemu/demo-zephyrus.log"],
       // The known_hosts file the stack kept for its ssh_config.
       path.join(projectRoot, ".vm-cluster", "demo"),

@@ -41,8 +41,27 @@ beforeAll(async () => {
   const home = path.join(sandbox.dir, "home");
   mkdirSync(path.join(home, ".ssh"), { recursive: true });
   execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", path.join(home, ".ssh", "anemoi_rsa")]);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=anemoi CA",
-    "-keyout", path.join(home, "ca.key"), "-out", path.join(home, "ca.crt"), "-days", "2"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      "/CN=anemoi CA",
+      "-keyout",
+      path.join(home, "ca.key"),
+      "-out",
+      path.join(home, "ca.crt"),
+      "-days",
+      "2",
+    ],
+    { stdio: "ignore" },
+  );
   env = { ...sandbox.env, HOME: home };
   // The project folder as set-up leaves it: its CLI under .tools/.
   symlinkSync(toolsRoot, path.join(project, ".tools"));
@@ -52,12 +71,8 @@ afterAll(() => sandbox?.cleanup());
 describe("pulumi preview of Pulumi.anemoi.yaml", () => {
   let planned: string;
 
-  it("runs as README's \"Running pulumi\" section types it", async () => {
-    const typed = [
-      readmeCommand(`export PATH="$PWD/.tools/bin:$PATH"`),
-      readmeCommand("pulumi stack init anemoi"),
-      readmeCommand("pulumi preview"),
-    ];
+  it('runs as README\'s "Running pulumi" section types it', async () => {
+    const typed = [readmeCommand(`export PATH="$PWD/.tools/bin:$PATH"`), readmeCommand("pulumi stack init anemoi"), readmeCommand("pulumi preview")];
     const r = await runShell(["set -e", ...typed].join("\n"), { cwd: project, env, timeoutMs: 240_000 });
     expect(r.code, r.out).toBe(0);
     planned = /Resources:\s+\+ (\d+) to create/.exec(r.stdout)?.[1] ?? `none in:\n${r.out}`;

@@ -19,7 +19,12 @@ describe("a failing provider operation", () => {
     project = path.join(sandbox.dir, "project");
     cpSync(path.join(projectRoot, "test/fixtures/failing-provider"), project, { recursive: true });
     symlinkSync(path.join(projectRoot, "node_modules"), path.join(project, "node_modules"));
-    for (const args of [["stack", "init", "dev"], ["config", "set", "projectRoot", projectRoot], ["config", "set", "netns", lv.netns()], ["config", "set", "pool", POOL]]) {
+    for (const args of [
+      ["stack", "init", "dev"],
+      ["config", "set", "projectRoot", projectRoot],
+      ["config", "set", "netns", lv.netns()],
+      ["config", "set", "pool", POOL],
+    ]) {
       const r = await pulumi(...args);
       expect(r.code, r.out).toBe(0);
     }
@@ -33,7 +38,11 @@ describe("a failing provider operation", () => {
     expect((await pulumi("config", "set", "case", "virsh")).code).toBe(0);
     const r = await pulumi("up", "--yes");
     expect(r.code, r.out).not.toBe(0);
-    expect(r.out).toMatch(new RegExp(`\`virsh -q -c qemu:///system vol-create ${POOL} \\S+\` on this machine \\(network namespace ${lv.netns()}\\) failed \\(exit 1\\): error: .*${POOL}`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `\`virsh -q -c qemu:///system vol-create ${POOL} \\S+\` on this machine \\(network namespace ${lv.netns()}\\) failed \\(exit 1\\): error: .*${POOL}`,
+      ),
+    );
     expect(r.out).not.toMatch(/error: undefined/);
   });
 

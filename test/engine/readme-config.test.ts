@@ -47,7 +47,11 @@ afterAll(() => sandbox?.cleanup());
 describe("README's config commands", () => {
   it("set what the program reads back: a remote host with a pinned key and a secret private key, a VM, sizes", async () => {
     const fingerprint = (
-      await typed(readmeCommand("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", { "/etc/ssh/ssh_host_ed25519_key.pub": path.join(sandbox.dir, "ssh_host_ed25519_key.pub") }))
+      await typed(
+        readmeCommand("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", {
+          "/etc/ssh/ssh_host_ed25519_key.pub": path.join(sandbox.dir, "ssh_host_ed25519_key.pub"),
+        }),
+      )
     ).split(" ")[1]!;
     expect(fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
     for (const command of [
@@ -95,7 +99,10 @@ describe("README's config commands", () => {
 
   it("remove a list item by index", async () => {
     for (const [i, name] of ["zephyrus", "notus", "eurus"].entries()) {
-      for (const [field, value] of [["name", name], ["ip", `172.17.2.${3 + i}`]]) {
+      for (const [field, value] of [
+        ["name", name],
+        ["ip", `172.17.2.${3 + i}`],
+      ]) {
         const r = await pulumiCli(project, sandbox.env, ["config", "set", "--path", `vm-cluster:vms[${i + 1}].${field}`, value]);
         expect(r.code, r.out).toBe(0);
       }

@@ -22,7 +22,19 @@ import { cleanClusterByHand } from "../support/clean-by-hand";
 import { alive } from "../../testbed/host-state";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../../testbed/mirror";
-import { childrenOf, commandLine, FileBackend, leakAt, needles, sleep, startLoopbackSshd, startPulumi, waitFor, type LoopbackSshd, type Running } from "./fault-bed";
+import {
+  childrenOf,
+  commandLine,
+  FileBackend,
+  leakAt,
+  needles,
+  sleep,
+  startLoopbackSshd,
+  startPulumi,
+  waitFor,
+  type LoopbackSshd,
+  type Running,
+} from "./fault-bed";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 
 const lv = useLibvirt();
@@ -130,12 +142,27 @@ async function exported(def: StackDef, showSecrets: boolean): Promise<string> {
 }
 
 // What the host holds of a cluster: the test's own view, not the code's.
-const domainsOf = (def: StackDef) => virsh("list", "--all", "--name").split("\n").map((n) => n.trim()).filter((n) => n.startsWith(`${def.cluster}-`)).sort();
+const domainsOf = (def: StackDef) =>
+  virsh("list", "--all", "--name")
+    .split("\n")
+    .map((n) => n.trim())
+    .filter((n) => n.startsWith(`${def.cluster}-`))
+    .sort();
 const volumesOf = (def: StackDef) =>
-  virshOk("pool-info", `${def.cluster}-pool`) ? virsh("vol-list", `${def.cluster}-pool`).split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean).sort() : [];
-const rulesOf = (def: StackDef) => ns("iptables-save").split("\n").filter((l) => l.includes(`--comment "vm-cluster:${def.cluster}"`));
+  virshOk("pool-info", `${def.cluster}-pool`)
+    ? virsh("vol-list", `${def.cluster}-pool`)
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[0]!)
+        .filter(Boolean)
+        .sort()
+    : [];
+const rulesOf = (def: StackDef) =>
+  ns("iptables-save")
+    .split("\n")
+    .filter((l) => l.includes(`--comment "vm-cluster:${def.cluster}"`));
 const networkUp = (def: StackDef) => virshOk("net-info", def.cluster) && /Active:\s+yes/.test(virsh("net-info", def.cluster));
-const expectedVolumes = (def: StackDef) => [`${def.cluster}-base.qcow2`, ...def.vms.flatMap((vm) => [`${def.cluster}-${vm}-cidata.iso`, `${def.cluster}-${vm}.qcow2`])].sort();
+const expectedVolumes = (def: StackDef) =>
+  [`${def.cluster}-base.qcow2`, ...def.vms.flatMap((vm) => [`${def.cluster}-${vm}-cidata.iso`, `${def.cluster}-${vm}.qcow2`])].sort();
 
 /** Runs a command in a VM over ssh as a user does: the stack's ssh_config and known_hosts file, strict host key checking. */
 async function onVm(def: StackDef, vm: string, ...command: string[]): Promise<string> {
@@ -250,7 +277,9 @@ describe("a disk smaller than the base image (case 6)", () => {
     const started = Date.now();
     const r = await pulumi(Y, "up", "--yes", "--skip-preview");
     expect(r.code, r.out).not.toBe(0);
-    expect(r.out).toContain("the disk (1G) is smaller than the base image's virtual size (2G): the guest would not boot; set defaults.disk (or this VM's vms[].disk) to at least 2G");
+    expect(r.out).toContain(
+      "the disk (1G) is smaller than the base image's virtual size (2G): the guest would not boot; set defaults.disk (or this VM's vms[].disk) to at least 2G",
+    );
     expect(domainsOf(Y)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(120_000);
   }, 300_000);
@@ -266,7 +295,9 @@ describe("two stacks at once, the same stack twice, and one Ctrl-C (cases 4 and 
     await waitFor("the lock of the first up", () => backend.locks(X.stack).length > 0, 60_000);
     const again = await pulumi(X, "up", "--yes", "--skip-preview");
     expect(again.code).not.toBe(0);
-    expect(again.out).toMatch(/the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\./);
+    expect(again.out).toMatch(
+      /the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\./,
+    );
     expect(again.out).toContain(`(pid ${x.pid})`);
 
     await untilReadinessWaits(x, X, "boreas");
@@ -303,7 +334,9 @@ describe("two stacks at once, the same stack twice, and one Ctrl-C (cases 4 and 
 describe("secrets (case 7)", () => {
   it("the host's SSH key, the console password and the VMs' private keys appear in plain text nowhere: state, stack files, outputs, logs", async () => {
     const secrets = [sshd!.privateKey, ...(await secretsOf(Y)), ...(await secretsOf(X))];
-    const consolePassword = JSON.parse((await pulumiCli(project, sandbox.env, ["--stack", Y.stack, "stack", "output", "--json", "--show-secrets"])).stdout).consolePassword;
+    const consolePassword = JSON.parse(
+      (await pulumiCli(project, sandbox.env, ["--stack", Y.stack, "stack", "output", "--json", "--show-secrets"])).stdout,
+    ).consolePassword;
     expect(consolePassword).toMatch(/^[2-9a-zA-Z]{20}$/);
     secrets.push(consolePassword);
     // The needles are real: the unmasked export shows every one of them.

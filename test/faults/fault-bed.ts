@@ -113,7 +113,10 @@ export class FileBackend {
  * line of an OpenSSH private key is the same for every ed25519 key (format header): left out.
  */
 export function needles(secret: string): string[] {
-  let lines = secret.split("\n").map((l) => l.trim()).filter((l) => !l.startsWith("-----"));
+  let lines = secret
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => !l.startsWith("-----"));
   if (secret.includes("-----BEGIN OPENSSH PRIVATE KEY-----")) lines = lines.slice(1);
   lines = lines.filter((l) => l.length >= 16);
   return lines.length > 0 ? lines : [secret];
@@ -152,7 +155,9 @@ async function listening(netns: string, port: number): Promise<boolean> {
 export async function startLoopbackSshd(netns: string, port: number): Promise<LoopbackSshd> {
   const dir = mkdtempSync(path.join(tmpdir(), "vmc-faults-sshd-"));
   writeSshdFiles(dir, `127.0.0.1:${port}`, ["MaxStartups 100"]);
-  const child = spawn("ip", ["netns", "exec", netns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "ignore"] });
+  const child = spawn("ip", ["netns", "exec", netns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], {
+    stdio: ["ignore", "ignore", "ignore"],
+  });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));

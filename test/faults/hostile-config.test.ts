@@ -34,7 +34,14 @@ function modelOf(edit: (raw: Raw) => void, files = FILES): ClusterModel {
   return result.model;
 }
 
-const ssh = (over: Record<string, unknown>) => ({ type: "ssh", host: "vmhost.example", user: "root", privateKey: "~/.ssh/id_ed25519", hostKey: ED25519_FINGERPRINT, ...over });
+const ssh = (over: Record<string, unknown>) => ({
+  type: "ssh",
+  host: "vmhost.example",
+  user: "root",
+  privateKey: "~/.ssh/id_ed25519",
+  hostKey: ED25519_FINGERPRINT,
+  ...over,
+});
 
 /** Keys whose value becomes a name on the host (or an argv word): every hostile value is refused there. */
 const REFUSED: [key: string, set: (raw: Raw, v: string) => void][] = [
@@ -58,32 +65,61 @@ describe("hostile values where names and addresses go", () => {
     it(`${key}: every one is refused, naming the key`, () => {
       for (const value of HOSTILE) {
         const problems = problemsOf((raw) => set(raw, value));
-        expect(problems.some((p) => p.startsWith(`vm-cluster:${key}`)), `${key} = ${JSON.stringify(value)}: ${problems.join("; ")}`).toBe(true);
+        expect(
+          problems.some((p) => p.startsWith(`vm-cluster:${key}`)),
+          `${key} = ${JSON.stringify(value)}: ${problems.join("; ")}`,
+        ).toBe(true);
       }
     });
   }
 
   it("poolDir: relative, `..`, `.` and control characters are refused", () => {
     for (const value of ["../etc", "rel/dir", "/var/lib/../../etc", "/var/lib/./x", "/var/lib/a\nb", "/var/lib/a\tb", "/etc", "/"]) {
-      expect(problemsOf((raw) => (raw.poolDir = value)).some((p) => p.startsWith("vm-cluster:poolDir")), JSON.stringify(value)).toBe(true);
+      expect(
+        problemsOf((raw) => (raw.poolDir = value)).some((p) => p.startsWith("vm-cluster:poolDir")),
+        JSON.stringify(value),
+      ).toBe(true);
     }
   });
 
   it("poolDir: a system directory however it is spelled, a system tree, a home directory or a hidden folder is refused (issue 19)", () => {
-    for (const value of ["//root", "/var//lib/libvirt", "/var/lib/libvirt/images/", "/root/.ssh", "/home/alice", "/home/alice/", "/usr/local", "/etc/libvirt/pool", "/boot/x", "/var/log/vms", "/srv/.cache/vms"]) {
-      expect(problemsOf((raw) => (raw.poolDir = value)).some((p) => p.startsWith("vm-cluster:poolDir")), JSON.stringify(value)).toBe(true);
+    for (const value of [
+      "//root",
+      "/var//lib/libvirt",
+      "/var/lib/libvirt/images/",
+      "/root/.ssh",
+      "/home/alice",
+      "/home/alice/",
+      "/usr/local",
+      "/etc/libvirt/pool",
+      "/boot/x",
+      "/var/log/vms",
+      "/srv/.cache/vms",
+    ]) {
+      expect(
+        problemsOf((raw) => (raw.poolDir = value)).some((p) => p.startsWith("vm-cluster:poolDir")),
+        JSON.stringify(value),
+      ).toBe(true);
     }
   });
 
   it("poolDir: a folder of its own passes, written without repeated or trailing slashes", () => {
-    for (const [value, dir] of [["/var/lib/libvirt/images/anemoi", "/var/lib/libvirt/images/anemoi"], ["//srv//vm/anemoi/", "/srv/vm/anemoi"], ["/home/alice/vm-pools/anemoi", "/home/alice/vm-pools/anemoi"], ["/data/vms", "/data/vms"]]) {
+    for (const [value, dir] of [
+      ["/var/lib/libvirt/images/anemoi", "/var/lib/libvirt/images/anemoi"],
+      ["//srv//vm/anemoi/", "/srv/vm/anemoi"],
+      ["/home/alice/vm-pools/anemoi", "/home/alice/vm-pools/anemoi"],
+      ["/data/vms", "/data/vms"],
+    ]) {
       expect(modelOf((raw) => (raw.poolDir = value)).pool.dir, value).toBe(dir);
     }
   });
 
   it("image.url: only http(s) and file URLs, never a command", () => {
     for (const value of ["$(touch /tmp/vmc-canary)", "`id`", "ftp://mirror.example/x.qcow2", "-o/tmp/x", "file:///var/lib/", "a b"]) {
-      expect(problemsOf((raw) => (raw.image = { url: value, sha512: "a".repeat(128) })).some((p) => p.startsWith("vm-cluster:image.url")), JSON.stringify(value)).toBe(true);
+      expect(
+        problemsOf((raw) => (raw.image = { url: value, sha512: "a".repeat(128) })).some((p) => p.startsWith("vm-cluster:image.url")),
+        JSON.stringify(value),
+      ).toBe(true);
     }
   });
 
@@ -118,7 +154,10 @@ describe("free text that passes unchanged, as data", () => {
     const model = modelOf((raw) => (raw.sshPublicKey = { key: ed25519Line(7, comment) }));
     const plain = modelOf(() => undefined);
     const build = (m: ClusterModel) =>
-      parseYaml(userData({ hostname: "boreas", rootAuthorizedKeys: [m.sshPublicKey], hostKeys: { ed25519: generateHostKey("root@boreas") } })) as Record<string, any>;
+      parseYaml(userData({ hostname: "boreas", rootAuthorizedKeys: [m.sshPublicKey], hostKeys: { ed25519: generateHostKey("root@boreas") } })) as Record<
+        string,
+        any
+      >;
     const doc = build(model);
     expect(doc.users[0].ssh_authorized_keys).toEqual([ed25519Line(7, comment)]);
     expect(Object.keys(doc).sort()).toEqual(Object.keys(build(plain)).sort());
@@ -142,7 +181,10 @@ describe("free text that passes unchanged, as data", () => {
 describe("validation gaps (model/)", () => {
   it("host.netns: shell words, paths and spaces are refused", () => {
     for (const value of [...SHELL, ...PATHS.filter((p) => p.includes("/") || p === "."), "a b", ""]) {
-      expect(problemsOf((raw) => (raw.host = { type: "local", netns: value })).some((p) => p.startsWith("vm-cluster:host.netns")), JSON.stringify(value)).toBe(true);
+      expect(
+        problemsOf((raw) => (raw.host = { type: "local", netns: value })).some((p) => p.startsWith("vm-cluster:host.netns")),
+        JSON.stringify(value),
+      ).toBe(true);
     }
   });
 

@@ -45,7 +45,13 @@ const ipfNetns = `vmcfault-ipf-${process.pid}`;
 let ipfNetnsMade = false;
 
 const ns = (...argv: string[]) => execFileSync("ip", ["netns", "exec", lv.netns(), ...argv], { encoding: "utf8" });
-const poolInputs = (over: Partial<StoragePoolInputs> = {}): StoragePoolInputs => ({ target: lv.target(), name: POOL, path: path.join(work, "pool"), owner, ...over });
+const poolInputs = (over: Partial<StoragePoolInputs> = {}): StoragePoolInputs => ({
+  target: lv.target(),
+  name: POOL,
+  path: path.join(work, "pool"),
+  owner,
+  ...over,
+});
 const poolDir = () => path.join(work, "pool");
 /** An sshd of this test's own, in a namespace of its own (reached over a veth pair). */
 const ensureSshd = async () => (sshd ??= await startSshd("faults", SSHD_SUBNET));
@@ -74,7 +80,11 @@ afterAll(async () => {
   for (const pool of [POOL, FOREIGN_POOL, USER_DIR_POOL, ...HOSTILE_POOLS]) {
     steps.push(() => {
       if (!virshOk("pool-info", pool)) return;
-      for (const vol of virshSync("vol-list", pool).split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean)) virshOk("vol-delete", "--pool", pool, vol!);
+      for (const vol of virshSync("vol-list", pool)
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[0])
+        .filter(Boolean))
+        virshOk("vol-delete", "--pool", pool, vol!);
       virshOk("pool-destroy", pool);
       virshOk("pool-undefine", pool);
     });
@@ -94,10 +104,19 @@ afterAll(async () => {
   }
 });
 
-
 /** The test network on 10.231.63.0/24, reached through `target`. */
 function testNetwork(target: NatNetworkInputs["target"], hosts: NatNetworkInputs["hosts"]): NatNetworkInputs {
-  return { target, name: NET, bridge: BRIDGE, address: "10.231.63.1", netmask: "255.255.255.0", dhcpStart: "10.231.63.2", dhcpEnd: "10.231.63.254", hosts, owner };
+  return {
+    target,
+    name: NET,
+    bridge: BRIDGE,
+    address: "10.231.63.1",
+    netmask: "255.255.255.0",
+    dhcpStart: "10.231.63.2",
+    dhcpEnd: "10.231.63.254",
+    hosts,
+    owner,
+  };
 }
 
 describe("an interrupted create is finished on the next up, when the pool proves the objects ours", () => {
@@ -126,7 +145,10 @@ describe("an interrupted create is finished on the next up, when the pool proves
 
   it("pool: defined by a run killed before pool-build, it is built, started and autostarted, and its directory removed on delete", async () => {
     const file = path.join(work, "pool.xml");
-    writeFileSync(file, buildPoolXml({ name: POOL, uuid: ownerUuid(owner, POOL), target: { path: poolDir(), permissions: { mode: "0755", owner: 0, group: 0 } } }));
+    writeFileSync(
+      file,
+      buildPoolXml({ name: POOL, uuid: ownerUuid(owner, POOL), target: { path: poolDir(), permissions: { mode: "0755", owner: 0, group: 0 } } }),
+    );
     virshSync("pool-define", file);
     pool = (await storagePoolProvider.create(poolInputs())).outs as StoragePoolState;
     expect(pool).toMatchObject({ active: true, autostart: true, createdDir: true });
@@ -189,7 +211,8 @@ describe("an interrupted create is finished on the next up, when the pool proves
     expect(small.failures).toEqual([
       {
         property: "capacityBytes",
-        reason: "the disk (33554432 bytes) is smaller than the base image's virtual size (67108864 bytes): the guest would not boot; set defaults.disk (or this VM's vms[].disk) to at least 1G",
+        reason:
+          "the disk (33554432 bytes) is smaller than the base image's virtual size (67108864 bytes): the guest would not boot; set defaults.disk (or this VM's vms[].disk) to at least 1G",
       },
     ]);
     expect((await diskProvider.check!({} as DiskInputs, diskInputs({ minimumBytes: base.virtualSize }))).failures).toEqual([]);
@@ -207,7 +230,9 @@ describe("an interrupted create is finished on the next up, when the pool proves
   it("volumes: in a pool without this stack's UUID a taken name is refused, whoever made it", async () => {
     virshSync("pool-start", FOREIGN_POOL);
     virshSync("vol-create-as", FOREIGN_POOL, "vmcfault-vm1.qcow2", "1M", "--format", "qcow2");
-    await expect(diskProvider.create(diskInputs({ pool: FOREIGN_POOL }))).rejects.toThrow(/volume named "vmcfault-vm1\.qcow2" already exists and this stack did not create it/);
+    await expect(diskProvider.create(diskInputs({ pool: FOREIGN_POOL }))).rejects.toThrow(
+      /volume named "vmcfault-vm1\.qcow2" already exists and this stack did not create it/,
+    );
     await expect(diskProvider.create(diskInputs({ owner: { ...owner, stack: "other" } }))).rejects.toThrow(/did not create it/);
   });
 });
@@ -360,7 +385,16 @@ describe("hostile values reach the host as inert data", () => {
       execFileSync("cp", [image, imageFile]);
       const url = `file://${encodeURI(imageFile).replaceAll("'", "%27")}`;
       const base = (
-        await baseImageProvider.create({ target, pool: name, name: "vmcfault-base.qcow2", url, sha512: imageSha512, fileName: imageName, cacheDir: path.join(work, `${kind}-cache`), owner })
+        await baseImageProvider.create({
+          target,
+          pool: name,
+          name: "vmcfault-base.qcow2",
+          url,
+          sha512: imageSha512,
+          fileName: imageName,
+          cacheDir: path.join(work, `${kind}-cache`),
+          owner,
+        })
       ).outs as BaseImageState;
       expect(base.path).toBe(path.join(dir, "vmcfault-base.qcow2"));
       expect(existsSync(base.path)).toBe(true);
@@ -396,7 +430,12 @@ describe("two stacks switching on ip_forward at the same moment", () => {
     execFileSync("ip", ["netns", "exec", ipfNetns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
     const real = new LocalConnection({ type: "local", netns: ipfNetns });
     const dir = path.join(work, "ipf");
-    const inputs = (user: string): IpForwardInputs => ({ connection: { type: "local", netns: ipfNetns }, user, sysctlDir: path.join(dir, "sysctl.d"), stateDir: path.join(dir, "state") });
+    const inputs = (user: string): IpForwardInputs => ({
+      connection: { type: "local", netns: ipfNetns },
+      user,
+      sysctlDir: path.join(dir, "sysctl.d"),
+      stateDir: path.join(dir, "state"),
+    });
     // A records late (its `ln` waits); B looks for a record before A made it, but reads the value after A set it.
     const a = enableIpForward(new Slow(real, "ln", 500), inputs("p.a"));
     const b = enableIpForward(new Slow(real, "sysctl -n", 1500), inputs("p.b"));

@@ -65,7 +65,9 @@ describe.each(["local", "ssh"])("%s connection", (kind) => {
   });
 
   it("reports the command, exit code and stderr of a failure", async () => {
-    const err = await connect(spec()).run(["ls", "/no/such/path"]).catch((e: unknown) => e);
+    const err = await connect(spec())
+      .run(["ls", "/no/such/path"])
+      .catch((e: unknown) => e);
     expect(isCommandError(err)).toBe(true);
     expect((err as CommandError).exitCode).toBe(2);
     expect((err as CommandError).message).toMatch(/`ls \/no\/such\/path`.*exit 2.*No such file/s);
@@ -79,10 +81,14 @@ describe.each(["local", "ssh"])("%s connection", (kind) => {
     const pidFile = path.join(work, `${kind}-sleep.pid`);
     const started = Date.now();
     try {
-      const err = await connect(spec()).run(["sh", "-c", `echo $$ > ${pidFile}; echo waiting for nothing >&2; exec sleep 30`], { timeoutSeconds: 1 }).catch((e: unknown) => e);
+      const err = await connect(spec())
+        .run(["sh", "-c", `echo $$ > ${pidFile}; echo waiting for nothing >&2; exec sleep 30`], { timeoutSeconds: 1 })
+        .catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(isCommandError(err) && err.timedOut).toBe(true);
-      expect((err as CommandError).message).toMatch(/`sh -c .*sleep 30` on .* did not finish within 1 s, so it was stopped; its last output: waiting for nothing/);
+      expect((err as CommandError).message).toMatch(
+        /`sh -c .*sleep 30` on .* did not finish within 1 s, so it was stopped; its last output: waiting for nothing/,
+      );
       // The SSH side is stopped by the host's `timeout`, REMOTE_GRACE_SECONDS after ours.
       expect(await gone(Number(readFileSync(pidFile, "utf8")), (REMOTE_GRACE_SECONDS + 5) * 1000)).toBe(true);
     } finally {
@@ -102,7 +108,9 @@ describe("a local command that ignores TERM and leaves a child holding its outpu
     const started = Date.now();
     try {
       const script = `trap "" TERM; sleep 60 & echo $! > ${pidFile}; wait`;
-      const err = await connect({ type: "local" }).run(["sh", "-c", script], { timeoutSeconds: 1 }).catch((e: unknown) => e);
+      const err = await connect({ type: "local" })
+        .run(["sh", "-c", script], { timeoutSeconds: 1 })
+        .catch((e: unknown) => e);
       expect(isCommandError(err) && err.timedOut, String(err)).toBe(true);
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
@@ -116,7 +124,9 @@ describe("an SSH link that stops answering (issue 19)", () => {
     const spec: ConnectionSpec = { type: "ssh", host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKey: sshd.hostKey };
     const drop = ["INPUT", "-p", "tcp", "--dport", String(sshd.port), "-j", "DROP"];
     const started = Date.now();
-    const running = connect(spec).run(["sleep", "120"]).catch((e: unknown) => e);
+    const running = connect(spec)
+      .run(["sleep", "120"])
+      .catch((e: unknown) => e);
     try {
       // Once the command runs, the host goes silent: every packet to sshd is dropped.
       await new Promise((r) => setTimeout(r, 2_000));

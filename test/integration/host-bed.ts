@@ -16,7 +16,26 @@ const FOREIGN_RULES = [
   ["-t", "filter", "-A", "FORWARD", "-i", "eth7", "-o", "eth8", "-j", "ACCEPT"],
   // The same rule as ours but without our comment: someone else's, to be left alone.
   ["-t", "filter", "-A", "FORWARD", "-s", "172.17.2.0/24", "-d", "172.17.1.0/24", "-i", "kvmbr0", "-o", "eno1", "-j", "ACCEPT"],
-  ["-t", "filter", "-A", "FORWARD", "-s", "172.17.2.0/24", "-d", "172.17.1.0/24", "-i", "kvmbr0", "-o", "eno1", "-m", "comment", "--comment", "vm-cluster:anemoi2", "-j", "ACCEPT"],
+  [
+    "-t",
+    "filter",
+    "-A",
+    "FORWARD",
+    "-s",
+    "172.17.2.0/24",
+    "-d",
+    "172.17.1.0/24",
+    "-i",
+    "kvmbr0",
+    "-o",
+    "eno1",
+    "-m",
+    "comment",
+    "--comment",
+    "vm-cluster:anemoi2",
+    "-j",
+    "ACCEPT",
+  ],
   ["-t", "nat", "-A", "POSTROUTING", "-s", "10.9.0.0/16", "-o", "eth7", "-j", "MASQUERADE"],
 ];
 
@@ -75,7 +94,12 @@ export function createHostBed(name: string): HostBed {
     },
     snapshot: () => ({
       // Without the dated comments and the packet counters.
-      iptables: bed.sh(["iptables-save"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/g, "[0:0]")).join("\n"),
+      iptables: bed
+        .sh(["iptables-save"])
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .map((l) => l.replace(/\[\d+:\d+\]/g, "[0:0]"))
+        .join("\n"),
       ipForward: bed.sh(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
       sysctlD: Object.fromEntries(readdirSync(sysctlDir).map((f) => [f, readFileSync(path.join(sysctlDir, f), "utf8")])),
       networkConf: existsSync(networkConf) ? readFileSync(networkConf, "utf8") : undefined,

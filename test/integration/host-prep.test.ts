@@ -88,7 +88,10 @@ describe.each(["local", "ssh"] as const)("over the %s connection", (kind) => {
 
   /** Lines of iptables-save carrying exactly this comment. */
   function taggedLines(tag: string): string[] {
-    return bed.sh(["iptables-save"]).split("\n").filter((l) => l.includes(`--comment "${tag}"`));
+    return bed
+      .sh(["iptables-save"])
+      .split("\n")
+      .filter((l) => l.includes(`--comment "${tag}"`));
   }
 
   function rulePresent(cluster: typeof anemoi, index: number): boolean {

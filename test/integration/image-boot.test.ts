@@ -51,7 +51,21 @@ beforeAll(async () => {
   // An overlay keeps the cached image pristine; it is larger than the image so growpart has work.
   await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, disk, String(DISK_BYTES)]);
 
-  const ca = await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-keyout", "/dev/null", "-subj", "/CN=Test CA", "-days", "2"]);
+  const ca = await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-noenc",
+    "-keyout",
+    "/dev/null",
+    "-subj",
+    "/CN=Test CA",
+    "-days",
+    "2",
+  ]);
   const config = parse(
     userData({
       hostname: HOSTNAME,
@@ -77,12 +91,26 @@ beforeAll(async () => {
   qemu = spawn(
     "qemu-system-x86_64",
     [
-      "-accel", "tcg", "-m", "512", "-smp", "1", "-no-reboot",
-      "-display", "none", "-monitor", "none", "-serial", `file:${log}`,
-      "-drive", `file=${disk},if=virtio,format=qcow2`,
+      "-accel",
+      "tcg",
+      "-m",
+      "512",
+      "-smp",
+      "1",
+      "-no-reboot",
+      "-display",
+      "none",
+      "-monitor",
+      "none",
+      "-serial",
+      `file:${log}`,
+      "-drive",
+      `file=${disk},if=virtio,format=qcow2`,
       // Read-only virtio disk, as the product attaches the seed (Debian's cloud kernel has no IDE/SATA CD driver).
-      "-drive", `file=${seed},if=virtio,format=raw,readonly=on`,
-      "-nic", `user,restrict=on,model=virtio-net-pci,mac=${MAC}`,
+      "-drive",
+      `file=${seed},if=virtio,format=raw,readonly=on`,
+      "-nic",
+      `user,restrict=on,model=virtio-net-pci,mac=${MAC}`,
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );

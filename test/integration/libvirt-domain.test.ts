@@ -130,7 +130,15 @@ describe("domain", () => {
     virshSync("pool-create-as", POOL, "dir", "--target", work); // transient: gone with pool-destroy
     const id = virshSync("domid", NAME).trim();
     const MiB = 1024 ** 2;
-    const disk: DiskState = { target: lv.target(), pool: POOL, name: "disk.qcow2", capacityBytes: 16 * MiB, backingPath: "", domain: NAME, path: inputs().diskPath };
+    const disk: DiskState = {
+      target: lv.target(),
+      pool: POOL,
+      name: "disk.qcow2",
+      capacityBytes: 16 * MiB,
+      backingPath: "",
+      domain: NAME,
+      path: inputs().diskPath,
+    };
     // A plain vol-resize fails here: qemu holds the image's write lock.
     await diskProvider.update!(`${POOL}/disk.qcow2`, disk, { ...disk, capacityBytes: 32 * MiB });
     expect(virshSync("domblkinfo", NAME, "vda")).toMatch(/Capacity:\s+33554432\n/);
@@ -143,8 +151,18 @@ describe("domain", () => {
     const { failures } = await domainProvider.check!({} as DomainInputs, inputs({ memoryMiB: 1_000_000_000, vcpus: 100_000 }));
     const max = virshSync("maxvcpus", "--type", inputs().type).trim();
     expect(failures).toEqual([
-      { property: "memoryMiB", reason: expect.stringMatching(new RegExp(`^${NAME} asks for 1000000000 MiB of memory \\(vm-cluster:vms\\[\\]\\.memoryMiB of ${NAME}, or defaults\\.memoryMiB\\) and the VM host has \\d+ MiB in all`)) },
-      { property: "vcpus", reason: `${NAME} asks for 100000 vCPUs (vm-cluster:vms[].vcpus of ${NAME}, or defaults.vcpus) and libvirt on the VM host allows at most ${max} per VM (virsh maxvcpus): give it at most ${max}` },
+      {
+        property: "memoryMiB",
+        reason: expect.stringMatching(
+          new RegExp(
+            `^${NAME} asks for 1000000000 MiB of memory \\(vm-cluster:vms\\[\\]\\.memoryMiB of ${NAME}, or defaults\\.memoryMiB\\) and the VM host has \\d+ MiB in all`,
+          ),
+        ),
+      },
+      {
+        property: "vcpus",
+        reason: `${NAME} asks for 100000 vCPUs (vm-cluster:vms[].vcpus of ${NAME}, or defaults.vcpus) and libvirt on the VM host allows at most ${max} per VM (virsh maxvcpus): give it at most ${max}`,
+      },
     ]);
     // More vCPUs than the host has CPUs is overcommit, which libvirt and QEMU allow.
     const cpus = Number(/CPU\(s\):\s+(\d+)/.exec(virshSync("nodeinfo"))![1]);

@@ -56,9 +56,7 @@ describe("NAT network", () => {
     expect(xml).toContain(`<host mac='${hostA.mac}' name='alpha' ip='${hostA.ip}'/>`);
     expect(xml).toContain("https://vm-cluster.dev/xmlns/owner/1");
     expect(virshSync("net-info", NAME)).toMatch(/Active:\s+yes[\s\S]*Autostart:\s+yes/);
-    expect(execFileSync("ip", ["netns", "exec", lv.netns(), "ip", "-o", "addr", "show", "vmctest-br0"], { encoding: "utf8" })).toContain(
-      "10.231.7.1/24",
-    );
+    expect(execFileSync("ip", ["netns", "exec", lv.netns(), "ip", "-o", "addr", "show", "vmctest-br0"], { encoding: "utf8" })).toContain("10.231.7.1/24");
   });
 
   it("reads back what it wrote: no drift", async () => {

@@ -53,7 +53,8 @@ describe("storage pool", () => {
     expect(drifted.active).toBe(false);
     expect((await storagePoolProvider.diff!(POOL, drifted, poolState)).changes).toBe(true);
     // After a stack rename the state keeps the owner the pool's UUID was made from (here none).
-    const outs = (await storagePoolProvider.update!(POOL, drifted, { ...poolState, owner: { project: "vm-cluster", stack: "renamed", cluster: "vmctest" } })).outs as StoragePoolState;
+    const outs = (await storagePoolProvider.update!(POOL, drifted, { ...poolState, owner: { project: "vm-cluster", stack: "renamed", cluster: "vmctest" } }))
+      .outs as StoragePoolState;
     expect(outs.owner).toBe(poolState.owner);
     expect(virshSync("pool-info", POOL)).toMatch(/State:\s+running/);
   });
@@ -99,8 +100,18 @@ describe("base image and disk", () => {
   it("gives up on a mirror that takes the connection and never answers, saying which URL and key (issue 19)", async () => {
     const port = 18097;
     // Accepts every connection and keeps it open, silent.
-    const silent = spawn("ip", ["netns", "exec", lv.netns(), "python3", "-c",
-      `import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${port}))\ns.listen(16)\nheld = []\nwhile True:\n    held.append(s.accept())\n`], { stdio: "ignore" });
+    const silent = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lv.netns(),
+        "python3",
+        "-c",
+        `import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${port}))\ns.listen(16)\nheld = []\nwhile True:\n    held.append(s.accept())\n`,
+      ],
+      { stdio: "ignore" },
+    );
     try {
       await new Promise((r) => setTimeout(r, 1_000));
       const url = `http://127.0.0.1:${port}/image.qcow2`;
@@ -176,7 +187,13 @@ describe("cloud-init seed volume", () => {
   it("sees no change for the same documents, and replaces the seed for new ones", async () => {
     const same = await seedProvider.diff!(seed.name, seed, { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs });
     expect(same.changes).toBe(false);
-    const changed = await seedProvider.diff!(seed.name, seed, { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs, userData: "#cloud-config\n" });
+    const changed = await seedProvider.diff!(seed.name, seed, {
+      target: lv.target(),
+      pool: POOL,
+      name: "vmctest-seed.iso",
+      ...docs,
+      userData: "#cloud-config\n",
+    });
     expect(changed.replaces).toEqual(["userData"]);
   });
 
@@ -225,7 +242,9 @@ describe("a pool directory that was there, and a pool name taken after ours went
   it("refuses a path that is a file", async () => {
     const file = path.join(work, "a-file");
     writeFileSync(file, "x");
-    await expect(storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: file, owner })).rejects.toThrow(/is a regular (empty )?file, not a directory/);
+    await expect(storagePoolProvider.create({ target: lv.target(), name: TAKEN, path: file, owner })).rejects.toThrow(
+      /is a regular (empty )?file, not a directory/,
+    );
     expect(virshOk("pool-info", TAKEN)).toBe(false);
   });
 

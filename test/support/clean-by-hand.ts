@@ -9,7 +9,11 @@ const QEMU_LOGS = "/var/log/libvirt/qemu";
 
 export function cleanClusterByHand(cluster: string, netns: string | undefined): void {
   const virsh = (...args: string[]) => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const inNetns = (...argv: string[]) => execFileSync(netns !== undefined ? "ip" : argv[0]!, netns !== undefined ? ["netns", "exec", netns, ...argv] : argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const inNetns = (...argv: string[]) =>
+    execFileSync(netns !== undefined ? "ip" : argv[0]!, netns !== undefined ? ["netns", "exec", netns, ...argv] : argv.slice(1), {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   const quietly = <T>(f: () => T): T | undefined => {
     try {
       return f();
@@ -17,7 +21,11 @@ export function cleanClusterByHand(cluster: string, netns: string | undefined): 
       return undefined; // already gone, or libvirt not running
     }
   };
-  const names = (out: string | undefined) => (out ?? "").split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+  const names = (out: string | undefined) =>
+    (out ?? "")
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/)[0]!)
+      .filter(Boolean);
   for (const domain of names(quietly(() => virsh("list", "--all", "--name"))).filter((d) => d.startsWith(`${cluster}-`))) {
     quietly(() => virsh("destroy", domain));
     quietly(() => virsh("undefine", domain, "--nvram"));

@@ -91,7 +91,27 @@ function inlineCommands(prose: { text: string; line: number }[], programs: Reado
 }
 
 /** Programs whose use in prose is a command to type, besides those README's shell blocks run. */
-export const PROGRAMS = ["pulumi", "npm", "npx", "node", "ssh", "ssh-keygen", "virsh", "ip", "ps", "kill", "iptables", "sudo", "curl", "ansible", "ansible-playbook", "ansible-inventory", "systemctl", "sysctl", "qemu-img"];
+export const PROGRAMS = [
+  "pulumi",
+  "npm",
+  "npx",
+  "node",
+  "ssh",
+  "ssh-keygen",
+  "virsh",
+  "ip",
+  "ps",
+  "kill",
+  "iptables",
+  "sudo",
+  "curl",
+  "ansible",
+  "ansible-playbook",
+  "ansible-inventory",
+  "systemctl",
+  "sysctl",
+  "qemu-img",
+];
 
 const programOf = (code: string) => code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ")[0]!;
 
@@ -114,7 +134,8 @@ export function readmeCommand(text: string, placeholders: Record<string, string>
   }
   let command = text;
   for (const [placeholder, value] of Object.entries(placeholders)) {
-    if (!PLACEHOLDER.test(placeholder)) throw new Error(`${placeholder} is not a placeholder (<name>, N, ..., or an absolute path): a test must type README's command as shown`);
+    if (!PLACEHOLDER.test(placeholder))
+      throw new Error(`${placeholder} is not a placeholder (<name>, N, ..., or an absolute path): a test must type README's command as shown`);
     const at = new RegExp(`(?<![\\w<])${placeholder.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w>])`, "g");
     if (!at.test(command)) throw new Error(`\`${text}\` has no placeholder ${placeholder}`);
     command = command.replace(at, () => value);

@@ -40,7 +40,8 @@ describe("userData", () => {
     expect(doc.write_files).toEqual([
       {
         path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
-        content: "# vm-cluster: root logs in with its SSH key only.\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+        content:
+          "# vm-cluster: root logs in with its SSH key only.\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
         owner: "root:root",
         permissions: "0644",
       },

@@ -22,7 +22,10 @@ describe("seedIso", () => {
     expect(iso).toBe(join(dir, "seed.iso"));
     expect(readdirSync(dir)).toEqual(["seed.iso"]);
     expect(xorriso(["-indev", iso, "-pvd_info"])).toMatch(/^Volume Id\s*:\s*cidata$/m);
-    const names = xorriso(["-indev", iso, "-lsl", "/"]).split("\n").filter((l) => l.startsWith("-")).map((l) => l.split(/\s+/).at(-1));
+    const names = xorriso(["-indev", iso, "-lsl", "/"])
+      .split("\n")
+      .filter((l) => l.startsWith("-"))
+      .map((l) => l.split(/\s+/).at(-1));
     expect(names.sort()).toEqual(["'meta-data'", "'network-config'", "'user-data'"]);
   });
 

@@ -174,9 +174,16 @@ describe("two clusters on one host", () => {
     const a = await hostGlobal("anemoi", "172.17.2.0/24");
     const b = await hostGlobal("zephyr", "172.17.3.0/24");
     const kinds = a.map((n) => n.split("=")[0].split(":").slice(-2).join(":")).sort();
-    expect(kinds).toEqual(
-      ["BaseImage:name", "Disk:name", "Domain:name", "FirewallRules:cluster", "NatNetwork:bridge", "NatNetwork:name", "Seed:name", "StoragePool:name"],
-    );
+    expect(kinds).toEqual([
+      "BaseImage:name",
+      "Disk:name",
+      "Domain:name",
+      "FirewallRules:cluster",
+      "NatNetwork:bridge",
+      "NatNetwork:name",
+      "Seed:name",
+      "StoragePool:name",
+    ]);
     expect(a.filter((n) => b.includes(n))).toEqual([]);
   });
 });

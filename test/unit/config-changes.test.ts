@@ -149,7 +149,7 @@ async function plan(a: Built, b: Built): Promise<Map<string, Step>> {
     }
   }
   // Delete-before-replace: the dependents whose diff needs a replacement once those inputs are unknown go too.
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [name, r] of b.resources) {
       const step = steps.get(name)!;
@@ -212,7 +212,9 @@ const SSH_HOST = { type: "ssh", host: "vmhost.example", user: "root", privateKey
 const OTHER_PRIVATE_KEY = PRIVATE_KEY_TEXT.replace("bm9uZQ==", "b3RoZXI=");
 const IMAGE = { url: "https://images.example/debian-12.qcow2", sha512: "a".repeat(128) };
 type Config = Record<string, any>;
-const vm0 = (change: Config) => (c: Config) => ({ "vm-cluster:vms": c["vm-cluster:vms"].map((vm: Config, i: number) => (i === 0 ? { ...vm, ...change } : vm)) });
+const vm0 = (change: Config) => (c: Config) => ({
+  "vm-cluster:vms": c["vm-cluster:vms"].map((vm: Config, i: number) => (i === 0 ? { ...vm, ...change } : vm)),
+});
 const section = (key: string, change: Config) => (c: Config) => ({ [`vm-cluster:${key}`]: { ...c[`vm-cluster:${key}`], ...change } });
 
 /** One change per key on a running anemoi cluster: the config before (anemoi's, plus `base`) and the keys it sets. */
@@ -224,8 +226,14 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:host.host": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, host: "vmhost2.example" } }) },
   "vm-cluster:host.port": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, port: 2222 } }) },
   "vm-cluster:host.user": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, user: "admin", sudo: true } }) },
-  "vm-cluster:host.privateKey": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, privateKey: OTHER_PRIVATE_KEY } }) },
-  "vm-cluster:host.hostKey": { base: { "vm-cluster:host": SSH_HOST }, change: () => ({ "vm-cluster:host": { ...SSH_HOST, hostKey: `SHA256:${"B".repeat(43)}` } }) },
+  "vm-cluster:host.privateKey": {
+    base: { "vm-cluster:host": SSH_HOST },
+    change: () => ({ "vm-cluster:host": { ...SSH_HOST, privateKey: OTHER_PRIVATE_KEY } }),
+  },
+  "vm-cluster:host.hostKey": {
+    base: { "vm-cluster:host": SSH_HOST },
+    change: () => ({ "vm-cluster:host": { ...SSH_HOST, hostKey: `SHA256:${"B".repeat(43)}` } }),
+  },
   "vm-cluster:lan.interface": { change: section("lan", { interface: "eno2" }) },
   "vm-cluster:lan.subnet": { change: section("lan", { subnet: "172.17.3.0/24" }) },
   "vm-cluster:network.cidr": { change: section("network", { cidr: "172.17.2.0/23" }) },
@@ -248,7 +256,10 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:caCertificate": { change: () => ({ "vm-cluster:caCertificate": undefined }) },
   "vm-cluster:caCertificate.file": { change: () => ({ "vm-cluster:caCertificate": { file: BUNDLE } }) },
   "vm-cluster:caCertificate.pem": { change: () => ({ "vm-cluster:caCertificate": { pem: CA_PEM + CA_PEM } }) },
-  "vm-cluster:image.url": { base: { "vm-cluster:image": IMAGE }, change: () => ({ "vm-cluster:image": { ...IMAGE, url: "https://images.example/debian-13.qcow2" } }) },
+  "vm-cluster:image.url": {
+    base: { "vm-cluster:image": IMAGE },
+    change: () => ({ "vm-cluster:image": { ...IMAGE, url: "https://images.example/debian-13.qcow2" } }),
+  },
   "vm-cluster:image.sha512": { base: { "vm-cluster:image": IMAGE }, change: () => ({ "vm-cluster:image": { ...IMAGE, sha512: "b".repeat(128) } }) },
   "vm-cluster:image.checksumsUrl": { change: () => ({ "vm-cluster:image": { url: IMAGE.url, checksumsUrl: "https://images.example/SHA512SUMS" } }) },
   "vm-cluster:poolDir": { change: () => ({ "vm-cluster:poolDir": "/srv/vm/anemoi" }) },

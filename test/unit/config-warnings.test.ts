@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { configWarnings } from "../../components";
 import { PRIVATE_KEY_TEXT } from "./fixtures/cluster-config";
 
-const host = (privateKey: string) => ({ "vm-cluster:host": JSON.stringify({ type: "ssh", host: "vmhost.example", user: "root", privateKey, hostKey: "SHA256:x" }) });
+const host = (privateKey: string) => ({
+  "vm-cluster:host": JSON.stringify({ type: "ssh", host: "vmhost.example", user: "root", privateKey, hostKey: "SHA256:x" }),
+});
 
 describe("configWarnings", () => {
   it("warns of a key written as text that was not set with --secret, with the command that encrypts it", () => {

@@ -17,7 +17,17 @@ import {
   stableMac,
   vmNames,
 } from "../../model";
-import { CA_PEM, ED25519_FINGERPRINT, ED25519_PUBLIC_KEY, HOME, PRIVATE_KEY_TEXT, RSA_PUBLIC_KEY, baseRaw, ed25519Line, fakeIo } from "./fixtures/cluster-config";
+import {
+  CA_PEM,
+  ED25519_FINGERPRINT,
+  ED25519_PUBLIC_KEY,
+  HOME,
+  PRIVATE_KEY_TEXT,
+  RSA_PUBLIC_KEY,
+  baseRaw,
+  ed25519Line,
+  fakeIo,
+} from "./fixtures/cluster-config";
 
 const GiB = 1024 ** 3;
 
@@ -48,10 +58,7 @@ describe("Pulumi.anemoi.yaml", () => {
   const stackFile = path.join(__dirname, "../../Pulumi.anemoi.yaml");
   const document = parseYaml(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
   const raw = Object.fromEntries(
-    Object.entries(document.config).map(([key, value]) => [
-      key.replace(/^vm-cluster:/, ""),
-      typeof value === "object" ? value : String(value),
-    ]),
+    Object.entries(document.config).map(([key, value]) => [key.replace(/^vm-cluster:/, ""), typeof value === "object" ? value : String(value)]),
   );
 
   it("uses only vm-cluster: keys", () => {
@@ -140,7 +147,13 @@ describe("parseClusterConfig: valid configs", () => {
 
   it("pins an SSH host by fingerprint, or by a known_hosts line whose fingerprint it computes", () => {
     const byFingerprint = parseOk({ ...baseRaw(), host: ssh() }).host;
-    expect(byFingerprint).toMatchObject({ type: "ssh", port: 22, sudo: false, privateKey: PRIVATE_KEY_TEXT, hostKey: { sha256Fingerprint: ED25519_FINGERPRINT } });
+    expect(byFingerprint).toMatchObject({
+      type: "ssh",
+      port: 22,
+      sudo: false,
+      privateKey: PRIVATE_KEY_TEXT,
+      hostKey: { sha256Fingerprint: ED25519_FINGERPRINT },
+    });
     // The expected fingerprint is what ssh-keygen -lf printed for this key.
     const byLine = parseOk({ ...baseRaw(), host: ssh({ hostKey: `vmhost.example,10.0.0.5 ${ED25519_PUBLIC_KEY}`, port: "2222", sudo: "true" }) }).host;
     expect(byLine).toMatchObject({ port: 2222, sudo: true, hostKey: { sha256Fingerprint: ED25519_FINGERPRINT, publicKey: { type: "ssh-ed25519" } } });
@@ -156,7 +169,11 @@ describe("parseClusterConfig: valid configs", () => {
   it("takes an image with a fixed digest", () => {
     const sha512 = "AB".repeat(64);
     const model = parseOk({ ...baseRaw(), image: { url: "file:///srv/images/test%20image.qcow2", sha512 } });
-    expect(model.image).toEqual({ url: "file:///srv/images/test%20image.qcow2", fileName: "test image.qcow2", checksum: { kind: "sha512", sha512: sha512.toLowerCase() } });
+    expect(model.image).toEqual({
+      url: "file:///srv/images/test%20image.qcow2",
+      fileName: "test image.qcow2",
+      checksum: { kind: "sha512", sha512: sha512.toLowerCase() },
+    });
   });
 });
 
@@ -189,7 +206,12 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["VM address with an octet over 255", (r) => (vm(r, 0).ip = "172.17.2.300"), "vms[0].ip", "not an IPv4 address"],
     ["duplicate VM name", (r) => (vm(r, 1).name = "boreas"), "vms[1].name", "already the name of vms[0]"],
     ["duplicate VM address", (r) => (vm(r, 3).ip = "172.17.2.2"), "vms[3].ip", "already the address of vms[0]"],
-    ["duplicate MAC", (r) => Object.assign(vm(r, 0), { mac: "52:54:00:00:00:01" }) && Object.assign(vm(r, 2), { mac: "52:54:00:00:00:01" }), "vms[2].mac", "already the MAC of vms[0]"],
+    [
+      "duplicate MAC",
+      (r) => Object.assign(vm(r, 0), { mac: "52:54:00:00:00:01" }) && Object.assign(vm(r, 2), { mac: "52:54:00:00:00:01" }),
+      "vms[2].mac",
+      "already the MAC of vms[0]",
+    ],
     ["configured MAC equal to a derived one", (r) => (vm(r, 3).mac = stableMac("anemoi", "boreas")), "vms[3].mac", "already the MAC of vms[0]"],
     ["VM name with an underscore", (r) => (vm(r, 0).name = "bor_eas"), "vms[0].name", "RFC 1123"],
     ["VM name ending in a hyphen", (r) => (vm(r, 0).name = "boreas-"), "vms[0].name", "RFC 1123"],
@@ -205,14 +227,29 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["fractional vCPUs", (r) => (vm(r, 0).vcpus = 1.5), "vms[0].vcpus", "whole number"],
     ["missing public key file", (r) => (r.sshPublicKey = { file: "~/.ssh/missing.pub" }), "sshPublicKey.file", `cannot read ${HOME}/.ssh/missing.pub`],
     ["public key file that holds a private key", (r) => (r.sshPublicKey = { file: "~/.ssh/id_ed25519" }), "sshPublicKey.file", "PRIVATE key"],
-    ["unsupported key type", (r) => (r.sshPublicKey = { key: "ssh-dss AAAAB3NzaC1kc3MAAACBAP1= old" }), "sshPublicKey.key", "does not start with a supported key type"],
+    [
+      "unsupported key type",
+      (r) => (r.sshPublicKey = { key: "ssh-dss AAAAB3NzaC1kc3MAAACBAP1= old" }),
+      "sshPublicKey.key",
+      "does not start with a supported key type",
+    ],
     ["truncated public key", (r) => (r.sshPublicKey = { key: ED25519_PUBLIC_KEY.slice(0, 40) }), "sshPublicKey.key", "not a base64 ssh-ed25519 key blob"],
-    ["key labelled with the wrong type", (r) => (r.sshPublicKey = { key: ed25519Line(7).replace("ssh-ed25519", "ssh-rsa") }), "sshPublicKey.key", "not a base64 ssh-rsa key blob"],
+    [
+      "key labelled with the wrong type",
+      (r) => (r.sshPublicKey = { key: ed25519Line(7).replace("ssh-ed25519", "ssh-rsa") }),
+      "sshPublicKey.key",
+      "not a base64 ssh-rsa key blob",
+    ],
     ["both a key file and a key", (r) => (r.sshPublicKey = { file: "~/.ssh/id_ed25519.pub", key: ED25519_PUBLIC_KEY }), "sshPublicKey", "both are set"],
     ["CA file that is not PEM", (r) => (r.caCertificate = { file: "~/notes.txt" }), "caCertificate.file", "no -----BEGIN CERTIFICATE-----"],
     ["unreadable CA file", (r) => (r.caCertificate = { file: "/etc/ssl/none.crt" }), "caCertificate.file", "cannot read /etc/ssl/none.crt"],
     ["CA PEM with a damaged body", (r) => (r.caCertificate = { pem: CA_PEM.replace("MIIBiTCC", "MIIBiTXX") }), "caCertificate.pem", "not valid X.509"],
-    ["image with both checksum kinds", (r) => (r.image = { url: "https://example.org/a.qcow2", sha512: "a".repeat(128), checksumsUrl: "https://example.org/SHA512SUMS" }), "image", "both are set"],
+    [
+      "image with both checksum kinds",
+      (r) => (r.image = { url: "https://example.org/a.qcow2", sha512: "a".repeat(128), checksumsUrl: "https://example.org/SHA512SUMS" }),
+      "image",
+      "both are set",
+    ],
     ["image over FTP", (r) => (r.image = { url: "ftp://example.org/a.qcow2", sha512: "a".repeat(128) }), "image.url", "only http://, https:// and file://"],
     ["image digest that is not SHA-512", (r) => (r.image = { url: "https://example.org/a.qcow2", sha512: "abc" }), "image.sha512", "128 hex digits"],
     ["relative pool directory", (r) => (r.poolDir = "images/anemoi"), "poolDir", "not absolute"],
@@ -289,7 +326,9 @@ describe("parseClusterConfig: every problem at once", () => {
   it("fits exactly as many VMs as the network has addresses besides the gateway", () => {
     const vms = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `vm${i}`, ip: `172.17.2.${i + 2}` }));
     expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(13))))).toEqual([]);
-    expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(14))))[0]).toMatch(/^vm-cluster:vms: 14 VMs do not fit .* a \/28 holds at most 13 VMs/);
+    expect(problemsOf((r) => ((r.network = { ...r.network, cidr: "172.17.2.0/28", dhcpEnd: "172.17.2.14" }), (r.vms = vms(14))))[0]).toMatch(
+      /^vm-cluster:vms: 14 VMs do not fit .* a \/28 holds at most 13 VMs/,
+    );
   });
 
   it("lists every unknown key on a line of its own", () => {
@@ -340,7 +379,14 @@ describe("sizes", () => {
 describe("derived names", () => {
   function allNames(cluster: string, vms: string[]): string[] {
     const names = clusterNames(cluster);
-    return [names.pool, names.network, names.defaultBridge, names.firewallTag, names.defaultPoolDir, ...vms.flatMap((vm) => Object.values(vmNames(cluster, vm)))];
+    return [
+      names.pool,
+      names.network,
+      names.defaultBridge,
+      names.firewallTag,
+      names.defaultPoolDir,
+      ...vms.flatMap((vm) => Object.values(vmNames(cluster, vm))),
+    ];
   }
 
   it.each([

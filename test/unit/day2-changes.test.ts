@@ -65,7 +65,9 @@ describe("guest settings", () => {
   });
 
   it("count as changed in preview while a setting is not known yet (a key pair made anew)", async () => {
-    expect(await guestSettingsProvider.diff!("boreas", settings(), { ...settings(), rootAuthorizedKeys: UNKNOWN as unknown as string[] })).toEqual({ changes: true });
+    expect(await guestSettingsProvider.diff!("boreas", settings(), { ...settings(), rootAuthorizedKeys: UNKNOWN as unknown as string[] })).toEqual({
+      changes: true,
+    });
     expect(await guestSettingsProvider.diff!("boreas", settings(), settings({ diskCreatedAt: UNKNOWN }))).toEqual({ changes: false });
   });
 
@@ -104,8 +106,12 @@ const running = (i: DomainInputs): DomainState => ({ ...i, running: true, starte
 
 describe("a domain update", () => {
   it("says in preview why the VM restarts: new memory, vCPUs or DHCP lease", async () => {
-    expect(restartReason(domain(), domain({ memoryMiB: 512, vcpus: 2 }))).toBe("graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2");
-    expect(restartReason(domain(), domain({ lease: "172.17.2.9/24 via 172.17.2.1" }))).toContain("lease 172.17.2.2/24 via 172.17.2.1 → 172.17.2.9/24 via 172.17.2.1");
+    expect(restartReason(domain(), domain({ memoryMiB: 512, vcpus: 2 }))).toBe(
+      "graceful shutdown and start of anemoi-boreas: memoryMiB 384 → 512, vcpus 1 → 2",
+    );
+    expect(restartReason(domain(), domain({ lease: "172.17.2.9/24 via 172.17.2.1" }))).toContain(
+      "lease 172.17.2.2/24 via 172.17.2.1 → 172.17.2.9/24 via 172.17.2.1",
+    );
     expect(restartReason(domain(), domain())).toBe("");
     // In preview a seed made anew has no path yet: it comes back the same, no restart.
     expect(restartReason(domain(), domain({ seedPath: UNKNOWN }))).toBe("");
@@ -142,7 +148,15 @@ describe("a domain update", () => {
 });
 
 describe("a disk", () => {
-  const disk: DiskState = { target: local, pool: "anemoi-pool", name: "anemoi-boreas.qcow2", capacityBytes: 3 * 1024 ** 3, backingPath: "/pool/base", guestMac: "52:54:00:aa:bb:cc", path: "/pool/boreas.qcow2" };
+  const disk: DiskState = {
+    target: local,
+    pool: "anemoi-pool",
+    name: "anemoi-boreas.qcow2",
+    capacityBytes: 3 * 1024 ** 3,
+    backingPath: "/pool/base",
+    guestMac: "52:54:00:aa:bb:cc",
+    path: "/pool/boreas.qcow2",
+  };
 
   it("is replaced for another MAC (the guest set its network up for the old one), unless the state predates the key", async () => {
     expect((await diskProvider.diff!("d", disk, { ...disk, guestMac: "52:54:00:00:00:01" })).replaces).toEqual(["guestMac"]);
@@ -169,7 +183,9 @@ describe("a disk", () => {
 
 describe("a libvirt target", () => {
   it("is moved by another host, namespace or URI, and only reached differently by sudo, user or key", () => {
-    const ssh = (over: object = {}): LibvirtTarget => ({ connection: { type: "ssh", host: "h", port: 22, user: "root", privateKey: "k", hostKey: "SHA256:x", ...over } });
+    const ssh = (over: object = {}): LibvirtTarget => ({
+      connection: { type: "ssh", host: "h", port: 22, user: "root", privateKey: "k", hostKey: "SHA256:x", ...over },
+    });
     expect(targetChange(ssh(), ssh())).toBe("same");
     expect(targetChange(ssh(), ssh({ user: "admin", sudo: true, privateKey: "k2" }))).toBe("reach");
     expect(targetChange(ssh(), ssh({ host: "h2" }))).toBe("moved");
@@ -229,6 +245,8 @@ describe("undoing a half-made step", () => {
       { what: "stopping it", run: async () => undefined },
       { what: "undefining it (virsh net-undefine x)", run: async () => Promise.reject(new Error("libvirt went away")) },
     ]);
-    await expect(both).rejects.toThrow(/^`virsh net-start x` failed\nwarning: undoing it failed too, so something may be left on the host: undefining it \(virsh net-undefine x\): libvirt went away$/);
+    await expect(both).rejects.toThrow(
+      /^`virsh net-start x` failed\nwarning: undoing it failed too, so something may be left on the host: undefining it \(virsh net-undefine x\): libvirt went away$/,
+    );
   });
 });

@@ -37,7 +37,11 @@ describe("configuration reference", () => {
     const readme = readFileSync(README, "utf8");
     if (process.env.UPDATE_DOCS === "1") {
       // Only the section is replaced: the rest of the README is edited by hand.
-      if (section(readme) !== reference) writeFileSync(README, readme.replace(SECTION, (_all, begin: string, _old, end: string) => begin + reference + end));
+      if (section(readme) !== reference)
+        writeFileSync(
+          README,
+          readme.replace(SECTION, (_all, begin: string, _old, end: string) => begin + reference + end),
+        );
       expect(section(readFileSync(README, "utf8"))).toBe(reference);
       return;
     }

@@ -30,9 +30,35 @@ describe("clusterRules", () => {
     const [forward, , masquerade] = clusterRules(anemoi);
     const comment = ["-m", "comment", "--comment", tag];
     expect(ruleArgv("check", forward!, tag)).toEqual(["iptables", "-w", "30", "-t", "filter", "-C", "FORWARD", ...forward!.match, ...comment, "-j", "ACCEPT"]);
-    expect(ruleArgv("add", forward!, tag)).toEqual(["iptables", "-w", "30", "-t", "filter", "-I", "FORWARD", "1", ...forward!.match, ...comment, "-j", "ACCEPT"]);
+    expect(ruleArgv("add", forward!, tag)).toEqual([
+      "iptables",
+      "-w",
+      "30",
+      "-t",
+      "filter",
+      "-I",
+      "FORWARD",
+      "1",
+      ...forward!.match,
+      ...comment,
+      "-j",
+      "ACCEPT",
+    ]);
     expect(ruleArgv("add", masquerade!, tag)).toEqual([
-      "iptables", "-w", "30", "-t", "nat", "-A", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", ...comment, "-j", "MASQUERADE",
+      "iptables",
+      "-w",
+      "30",
+      "-t",
+      "nat",
+      "-A",
+      "POSTROUTING",
+      "-s",
+      "172.17.2.0/24",
+      "-o",
+      "eno1",
+      ...comment,
+      "-j",
+      "MASQUERADE",
     ]);
     expect(ruleArgv("delete", masquerade!, tag).slice(5, 7)).toEqual(["-D", "POSTROUTING"]);
   });
@@ -63,7 +89,23 @@ describe("iptables-save", () => {
     const rules = taggedRules(save, tag);
     expect(rules.map((r) => `${r.table} ${r.chain}`)).toEqual(["filter FORWARD", "nat POSTROUTING"]);
     expect(deleteSavedRuleArgv(rules[1]!)).toEqual([
-      "iptables", "-w", "30", "-t", "nat", "-D", "POSTROUTING", "-s", "172.17.2.0/24", "-o", "eno1", "-m", "comment", "--comment", tag, "-j", "MASQUERADE",
+      "iptables",
+      "-w",
+      "30",
+      "-t",
+      "nat",
+      "-D",
+      "POSTROUTING",
+      "-s",
+      "172.17.2.0/24",
+      "-o",
+      "eno1",
+      "-m",
+      "comment",
+      "--comment",
+      tag,
+      "-j",
+      "MASQUERADE",
     ]);
   });
 });
@@ -74,7 +116,13 @@ describe("firewall inputs", () => {
     expect(firewallInputProblems({ ...anemoi, bridge: "vmc-anem_1a2b3c" })).toEqual([]);
   });
   it("names each bad property", () => {
-    const problems = firewallInputProblems({ cluster: "An-emoi", lanInterface: "-j", bridge: "a-very-long-bridge-name", clusterCidr: "172.17.2.0", lanCidr: "300.1.1.0/24" });
+    const problems = firewallInputProblems({
+      cluster: "An-emoi",
+      lanInterface: "-j",
+      bridge: "a-very-long-bridge-name",
+      clusterCidr: "172.17.2.0",
+      lanCidr: "300.1.1.0/24",
+    });
     expect(problems.map((p) => p.property)).toEqual(["cluster", "lanInterface", "bridge", "clusterCidr", "lanCidr"]);
   });
   it("check leaves values not known yet (preview) alone", async () => {
@@ -92,8 +140,8 @@ describe("firewallRulesProvider.diff", () => {
     expect((await firewallRulesProvider.diff!("id", olds, news)).changes).toBe(false);
   });
   it("an update when refresh found a rule missing, or an input changed", async () => {
-    expect((await firewallRulesProvider.diff!("id", { ...olds, rules: olds.rules.slice(1) }, news))).toMatchObject({ changes: true, replaces: [] });
-    expect((await firewallRulesProvider.diff!("id", olds, { ...news, lanInterface: "eth0" }))).toMatchObject({ changes: true, replaces: [] });
+    expect(await firewallRulesProvider.diff!("id", { ...olds, rules: olds.rules.slice(1) }, news)).toMatchObject({ changes: true, replaces: [] });
+    expect(await firewallRulesProvider.diff!("id", olds, { ...news, lanInterface: "eth0" })).toMatchObject({ changes: true, replaces: [] });
   });
   it("a replacement for another cluster (another comment)", async () => {
     expect((await firewallRulesProvider.diff!("id", olds, { ...news, cluster: "other" })).replaces).toEqual(["cluster"]);

@@ -18,7 +18,10 @@ function systemdHost(enabled: Set<string>, active: Set<string>, known: string[])
       return {};
     }
     const unit = units[0]!;
-    if (verb === "is-enabled") return known.includes(unit) ? { stdout: enabled.has(unit) ? "enabled\n" : "disabled\n", code: enabled.has(unit) ? 0 : 1 } : { stderr: "No such file", code: 1 };
+    if (verb === "is-enabled")
+      return known.includes(unit)
+        ? { stdout: enabled.has(unit) ? "enabled\n" : "disabled\n", code: enabled.has(unit) ? 0 : 1 }
+        : { stderr: "No such file", code: 1 };
     if (verb === "is-active") return { stdout: active.has(unit) ? "active\n" : "inactive\n", code: active.has(unit) ? 0 : 3 };
     throw new Error(`unexpected ${argv.join(" ")}`);
   });
@@ -94,7 +97,10 @@ describe("ensureDaemon without systemd", () => {
   it("starts virtlogd, then libvirtd, waits until it answers, and warns that nothing starts them at boot", async () => {
     const conn = directHost(new Set());
     const state = await ensureDaemon(conn, inputs);
-    expect(conn.calls.filter((a) => a[0] !== "test" && a[1] === "-d")).toEqual([["virtlogd", "-d"], ["libvirtd", "-d"]]);
+    expect(conn.calls.filter((a) => a[0] !== "test" && a[1] === "-d")).toEqual([
+      ["virtlogd", "-d"],
+      ["libvirtd", "-d"],
+    ]);
     expect(conn.callsOf("virsh").length).toBeGreaterThan(0);
     expect(state.running).toBe(true);
     expect(state.warnings[0]).toMatch(/no systemd.*nothing starts them at boot/);
@@ -107,7 +113,14 @@ describe("ensureDaemon without systemd", () => {
 });
 
 describe("libvirtDaemonProvider", () => {
-  const olds: LibvirtDaemonState = { connection: { type: "local" }, manager: "direct", units: ["virtlogd", "libvirtd"], running: true, enabled: false, warnings: [] };
+  const olds: LibvirtDaemonState = {
+    connection: { type: "local" },
+    manager: "direct",
+    units: ["virtlogd", "libvirtd"],
+    running: true,
+    enabled: false,
+    warnings: [],
+  };
   it("no change while it runs (no boot start to ask for without systemd)", async () => {
     expect((await libvirtDaemonProvider.diff!("id", olds, inputs)).changes).toBe(false);
   });

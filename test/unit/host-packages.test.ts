@@ -39,11 +39,29 @@ describe("package mapping", () => {
   it("has what the project uses on every family and none of the seed's leftovers", () => {
     for (const packages of Object.values(PACKAGES)) {
       expect(packages.length).toBe(8);
-      for (const unused of ["guestfs-tools", "libguestfs-tools", "python-lxml", "virt-install", "bridge-utils", "dhclient", "openbsd-netcat", "python-dnspython"]) {
+      for (const unused of [
+        "guestfs-tools",
+        "libguestfs-tools",
+        "python-lxml",
+        "virt-install",
+        "bridge-utils",
+        "dhclient",
+        "openbsd-netcat",
+        "python-dnspython",
+      ]) {
         expect(packages).not.toContain(unused);
       }
     }
-    expect(PACKAGES.debian).toEqual(["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "iptables", "curl", "openssh-client"]);
+    expect(PACKAGES.debian).toEqual([
+      "libvirt-daemon-system",
+      "libvirt-clients",
+      "qemu-system-x86",
+      "qemu-utils",
+      "dnsmasq-base",
+      "iptables",
+      "curl",
+      "openssh-client",
+    ]);
     expect(PACKAGES.arch).toContain("qemu-system-x86-firmware");
   });
 
@@ -78,7 +96,15 @@ function debianHost(installed: Set<string>, cannot: string[] = []): FakeConnecti
   return new FakeConnection((argv) => {
     if (argv[0] === "test") return { code: argv[2] === "/etc/os-release" ? 0 : 1 };
     if (argv[0] === "cat") return { stdout: bookworm };
-    if (argv[0] === "dpkg-query") return { stdout: argv.slice(4).filter((p) => installed.has(p)).map((p) => `${p}\tii \n`).join(""), code: 1 };
+    if (argv[0] === "dpkg-query")
+      return {
+        stdout: argv
+          .slice(4)
+          .filter((p) => installed.has(p))
+          .map((p) => `${p}\tii \n`)
+          .join(""),
+        code: 1,
+      };
     if (argv[0] === "apt-get") return {};
     if (argv[0] === "env") {
       for (const p of argv.slice(6)) if (!cannot.includes(p)) installed.add(p);
@@ -94,7 +120,9 @@ describe("ensurePackages", () => {
   it("installs only the missing ones", async () => {
     const conn = debianHost(new Set(PACKAGES.debian.filter((p) => p !== "openssh-client" && p !== "curl")));
     const state = await ensurePackages(conn, inputs, []);
-    expect(conn.callsOf("env")).toEqual([["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", "curl", "openssh-client"]]);
+    expect(conn.callsOf("env")).toEqual([
+      ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", "curl", "openssh-client"],
+    ]);
     expect(state).toMatchObject({ family: "debian", distro: "Debian GNU/Linux 12 (bookworm)", missing: [], installed: ["curl", "openssh-client"] });
   });
 
@@ -116,7 +144,14 @@ describe("ensurePackages", () => {
 });
 
 describe("hostPackagesProvider.diff", () => {
-  const olds: HostPackagesState = { connection: { type: "local" }, family: "debian", distro: "Debian", packages: [...PACKAGES.debian], missing: [], installed: [] };
+  const olds: HostPackagesState = {
+    connection: { type: "local" },
+    family: "debian",
+    distro: "Debian",
+    packages: [...PACKAGES.debian],
+    missing: [],
+    installed: [],
+  };
   it("no change when nothing is missing", async () => {
     expect((await hostPackagesProvider.diff!("id", olds, { connection: { type: "local" } })).changes).toBe(false);
   });

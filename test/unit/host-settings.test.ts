@@ -31,7 +31,10 @@ describe("ipForwardProvider.diff", () => {
     expect((await ipForwardProvider.diff!("id", { ...olds, persisted: false }, news)).changes).toBe(true);
   });
   it("a replacement, old one released first, for another folder or marker", async () => {
-    expect(await ipForwardProvider.diff!("id", olds, { ...news, sysctlDir: "/run/sysctl.d" })).toMatchObject({ replaces: ["sysctlDir"], deleteBeforeReplace: true });
+    expect(await ipForwardProvider.diff!("id", olds, { ...news, sysctlDir: "/run/sysctl.d" })).toMatchObject({
+      replaces: ["sysctlDir"],
+      deleteBeforeReplace: true,
+    });
   });
 });
 

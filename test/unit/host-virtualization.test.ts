@@ -11,10 +11,20 @@ import {
 } from "../../host";
 import { FakeConnection } from "./host-fake-connection";
 
-const intel = ["Architecture:            x86_64", "Vendor ID:               GenuineIntel", "Virtualization:          VT-x", "Flags:                   fpu vme vmx sse2"].join("\n");
+const intel = [
+  "Architecture:            x86_64",
+  "Vendor ID:               GenuineIntel",
+  "Virtualization:          VT-x",
+  "Flags:                   fpu vme vmx sse2",
+].join("\n");
 const amd = ["Vendor ID:               AuthenticAMD", "Virtualization:          AMD-V", "Flags:                   fpu svm"].join("\n");
 // This test bed: a KVM guest without nested virtualization (no Virtualization: line, no vmx/svm).
-const guest = ["Vendor ID:                               AuthenticAMD", "Flags:                                   fpu vme hypervisor lahf_lm", "Hypervisor vendor:                       KVM", "Virtualization type:                     full"].join("\n");
+const guest = [
+  "Vendor ID:                               AuthenticAMD",
+  "Flags:                                   fpu vme hypervisor lahf_lm",
+  "Hypervisor vendor:                       KVM",
+  "Virtualization type:                     full",
+].join("\n");
 const kvmOk = { kind: "character special file", group: "kvm", mode: "660" };
 
 describe("cpuVirtualization", () => {

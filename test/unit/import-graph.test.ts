@@ -103,7 +103,10 @@ describe("import graph", () => {
 
   it("names an upward import, a folder without a layer and a cycle when there is one", () => {
     const bad: Graph = { "model/a.ts": ["outputs/b.ts"], "outputs/b.ts": ["model/a.ts"], "extra/c.ts": [] };
-    expect(layerProblems(bad, LAYERS)).toEqual(["model/a.ts imports outputs/b.ts: outputs/ is not below model/", "extra/ has no layer in import-graph.test.ts"]);
+    expect(layerProblems(bad, LAYERS)).toEqual([
+      "model/a.ts imports outputs/b.ts: outputs/ is not below model/",
+      "extra/ has no layer in import-graph.test.ts",
+    ]);
     expect(cycles(bad)).toEqual([["model/a.ts", "outputs/b.ts", "model/a.ts"]]);
   });
 });

@@ -16,7 +16,12 @@ const OTHER_FENCES = new Set(["yaml", "json", "ini", "text", "xml"]);
 const RUN_ELSEWHERE: { command: string; file: string; evidence: string; why: string }[] = [
   { command: "npm test", file: ".ci/run", evidence: "\nnpm test\n", why: "CI runs exactly the test command" },
   { command: "npm ci", file: "tools/setup.sh", evidence: "npm ci", why: "set-up runs it whenever package-lock.json changed, and always on CI's clean clone" },
-  { command: "ip netns exec", file: "tools/demo.sh", evidence: "ip netns exec $netns }ssh", why: "the demo prints its ssh commands with it where it runs libvirtd in a namespace, and test/e2e/demo.test.ts types them" },
+  {
+    command: "ip netns exec",
+    file: "tools/demo.sh",
+    evidence: "ip netns exec $netns }ssh",
+    why: "the demo prints its ssh commands with it where it runs libvirtd in a namespace, and test/e2e/demo.test.ts types them",
+  },
 ];
 
 /** Inline code that names a command in the prose, not one to type as it stands; each with why it is not run. */
@@ -65,12 +70,17 @@ describe("README.md's commands", () => {
   it("sit in shell blocks only: every other block names a language that holds no commands", () => {
     const languages = fenceLanguages();
     expect(languages.filter((l) => SHELL_FENCES.has(l)).length).toBeGreaterThan(0);
-    expect(languages.filter((l) => !SHELL_FENCES.has(l) && !OTHER_FENCES.has(l)), "tag each ``` block: sh for commands, or its language").toEqual([]);
+    expect(
+      languages.filter((l) => !SHELL_FENCES.has(l) && !OTHER_FENCES.has(l)),
+      "tag each ``` block: sh for commands, or its language",
+    ).toEqual([]);
   });
 
   it("are each run by a test or by CI", () => {
     const elsewhere = new Set(RUN_ELSEWHERE.map((e) => e.command));
-    const unexercised = shown.filter((c) => !runBy.has(c.text) && !elsewhere.has(c.text) && !(c.kind === "inline" && c.text in MENTIONS)).map((c) => `README.md:${c.line}: ${c.text}`);
+    const unexercised = shown
+      .filter((c) => !runBy.has(c.text) && !elsewhere.has(c.text) && !(c.kind === "inline" && c.text in MENTIONS))
+      .map((c) => `README.md:${c.line}: ${c.text}`);
     expect(unexercised, "commands README shows that no test runs: run them in a test through readmeCommand(...)").toEqual([]);
   });
 
@@ -89,7 +99,16 @@ describe("README.md's commands", () => {
   });
 
   it("are parsed as a reader sees them: fences end spans, spans end at a blank line, comments are dropped", () => {
-    const sample = ["a lone ` here", "", "then `pulumi up --yes` and `pulumi` alone", "```sh", "pulumi preview   # look first", "mytool --all", "```", "`mytool -l` but not `othertool -l`"].join("\n");
+    const sample = [
+      "a lone ` here",
+      "",
+      "then `pulumi up --yes` and `pulumi` alone",
+      "```sh",
+      "pulumi preview   # look first",
+      "mytool --all",
+      "```",
+      "`mytool -l` but not `othertool -l`",
+    ].join("\n");
     expect(shownCommands(sample).map((c) => [c.kind, c.text])).toEqual([
       ["inline", "pulumi up --yes"],
       ["block", "pulumi preview"],

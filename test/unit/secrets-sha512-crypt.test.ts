@@ -62,9 +62,7 @@ describe("sha512Crypt", () => {
 
   it("hashes the empty password as the system's crypt(3) does (openssl refuses it)", () => {
     // perl -e 'print crypt("", q($6$saltstring))' on Debian 12 (libxcrypt).
-    expect(sha512Crypt("", "$6$saltstring")).toBe(
-      "$6$saltstring$kyGrqt6gmjAdtFLPrflEFifSYLCWWq1pyx95SvqinLDy2UHmj0sTF0MSLMwxPFZc3tu5kQckI8fks0zOPda3n1",
-    );
+    expect(sha512Crypt("", "$6$saltstring")).toBe("$6$saltstring$kyGrqt6gmjAdtFLPrflEFifSYLCWWq1pyx95SvqinLDy2UHmj0sTF0MSLMwxPFZc3tu5kQckI8fks0zOPda3n1");
   });
 
   it("hashes a password as its UTF-8 bytes, as glibc and openssl do", () => {

@@ -13,10 +13,12 @@ describe("domain XML", () => {
   // AppArmor: virt-aa-helper follows the backing chain only of disks given as files.
   it("attaches both disks as virtio files, the seed read-only", () => {
     const xml = buildDomainXml(domain);
-    expect(xml).not.toContain("type=\"volume\"");
+    expect(xml).not.toContain('type="volume"');
     const disks = xml.match(/<disk [\s\S]*?<\/disk>/g) ?? [];
     expect(disks).toHaveLength(2);
-    expect(disks[0]).toMatch(/<disk type="file" device="disk">\s*<driver name="qemu" type="qcow2"\/>\s*<source file="\/var\/lib\/libvirt\/images\/anemoi\/boreas.qcow2"\/>\s*<target dev="vda" bus="virtio"\/>\s*<\/disk>/);
+    expect(disks[0]).toMatch(
+      /<disk type="file" device="disk">\s*<driver name="qemu" type="qcow2"\/>\s*<source file="\/var\/lib\/libvirt\/images\/anemoi\/boreas.qcow2"\/>\s*<target dev="vda" bus="virtio"\/>\s*<\/disk>/,
+    );
     expect(disks[1]).toMatch(/<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
   });
 
@@ -24,7 +26,9 @@ describe("domain XML", () => {
     const xml = buildDomainXml(domain);
     expect(xml).toMatch(/<os>\s*<type arch="x86_64" machine="q35">hvm<\/type>\s*<boot dev="hd"\/>\s*<\/os>/);
     expect(xml).toContain('<memory unit="MiB">2048</memory>');
-    expect(xml).toMatch(/<serial type="pty">\s*<log file="\/var\/log\/libvirt\/qemu\/anemoi-boreas-console.log" append="off"\/>\s*<\/serial>\s*<console type="pty"\/>/);
+    expect(xml).toMatch(
+      /<serial type="pty">\s*<log file="\/var\/log\/libvirt\/qemu\/anemoi-boreas-console.log" append="off"\/>\s*<\/serial>\s*<console type="pty"\/>/,
+    );
     expect(xml).toMatch(/<interface type="network">\s*<mac address="52:54:00:aa:bb:01"\/>\s*<source network="anemoi"\/>\s*<model type="virtio"\/>/);
     expect(xml).toMatch(/<channel type="unix">\s*<target type="virtio" name="org.qemu.guest_agent.0"\/>/);
     expect(xml).toContain('<memballoon model="virtio"/>');

@@ -29,7 +29,8 @@ describe("ownership marker", () => {
   });
 
   it("sits among other applications' metadata", () => {
-    const libosinfo = '<libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os id="http://debian.org/debian/12"/></libosinfo:libosinfo>';
+    const libosinfo =
+      '<libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os id="http://debian.org/debian/12"/></libosinfo:libosinfo>';
     const ours = `<vmc:owner xmlns:vmc="${OWNER_NAMESPACE}" project="vm-cluster" stack="anemoi" cluster="anemoi"/>`;
     expect(parseOwner(withMetadata(libosinfo + ours))).toStrictEqual(owner);
   });

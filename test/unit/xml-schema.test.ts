@@ -8,9 +8,7 @@ import { domain, network, overlay, pool, seed } from "./xml-samples";
 
 // libvirt's own RELAX NG schemas judge what we build; virt-xml-validate (libvirt-clients) needs
 // xmllint (libxml2-utils). Without them there is nothing to run, so the checks are skipped.
-const validatorPresent = ["virt-xml-validate", "xmllint"].every(
-  (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0,
-);
+const validatorPresent = ["virt-xml-validate", "xmllint"].every((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0);
 const dir = mkdtempSync(join(tmpdir(), "vmc-xml-schema-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -11,7 +11,9 @@ describe("volume XML", () => {
   it("gives capacity in bytes and the overlay its backing file by path", () => {
     const xml = buildVolumeXml(overlay);
     expect(xml).toContain('<capacity unit="bytes">37580963840</capacity>');
-    expect(xml).toMatch(/<backingStore>\s*<path>\/var\/cache\/vm-cluster\/images\/debian-13-genericcloud-amd64.qcow2<\/path>\s*<format type="qcow2"\/>\s*<\/backingStore>/);
+    expect(xml).toMatch(
+      /<backingStore>\s*<path>\/var\/cache\/vm-cluster\/images\/debian-13-genericcloud-amd64.qcow2<\/path>\s*<format type="qcow2"\/>\s*<\/backingStore>/,
+    );
   });
 
   // qcow2 v3, as the test bed's overlays are made; raw and iso files have no such version.
