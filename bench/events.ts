@@ -8,7 +8,6 @@ import * as grpc from "@grpc/grpc-js";
 import { now } from "./sh";
 
 // The stubs ship inside @pulumi/pulumi; load them at run time, as engine/language-host.ts does.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const eventsGrpc = require("@pulumi/pulumi/proto/events_grpc_pb");
 const emptyPb = require("google-protobuf/google/protobuf/empty_pb");
 

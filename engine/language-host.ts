@@ -8,7 +8,6 @@ import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import { programCommand, runOutcome, type RunRequestFields } from "./run-command";
 
 // The stubs ship inside @pulumi/pulumi without type declarations for their paths; load them at run time.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const languageGrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
 const languagePb = require("@pulumi/pulumi/proto/language_pb");
 const pluginPb = require("@pulumi/pulumi/proto/plugin_pb");

@@ -86,7 +86,7 @@ async function download(conn: HostConnection, what: string, setting: string, url
     if (!isCommandError(err)) throw err;
     // Each of curl's tries says the same: once is enough.
     const why = [...new Set(err.stderr.trim().split("\n"))].join("; ") || `curl exited with ${err.exitCode}`;
-    throw new Error(`cannot download ${what} on ${conn.description}: ${why}; check ${setting} (and that the VM host reaches it)`);
+    throw new Error(`cannot download ${what} on ${conn.description}: ${why}; check ${setting} (and that the VM host reaches it)`, { cause: err });
   }
 }
 

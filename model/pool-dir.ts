@@ -48,6 +48,7 @@ export function normalPoolDir(s: string): string {
 export function poolDirProblem(s: string): string | undefined {
   const example = "use a directory of its own, e.g. /var/lib/libvirt/images/<cluster>";
   if (!s.startsWith("/")) return `"${s}" is not absolute; give a path on the VM host starting with /`;
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\u0000-\u001f]/.test(s)) return `${JSON.stringify(s)} contains control characters; remove them`;
   const segments = s.split("/").filter((seg) => seg !== "");
   if (segments.some((seg) => seg === ".." || seg === ".")) return `"${s}" contains "." or ".." segments; give the plain absolute path`;

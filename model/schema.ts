@@ -280,13 +280,10 @@ export function configSectionsSchema(io: ConfigIo) {
           "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
       }),
     }).meta({ description: "The cluster's own NAT network, a libvirt network named after the cluster." }),
-    vms: z
-      .array(vm)
-      .min(1, { error: "list at least one VM ({ name, ip })" })
-      .meta({
-        onChange: "adds or removes only those VMs",
-        description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key.",
-      }),
+    vms: z.array(vm).min(1, { error: "list at least one VM ({ name, ip })" }).meta({
+      onChange: "adds or removes only those VMs",
+      description: "The VMs, at least one: each boots the base image with its own host name, address and root's SSH key.",
+    }),
     defaults: strictObject({
       // The prefault goes through `size` like a configured value: the same bytes, documented as written.
       disk: size.prefault(defaults.DEFAULT_DISK).meta({
@@ -300,14 +297,11 @@ export function configSectionsSchema(io: ConfigIo) {
       .prefault({})
       .meta({ description: "Sizes of the VMs that do not set their own." }),
     sshPublicKey: strictObject({
-      file: z
-        .string()
-        .optional()
-        .meta({
-          onChange: "in place",
-          description:
-            "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`, made absolute when relative; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`.",
-        }),
+      file: z.string().optional().meta({
+        onChange: "in place",
+        description:
+          "Path of the public key file on the machine that runs Pulumi (`~/` is expanded). When it ends in `.pub`, the `sshConfig`, `inventory` and each VM's `ssh` output name the private key beside it (the same path without `.pub`, made absolute when relative; not for a path with quotes, backslashes, `%` or `$`). Example: `~/.ssh/id_ed25519.pub`.",
+      }),
       key: z.string().optional().meta({ onChange: "in place", description: "The public key line itself. Example: `ssh-ed25519 AAAAC3Nza... me@laptop`." }),
     })
       .superRefine(exactlyOne("file", "key", "the public key authorized for root in the VMs"))
@@ -358,19 +352,14 @@ export function configSectionsSchema(io: ConfigIo) {
       description:
         "Directory of the cluster's storage pool on the VM host: a new one (`pulumi up` makes it, destroy removes it) or an existing empty one (its owner and mode stay, destroy leaves it). Never a system directory, a home directory itself or a hidden folder. Leave out for `/var/lib/libvirt/images/<cluster>`.",
     }),
-    domainType: z
-      .enum(["kvm", "qemu"])
-      .default(defaults.DEFAULT_DOMAIN_TYPE)
-      .meta({
-        onChange: "recreates every VM's domain (disks kept)",
-        description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM.",
-      }),
-    readinessTimeoutSeconds: count("seconds")
-      .default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS)
-      .meta({
-        onChange: "nothing on the host",
-        description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds.",
-      }),
+    domainType: z.enum(["kvm", "qemu"]).default(defaults.DEFAULT_DOMAIN_TYPE).meta({
+      onChange: "recreates every VM's domain (disks kept)",
+      description: "`kvm`: hardware virtualization (needs VT-x/AMD-V and `/dev/kvm`); `qemu`: software emulation, much slower, for hosts without KVM.",
+    }),
+    readinessTimeoutSeconds: count("seconds").default(defaults.DEFAULT_READINESS_TIMEOUT_SECONDS).meta({
+      onChange: "nothing on the host",
+      description: "How long `pulumi up` waits for each VM's DHCP lease, SSH and the end of cloud-init, in seconds.",
+    }),
     consolePassword: flag.default(false).meta({
       onChange: "in place",
       description:

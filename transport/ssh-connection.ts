@@ -40,6 +40,10 @@ export function hostKeyMatches(presented: Buffer, configured: string): boolean {
   return typeAt >= 0 && words[typeAt + 1] === presented.toString("base64");
 }
 
+/** A link that stops answering is noticed within KEEPALIVE_MS × KEEPALIVE_COUNT, whatever runs on it. */
+export const KEEPALIVE_MS = 5_000;
+export const KEEPALIVE_COUNT = 3;
+
 /** What an ssh2 connection error means for the user, with the library's own words kept. */
 export function explainSshError(message: string, where: { host: string; port: number; user: string }): string {
   const at = `${where.host}:${where.port}`;
@@ -59,9 +63,6 @@ export function explainSshError(message: string, where: { host: string; port: nu
   return hint ? `SSH: ${hint} (${message})` : `SSH: ${message}`;
 }
 
-/** A link that stops answering is noticed within KEEPALIVE_MS × KEEPALIVE_COUNT, whatever runs on it. */
-export const KEEPALIVE_MS = 5_000;
-export const KEEPALIVE_COUNT = 3;
 /** How long after our time limit the host's `timeout` sends TERM to a command (KILL_AFTER_SECONDS later). */
 export const REMOTE_GRACE_SECONDS = 5;
 

@@ -72,7 +72,7 @@ function parseXml(xml: string): XmlElement {
   try {
     return new XMLParser(PARSER_OPTIONS).parse(xml, true) as XmlElement;
   } catch (error) {
-    throw new Error(`not well-formed XML: ${(error as Error).message}`);
+    throw new Error(`not well-formed XML: ${(error as Error).message}`, { cause: error });
   }
 }
 

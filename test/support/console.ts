@@ -13,6 +13,7 @@ export interface ConsoleSession {
   transcript: string;
 }
 
+// eslint-disable-next-line no-control-regex -- terminal escape sequences start with ESC
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]/g;
 const PROMPT = /\w+@[\w-]+:[^\n]*[#$] ?$/;
 

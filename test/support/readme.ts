@@ -24,6 +24,31 @@ export function fenceLanguages(readme: string = readFileSync(README, "utf8")): s
   return [...readme.matchAll(/^\s*(?:```|~~~)(.*)$/gm)].filter((_, i) => i % 2 === 0).map((m) => m[1]!.trim());
 }
 
+/** Programs whose use in prose is a command to type, besides those README's shell blocks run. */
+export const PROGRAMS = [
+  "pulumi",
+  "npm",
+  "npx",
+  "node",
+  "ssh",
+  "ssh-keygen",
+  "virsh",
+  "ip",
+  "ps",
+  "kill",
+  "iptables",
+  "sudo",
+  "curl",
+  "ansible",
+  "ansible-playbook",
+  "ansible-inventory",
+  "systemctl",
+  "sysctl",
+  "qemu-img",
+];
+
+const programOf = (code: string) => code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ")[0]!;
+
 /**
  * Every command README.md shows, in order, each text once: the lines of shell blocks, and inline
  * code whose first word is a program that README's shell blocks run, or one of PROGRAMS, given
@@ -89,31 +114,6 @@ function inlineCommands(prose: { text: string; line: number }[], programs: Reado
   flush();
   return commands;
 }
-
-/** Programs whose use in prose is a command to type, besides those README's shell blocks run. */
-export const PROGRAMS = [
-  "pulumi",
-  "npm",
-  "npx",
-  "node",
-  "ssh",
-  "ssh-keygen",
-  "virsh",
-  "ip",
-  "ps",
-  "kill",
-  "iptables",
-  "sudo",
-  "curl",
-  "ansible",
-  "ansible-playbook",
-  "ansible-inventory",
-  "systemctl",
-  "sysctl",
-  "qemu-img",
-];
-
-const programOf = (code: string) => code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ")[0]!;
 
 function isCommand(code: string, programs: ReadonlySet<string>): boolean {
   const words = code.replace(/^(?:[A-Z_]+=\S+\s+)+/, "").split(" ");

@@ -98,6 +98,9 @@ interface Built {
   resources: Map<string, { kind: string; inputs: Props; sources: Map<string, Set<string>> }>;
 }
 
+const BUNDLE = `${HOME}/bundle.crt`;
+const CHANGE_FILES = { ...FILES, [BUNDLE]: CA_PEM + CA_PEM };
+
 async function build(config: Record<string, unknown>, io = fakeIo(CHANGE_FILES)): Promise<Built> {
   // As `pulumi.runtime.allConfig()` hands it over: structured values as JSON text.
   const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]));
@@ -206,8 +209,6 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, changedVm: number)
   return [...steps.values()].some((s) => s.op !== "same") ? "in place" : "nothing on the host";
 }
 
-const BUNDLE = `${HOME}/bundle.crt`;
-const CHANGE_FILES = { ...FILES, [BUNDLE]: CA_PEM + CA_PEM };
 const SSH_HOST = { type: "ssh", host: "vmhost.example", user: "root", privateKey: "~/.ssh/id_ed25519", hostKey: ED25519_FINGERPRINT };
 const OTHER_PRIVATE_KEY = PRIVATE_KEY_TEXT.replace("bm9uZQ==", "b3RoZXI=");
 const IMAGE = { url: "https://images.example/debian-12.qcow2", sha512: "a".repeat(128) };

@@ -65,6 +65,8 @@ describe("configuration reference", () => {
   });
 });
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 describe("the library's ClusterArgs", () => {
   const source = clusterArgsSource();
 
@@ -82,5 +84,3 @@ describe("the library's ClusterArgs", () => {
     expect(source).toContain('readonly type?: "local";');
   });
 });
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
