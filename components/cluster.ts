@@ -19,7 +19,8 @@ import { withholdSecretsFromDebugLog } from "./debug-log";
 import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
 import { VmHost } from "./vm-host";
 
-export interface ClusterArgs {
+/** The component's own args: a checked model (library/ takes the config's keys as ClusterArgs and checks them). */
+export interface ClusterModelArgs {
   model: ClusterModel;
   /** Pulumi project and stack: recorded on every libvirt object we make, to prove it is ours. */
   project: string;
@@ -65,7 +66,7 @@ export class Cluster extends pulumi.ComponentResource {
    */
   readonly consolePassword?: pulumi.Output<string>;
 
-  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ClusterModelArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before any resource registers: the SDK's debug log would carry secret outputs in clear text.
     withholdSecretsFromDebugLog();
     super("vm-cluster:index:Cluster", name, {}, opts);

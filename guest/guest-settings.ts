@@ -12,6 +12,7 @@ import { shellQuote } from "../transport/command";
 import { withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
 import { withGuest, type GuestAccess } from "./guest-ssh";
+import type { InputsOf } from "../provider/args";
 
 export interface GuestFile {
   path: string;
@@ -38,7 +39,7 @@ export interface GuestSettingsInputs extends GuestAccess {
   diskCreatedAt?: string;
 }
 
-export type GuestSettingsArgs = { [K in keyof GuestSettingsInputs]: pulumi.Input<GuestSettingsInputs[K]> };
+export type GuestSettingsArgs = InputsOf<GuestSettingsInputs>;
 
 const q = (word: string) => shellQuote([word]);
 const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);

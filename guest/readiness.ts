@@ -7,6 +7,7 @@ import { connect, isCommandError } from "../transport/connection";
 import { virsh, type LibvirtTarget } from "../libvirt/virsh";
 import { withGuest } from "./guest-ssh";
 import { withClearErrors } from "../provider/clear-errors";
+import type { InputsOf } from "../provider/args";
 
 export interface ReadinessInputs {
   target: LibvirtTarget;
@@ -26,7 +27,7 @@ export interface ReadinessInputs {
   timeoutSeconds: number;
 }
 
-export type ReadinessArgs = { [K in keyof ReadinessInputs]: pulumi.Input<ReadinessInputs[K]> };
+export type ReadinessArgs = InputsOf<ReadinessInputs>;
 
 const POLL_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

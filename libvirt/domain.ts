@@ -11,6 +11,7 @@ import { capacityFailures, hostCapacity } from "./host-capacity";
 import { leftAloneWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
+import type { InputsOf } from "../provider/args";
 
 export interface DomainInputs {
   target: LibvirtTarget;
@@ -42,7 +43,7 @@ export interface DomainState extends DomainInputs {
   startedAt: string;
 }
 
-export type DomainArgs = { [K in Exclude<keyof DomainInputs, "restart">]: pulumi.Input<DomainInputs[K]> };
+export type DomainArgs = InputsOf<Omit<DomainInputs, "restart">>;
 
 /** Where libvirt's QEMU driver (qemu:///system) writes its log of each domain. */
 const QEMU_LOG_DIR = "/var/log/libvirt/qemu";

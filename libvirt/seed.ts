@@ -12,6 +12,7 @@ import { virsh, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import type { Owner } from "./xml";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
+import type { InputsOf } from "../provider/args";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -27,7 +28,7 @@ export interface SeedState extends SeedInputs {
   digest: string;
 }
 
-export type SeedArgs = { [K in keyof SeedInputs]: pulumi.Input<SeedInputs[K]> };
+export type SeedArgs = InputsOf<SeedInputs>;
 
 export function seedDigest(docs: NoCloudDocuments): string {
   return createHash("sha256")

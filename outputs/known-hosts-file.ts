@@ -3,6 +3,7 @@
 // Written atomically; destroy removes it and the folders it made.
 import * as pulumi from "@pulumi/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
+import type { InputsOf } from "../provider/args";
 
 export interface KnownHostsFileInputs {
   /** Absolute path. */
@@ -15,7 +16,7 @@ export interface KnownHostsFileState extends KnownHostsFileInputs {
   createdDir?: string;
 }
 
-export type KnownHostsFileArgs = { [K in keyof KnownHostsFileInputs]: pulumi.Input<KnownHostsFileInputs[K]> };
+export type KnownHostsFileArgs = InputsOf<KnownHostsFileInputs>;
 
 function write(file: string, content: string): void {
   const fs = require("node:fs") as typeof import("node:fs");
