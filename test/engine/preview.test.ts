@@ -123,14 +123,14 @@ describe("pulumi preview of Pulumi.anemoi.yaml", () => {
 
 describe("a program of its own that builds the cluster through the library (test/fixtures/library-program)", () => {
   const fixture = path.join(projectRoot, "test/fixtures/library-program");
-  // What this test makes in the fixture's folder: the by-path dependency and the stack's file.
+  // What this test makes in the fixture's folder: the by-path dependency, the stack's file, README's example.
   const clean = () => {
-    for (const made of ["node_modules", "Pulumi.anemoi.yaml"]) rmSync(path.join(fixture, made), { recursive: true, force: true });
+    for (const made of ["node_modules", "Pulumi.anemoi.yaml", "readme-example.ts"]) rmSync(path.join(fixture, made), { recursive: true, force: true });
   };
 
   beforeAll(async () => {
     clean();
-    const build = await runProcess("npm", ["run", "build:lib"], { cwd: projectRoot, timeoutMs: 120_000 });
+    const build = await runShell(readmeCommand("npm run build:lib"), { cwd: projectRoot, timeoutMs: 120_000 });
     expect(build.code, build.out).toBe(0);
     // The package by path, as its package.json says (file:../../..): npm links it, nothing is downloaded.
     const install = await runProcess("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock"], { cwd: fixture, timeoutMs: 120_000 });
@@ -138,7 +138,10 @@ describe("a program of its own that builds the cluster through the library (test
   }, 300_000);
   afterAll(clean);
 
-  it("type-checks against the built declarations: ClusterArgs takes the stack file's values as typed args", async () => {
+  it("type-checks against the built declarations: ClusterArgs takes the stack file's values as typed args, and README's example", async () => {
+    const examples = [...readFileSync(path.join(projectRoot, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(examples).toHaveLength(1);
+    writeFileSync(path.join(fixture, "readme-example.ts"), examples[0]!);
     const tsc = await runProcess(path.join(projectRoot, "node_modules/.bin/tsc"), ["-p", path.join(fixture, "tsconfig.json"), "--noEmit"], { cwd: fixture });
     expect(tsc.code, tsc.out).toBe(0);
   });
