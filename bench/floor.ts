@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { metaData, networkConfig, seedIso, userData } from "../cloudinit";
 import { generateHostKey } from "../secrets/host-key";
+import { guestSshArgv } from "../guest/guest-ssh";
 import { leasedIp } from "../guest/readiness";
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml } from "../libvirt/xml";
 import { checkInterrupted, isInterrupted, now, ok, run, sleep, virsh, virshTry } from "./sh";
@@ -272,30 +273,9 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
 /** One ssh login that waits for cloud-init; `loggedInAt` is when the remote shell first spoke. */
 function sshOnce(o: FloorOptions, ip: string, knownHosts: string): Promise<{ code: number; out: string; loggedInAt?: number }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        o.netns,
-        "ssh",
-        "-i",
-        o.userKeyFile,
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "ConnectTimeout=5",
-        `root@${ip}`,
-        "echo logged-in; cloud-init status --wait",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    // The guest login our readiness uses, as a hand-written script would run it.
+    const login = guestSshArgv(ip, o.userKeyFile, knownHosts, ["sh", "-c", "echo logged-in; cloud-init status --wait"]);
+    const child = spawn("ip", ["netns", "exec", o.netns, ...login], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let loggedInAt: number | undefined;
     child.stdout.on("data", (b: Buffer) => {

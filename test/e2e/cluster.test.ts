@@ -12,6 +12,7 @@ import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox 
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startMirror, type Mirror } from "../../testbed/mirror";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
+import { throwawayCa } from "../support/ca";
 import { consoleLogin } from "../support/console";
 
 const lv = useLibvirt();
@@ -154,27 +155,7 @@ beforeAll(async () => {
     [caFile, "vm-cluster e2e CA"],
     [caFile2, "vm-cluster e2e CA 2"],
   ] as const) {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        `/CN=${cn}`,
-        "-keyout",
-        `${ca}.key`,
-        "-out",
-        ca,
-        "-days",
-        "2",
-      ],
-      { stdio: "ignore" },
-    );
+    writeFileSync(ca, throwawayCa(cn));
   }
   const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   const mirrorDir = path.join(sandbox.dir, "mirror");

@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, runProcess, toolsRoot, type EngineSandbox } from "../../testbed/engine";
+import { throwawayCa } from "../support/ca";
 import { readmeCommand, runShell } from "../support/readme";
 
 let sandbox: EngineSandbox;
@@ -41,27 +42,7 @@ beforeAll(async () => {
   const home = path.join(sandbox.dir, "home");
   mkdirSync(path.join(home, ".ssh"), { recursive: true });
   execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", path.join(home, ".ssh", "anemoi_rsa")]);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-subj",
-      "/CN=anemoi CA",
-      "-keyout",
-      path.join(home, "ca.key"),
-      "-out",
-      path.join(home, "ca.crt"),
-      "-days",
-      "2",
-    ],
-    { stdio: "ignore" },
-  );
+  writeFileSync(path.join(home, "ca.crt"), throwawayCa("anemoi CA"));
   env = { ...sandbox.env, HOME: home };
   // The project folder as set-up leaves it: its CLI under .tools/.
   symlinkSync(toolsRoot, path.join(project, ".tools"));

@@ -11,6 +11,7 @@ import { parse, stringify } from "yaml";
 import { metaData, networkConfig, seedIso, userData } from "../../cloudinit";
 import { generateHostKey } from "../../secrets/host-key";
 import { parsePublicKey, sha256Fingerprint } from "../../model/ssh-key";
+import { throwawayCa } from "../support/ca";
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, "../..");
@@ -51,27 +52,13 @@ beforeAll(async () => {
   // An overlay keeps the cached image pristine; it is larger than the image so growpart has work.
   await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, disk, String(DISK_BYTES)]);
 
-  const ca = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-noenc",
-    "-keyout",
-    "/dev/null",
-    "-subj",
-    "/CN=Test CA",
-    "-days",
-    "2",
-  ]);
+  const ca = throwawayCa("Test CA");
   const config = parse(
     userData({
       hostname: HOSTNAME,
       rootAuthorizedKeys: [rootKey],
       hostKeys: { ed25519: hostKey },
-      caCertificate: { name: "domain-ca", pem: ca.stdout },
+      caCertificate: { name: "domain-ca", pem: ca },
       disableCloudInitAfterBoot: true,
     }),
     { version: "1.1" },

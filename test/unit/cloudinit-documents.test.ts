@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE, metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
 import { generateHostKey } from "../../secrets/host-key";
+import { throwawayCa } from "../support/ca";
 
 // PyYAML, which cloud-init uses, implements YAML 1.1.
 const parse11 = (text: string) => parse(text, { version: "1.1" });
@@ -14,15 +15,6 @@ const ROOT_KEY = generateHostKey("admin@example").publicKey;
 const HOST_KEY = generateHostKey("root@boreas");
 const RSA_KEY = makeRsaKey();
 const base: UserDataArgs = { hostname: "boreas", rootAuthorizedKeys: [ROOT_KEY], hostKeys: { ed25519: HOST_KEY } };
-
-// A throwaway CA made by the real tool, as users bring theirs.
-function makeCa(cn: string): string {
-  return execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-keyout", "/dev/null", "-subj", `/CN=${cn}`, "-days", "2"],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-  );
-}
 
 describe("userData", () => {
   it("starts with the #cloud-config header cloud-init requires", () => {
@@ -89,14 +81,14 @@ describe("userData", () => {
   });
 
   it("installs a CA certificate under vm-cluster/ and updates the trust store", () => {
-    const pem = makeCa("Test Domain CA");
+    const pem = throwawayCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "domain-ca", pem } }));
     expect(doc.write_files.slice(1)).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
     expect(doc.runcmd.at(-1)).toEqual(["update-ca-certificates"]);
   });
 
   it("splits a CA bundle into one file per certificate, as update-ca-certificates expects", () => {
-    const [a, b] = [makeCa("A"), makeCa("B")];
+    const [a, b] = [throwawayCa("A"), throwawayCa("B")];
     const doc = parse11(userData({ ...base, caCertificate: { name: "lab", pem: `${a}some text\n${b}` } }));
     expect(doc.write_files.slice(1).map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
       [`${CA_DIR}/lab-1.crt`, a],
@@ -105,7 +97,7 @@ describe("userData", () => {
   });
 
   it("disables cloud-init as the very last command when asked", () => {
-    const pem = makeCa("Test Domain CA");
+    const pem = throwawayCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "ca", pem }, disableCloudInitAfterBoot: true }));
     expect(doc.runcmd.slice(-2)).toEqual([["update-ca-certificates"], ["touch", CLOUD_INIT_DISABLED_FILE]]);
     expect(parse11(userData({ ...base, disableCloudInitAfterBoot: false })).runcmd).not.toContainEqual(["touch", CLOUD_INIT_DISABLED_FILE]);
