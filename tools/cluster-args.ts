@@ -70,7 +70,7 @@ function objectType(fields: string[], indent: string): string {
 }
 
 function typeOf(node: Node, indent: string): string {
-  if (node.children.length === 0) return node.row.type === "list" ? "readonly string[]" : leafType(node.row);
+  if (node.children.length === 0) return leafType(node.row);
   const inner = `${indent}  `;
   const shape = node.children.some((c) => c.row.onlyFor !== undefined)
     ? unionType(node, inner)
