@@ -10,6 +10,7 @@ const cluster = new Cluster(model.cluster, { model, project: pulumi.getProject()
 
 export const vms = cluster.outputs.vms;
 export const inventory = cluster.outputs.inventory;
+export const inventoryYaml = cluster.outputs.inventoryYaml;
 export const sshConfig = cluster.outputs.sshConfig;
 export const knownHosts = cluster.outputs.knownHosts;
 export const route = cluster.outputs.route;

@@ -174,7 +174,7 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     mark.seed = now();
     const iso = await seedIso(
       {
-        userData: userData({ hostname: "floor", rootAuthorizedKeys: userKeys, hostKeys: { ed25519: hostKey } }),
+        userData: userData({ hostname: "floor", fqdn: "floor.bench.internal", rootAuthorizedKeys: userKeys, hostKeys: { ed25519: hostKey } }),
         metaData: metaData({ instanceId: domain, hostname: "floor" }),
         networkConfig: networkConfig({ macAddress: mac }),
       },

@@ -21,6 +21,8 @@ export interface CaCertificate {
 export interface UserDataArgs {
   /** The VM's name: an RFC 1123 label. */
   readonly hostname: string;
+  /** `<name>.<domain>`, what `hostname -f` prints. */
+  readonly fqdn: string;
   /** OpenSSH public key lines authorized for root, at least one: the user's, and the stack's provisioner key. */
   readonly rootAuthorizedKeys: readonly string[];
   readonly hostKeys: HostKeys;
@@ -59,6 +61,7 @@ export interface WriteFile {
 /** The subset of cloud-config this project writes. */
 interface CloudConfig {
   hostname: string;
+  fqdn: string;
   manage_etc_hosts: boolean;
   users: UserEntry[];
   disable_root: boolean;
@@ -87,6 +90,25 @@ export const SSHD_DROP_IN: WriteFile = {
   permissions: "0644",
 };
 
+export const ETC_HOSTS = "/etc/hosts";
+
+/**
+ * The guest's /etc/hosts, as cloud-init's Debian template writes it, with the FQDN that `hostname -f`
+ * prints. Written by us, not by cloud-init's manage_etc_hosts: cloud-init would rewrite it at every
+ * boot from the user-data of the first one, undoing a later change of the domain.
+ */
+export function etcHosts(hostname: string, fqdn: string): string {
+  return [
+    "# Written by vm-cluster (its network.domain); pulumi up rewrites it.",
+    "127.0.0.1 localhost",
+    `127.0.1.1 ${fqdn} ${hostname}`,
+    "::1 localhost ip6-localhost ip6-loopback",
+    "ff02::1 ip6-allnodes",
+    "ff02::2 ip6-allrouters",
+    "",
+  ].join("\n");
+}
+
 /** `#cloud-config` user-data for one VM. */
 export function userData(args: UserDataArgs): string {
   const caFiles = args.caCertificate === undefined ? [] : caCertificateFiles(args.caCertificate);
@@ -102,7 +124,8 @@ export function userData(args: UserDataArgs): string {
 
   const config: CloudConfig = {
     hostname: args.hostname,
-    manage_etc_hosts: true,
+    fqdn: args.fqdn,
+    manage_etc_hosts: false,
     users: [
       {
         name: "root",
@@ -120,7 +143,7 @@ export function userData(args: UserDataArgs): string {
     ssh_deletekeys: true,
     ssh_keys: sshKeys(args.hostKeys),
     // write_files runs before sshd first starts: no restart needed.
-    write_files: [SSHD_DROP_IN, ...caFiles],
+    write_files: [SSHD_DROP_IN, { path: ETC_HOSTS, content: etcHosts(args.hostname, args.fqdn), owner: "root:root", permissions: "0644" }, ...caFiles],
     runcmd,
   };
   return `#cloud-config\n${toYaml(config)}`;

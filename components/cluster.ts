@@ -13,7 +13,7 @@ import { StoragePool } from "../libvirt/pool";
 import type { LibvirtTarget } from "../libvirt/virsh";
 import type { Owner } from "../libvirt/xml";
 import type { ClusterModel } from "../model";
-import { ansibleInventory, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
+import { ansibleInventory, ansibleInventoryYaml, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
 import { KnownHostsFile } from "../outputs/known-hosts-file";
 import { withholdSecretsFromDebugLog } from "./debug-log";
 import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
@@ -36,6 +36,8 @@ export interface ClusterOutputs {
   vms: Record<string, VirtualMachineInfo>;
   /** Ansible INI inventory, for `ansible-playbook -i`. */
   inventory: string;
+  /** The same inventory in Ansible's YAML format. */
+  inventoryYaml: string;
   /** OpenSSH client config; names the stack's known_hosts file by its absolute path. */
   sshConfig: string;
   knownHosts: string;
@@ -91,6 +93,9 @@ export class Cluster extends pulumi.ComponentResource {
         dhcpStart: model.network.dhcpStart,
         dhcpEnd: model.network.dhcpEnd,
         hosts: model.vms.map((vm) => ({ mac: vm.mac, name: vm.name, ip: vm.ip })),
+        domain: model.network.domain,
+        // The FQDN first: dnsmasq answers reverse lookups with a host's first name.
+        dnsHosts: model.vms.map((vm) => ({ ip: vm.ip, hostnames: [vm.fqdn, vm.name] })),
         owner,
       },
       afterHost,
@@ -164,13 +169,17 @@ export class Cluster extends pulumi.ComponentResource {
       { path: path.join(args.handoffDir ?? path.resolve(".vm-cluster", args.stack), `${model.cluster}.known_hosts`), content: knownHostsText },
       parent,
     );
-    this.outputs = pulumi.all([infos, knownHostsFile.path, knownHostsText]).apply(([all, knownHostsPath, text]) => ({
-      vms: Object.fromEntries(all.map((info) => [info.name, info])),
-      inventory: ansibleInventory(model, { knownHostsPath, identityFile: model.sshIdentityFile }),
-      sshConfig: sshConfig(model, { knownHostsPath, identityFile: model.sshIdentityFile }),
-      knownHosts: text,
-      route: staticRouteCommand(model),
-    }));
+    this.outputs = pulumi.all([infos, knownHostsFile.path, knownHostsText]).apply(([all, knownHostsPath, text]) => {
+      const handoff = { knownHostsPath, identityFile: model.sshIdentityFile };
+      return {
+        vms: Object.fromEntries(all.map((info) => [info.name, info])),
+        inventory: ansibleInventory(model, handoff),
+        inventoryYaml: ansibleInventoryYaml(model, handoff),
+        sshConfig: sshConfig(model, handoff),
+        knownHosts: text,
+        route: staticRouteCommand(model),
+      };
+    });
     // Secret by its own flag too, not only by additionalSecretOutputs, which the engine applies and mocks do not.
     this.consolePassword = consolePassword && pulumi.secret(consolePassword.password);
     this.registerOutputs({ outputs: this.outputs, consolePassword: this.consolePassword });

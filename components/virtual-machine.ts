@@ -52,6 +52,8 @@ export interface VirtualMachineArgs {
 /** What a user needs to reach the VM. */
 export interface VirtualMachineInfo {
   name: string;
+  /** `<name>.<network domain>`, answered by the cluster network's DNS. */
+  fqdn: string;
   ip: string;
   mac: string;
   domain: string;
@@ -92,6 +94,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
       .apply(([publicKey, privateKey, keys, consolePasswordHash]) =>
         userData({
           hostname: vm.name,
+          fqdn: vm.fqdn,
           rootAuthorizedKeys: keys,
           hostKeys: { ed25519: { publicKey, privateKey } },
           caCertificate,
@@ -164,6 +167,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         ip: vm.ip,
         hostPublicKey: hostKey.publicKey,
         provisionerPrivateKey: args.provisionerKey.privateKey,
+        fqdn: vm.fqdn,
         rootAuthorizedKeys,
         caFiles: (caCertificate === undefined ? [] : caCertificateFiles(caCertificate)).map(({ path, content }) => ({ path, content })),
         consolePasswordHash: pulumi.secret(pulumi.output(args.consolePasswordHash).apply((hash) => hash ?? "")),
@@ -176,6 +180,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
     );
     this.info = pulumi.all([hostKey.publicKey, settings.id]).apply(([hostPublicKey]) => ({
       name: vm.name,
+      fqdn: vm.fqdn,
       ip: vm.ip,
       mac: vm.mac,
       domain: vm.domain,

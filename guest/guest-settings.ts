@@ -1,5 +1,5 @@
 // What cloud-init set up at a VM's first boot and a stack's config may change later, kept true in
-// the running guest over SSH: root's authorized keys, the trusted CA certificates, root's console
+// the running guest over SSH: its FQDN, root's authorized keys, the trusted CA certificates, root's console
 // password, whether cloud-init runs at later boots, and the root file system's size once its disk
 // grew. cloud-init reads its seed at first boot only, so without this a changed key or CA would
 // reach only VMs made after the change. Create only records (the first boot applied the same
@@ -7,7 +7,7 @@
 // lag behind the config): then create applies every setting once. Update applies what changed, in
 // one SSH session.
 import * as pulumi from "@pulumi/pulumi";
-import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../cloudinit/user-data";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS, etcHosts } from "../cloudinit/user-data";
 import { shellQuote } from "../transport/command";
 import { withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
@@ -26,6 +26,8 @@ export interface GuestSettingsInputs extends GuestAccess {
   ready: string;
   /** The network the guest is reached on: when the same up makes it anew, settings wait for that. */
   network: string;
+  /** `<vm>.<network domain>`, in /etc/hosts for `hostname -f`. */
+  fqdn: string;
   /** OpenSSH public key lines, the whole of root's authorized_keys. */
   rootAuthorizedKeys: string[];
   /** The CA certificate files under the CA directory; none for no CA. */
@@ -79,6 +81,8 @@ export function growRootScript(diskBytes: number): string {
 /** The shell script that brings a guest from `olds` to `news`; empty when nothing changed. */
 export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSettingsInputs): string {
   const steps: string[] = [];
+  if (olds.fqdn !== news.fqdn)
+    steps.push(`printf '%s' ${q(etcHosts(news.vm, news.fqdn))} > ${q(`${ETC_HOSTS}.vm-cluster`)} && mv -f ${q(`${ETC_HOSTS}.vm-cluster`)} ${q(ETC_HOSTS)}`);
   if (!same(olds.rootAuthorizedKeys, news.rootAuthorizedKeys)) {
     // Written aside and moved in: a half-written file would lock everyone out.
     steps.push(
@@ -102,7 +106,7 @@ export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSe
 }
 
 /** The settings a script compares; in preview some may not be known yet. */
-const SETTINGS = ["rootAuthorizedKeys", "caFiles", "consolePasswordHash", "disableCloudInitAfterBoot", "diskBytes"] as const;
+const SETTINGS = ["fqdn", "rootAuthorizedKeys", "caFiles", "consolePasswordHash", "disableCloudInitAfterBoot", "diskBytes"] as const;
 
 /** Runs `script` in the guest, reaching it with the first of `logins` that works (old keys before new ones). */
 async function applyInGuest(vm: string, ip: string, logins: GuestAccess[], script: string): Promise<void> {

@@ -115,6 +115,11 @@ export interface ClusterArgs {
      * On change: replaces the cluster network.
      */
     readonly bridge?: string;
+    /**
+     * The VMs' DNS domain: the network's DNS answers `<vm>` and `<vm>.<domain>` for every VM, and that is each VM's `hostname -f`; names in it never leave the host. Leave out for `<cluster>.internal`. Example: `lab.internal`.
+     * On change: replaces the cluster network.
+     */
+    readonly domain?: string;
   };
   /**
    * The VMs, at least one: each boots the base image with its own host name, address and root's SSH key.
@@ -137,23 +142,33 @@ export interface ClusterArgs {
      */
     readonly mac?: string;
     /**
-     * This VM's memory in MiB, instead of `defaults.memoryMiB`.
+     * This VM's memory in MiB, instead of its class's or `defaults.memoryMiB`.
      * On change: restarts this VM.
      */
     readonly memoryMiB?: number;
     /**
-     * This VM's virtual CPUs, instead of `defaults.vcpus`.
+     * This VM's virtual CPUs, instead of its class's or `defaults.vcpus`.
      * On change: restarts this VM.
      */
     readonly vcpus?: number;
     /**
-     * This VM's disk size, instead of `defaults.disk`. Example: `50G`.
+     * This VM's disk size, instead of its class's or `defaults.disk`. Example: `50G`.
      * On change: in place.
      */
     readonly disk?: string | number;
+    /**
+     * A size class from `classes`: its sizes apply where the VM sets none of its own (VM, then class, then `defaults`). Example: `worker`.
+     * On change: restarts this VM.
+     */
+    readonly class?: string;
+    /**
+     * Ansible groups the VM is in, besides the `<cluster>` group of all VMs: the `inventory` output has a section for each. Example: `[kube_control_plane, etcd]`.
+     * On change: nothing on the host.
+     */
+    readonly groups?: readonly string[];
   }[];
   /**
-   * Sizes of the VMs that do not set their own.
+   * Sizes of the VMs that set none of their own and whose class sets none.
    */
   readonly defaults?: {
     /**
@@ -174,6 +189,37 @@ export interface ClusterArgs {
      * On change: restarts every VM.
      */
     readonly vcpus?: number;
+  };
+  /**
+   * Size classes by name, such as `control` and `worker`: a VM with `class` takes the sizes its class sets. Example: `{ worker: { memoryMiB: 4096, vcpus: 2 } }`.
+   * On change: nothing on the host.
+   */
+  readonly classes?: Readonly<Record<string, {
+    /**
+     * Memory in MiB of the class's VMs.
+     * On change: restarts the VMs of this class.
+     */
+    readonly memoryMiB?: number;
+    /**
+     * Virtual CPUs of the class's VMs.
+     * On change: restarts the VMs of this class.
+     */
+    readonly vcpus?: number;
+    /**
+     * Disk size of the class's VMs. Example: `50G`.
+     * On change: in place.
+     */
+    readonly disk?: string | number;
+  }>>;
+  /**
+   * The Ansible inventory outputs beyond the VMs' own groups.
+   */
+  readonly inventory?: {
+    /**
+     * Ansible groups made of other groups (`[<group>:children]`), by name: each lists VM groups (`vms[].groups`) or other such groups, as kubespray's `k8s_cluster: [kube_control_plane, kube_node]`.
+     * On change: nothing on the host.
+     */
+    readonly children?: Readonly<Record<string, readonly string[]>>;
   };
   /**
    * The SSH public key authorized for root in every VM: set exactly one of `file` and `key`.

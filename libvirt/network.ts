@@ -1,11 +1,22 @@
-// The cluster's NAT network with one DHCP reservation per VM. Reservations change live
+// The cluster's NAT network with one DHCP reservation and one DNS entry per VM. Both change live
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import * as pulumi from "@pulumi/pulumi";
 import { connect, isCommandError } from "../transport/connection";
 import { formatIpv4, netmask } from "../model/ipv4";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
-import { buildDhcpHostXml, buildNetworkXml, dhcpHostChanges, parseNetworkXml, sameOwner, type DhcpHost, type Owner } from "./xml";
+import {
+  buildDhcpHostXml,
+  buildDnsHostXml,
+  buildNetworkXml,
+  dhcpHostChanges,
+  dnsHostChanges,
+  parseNetworkXml,
+  sameOwner,
+  type DhcpHost,
+  type DnsHost,
+  type Owner,
+} from "./xml";
 import { leftAloneWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 
@@ -19,6 +30,10 @@ export interface NatNetworkInputs {
   dhcpStart: string;
   dhcpEnd: string;
   hosts: DhcpHost[];
+  /** The VMs' DNS domain, answered locally only. Absent in states written before it existed. */
+  domain?: string;
+  /** The names the network's DNS answers, per VM address. */
+  dnsHosts?: DnsHost[];
   owner: Owner;
 }
 
@@ -42,11 +57,13 @@ export interface NatNetworkArgs {
   dhcpStart: pulumi.Input<string>;
   dhcpEnd: pulumi.Input<string>;
   hosts: pulumi.Input<pulumi.Input<DhcpHost>[]>;
+  domain: pulumi.Input<string>;
+  dnsHosts: pulumi.Input<pulumi.Input<DnsHost>[]>;
   owner: pulumi.Input<Owner>;
 }
 
 /** Properties whose change needs a new network. */
-const FIXED = ["name", "bridge", "address", "netmask", "dhcpStart", "dhcpEnd"] as const;
+const FIXED = ["name", "bridge", "address", "netmask", "dhcpStart", "dhcpEnd", "domain"] as const;
 
 async function readNetwork(t: LibvirtTarget, name: string) {
   const xml = await virshIfExists(t, ["net-dumpxml", "--inactive", name]);
@@ -61,6 +78,8 @@ async function readNetwork(t: LibvirtTarget, name: string) {
       dhcpStart: net.ip.dhcp.range.start,
       dhcpEnd: net.ip.dhcp.range.end,
       hosts: net.ip.dhcp.hosts,
+      domain: net.domain,
+      dnsHosts: net.dnsHosts ?? [],
       active: info.Active === "yes",
       autostart: info.Autostart === "yes",
     },
@@ -75,14 +94,22 @@ const hostsKey = (hosts: DhcpHost[]) =>
     .sort()
     .join(",");
 
-/** Applies reservation edits; `--live` only while the network runs. */
-async function updateHosts(t: LibvirtTarget, name: string, current: DhcpHost[], wanted: DhcpHost[], active: boolean) {
-  const changes = dhcpHostChanges(current, wanted);
+const dnsKey = (hosts: DnsHost[] | undefined) => JSON.stringify((hosts ?? []).map((h) => [h.ip, [...h.hostnames].sort()]).sort());
+
+/** What the VMs' entries are: reservations and DNS names. */
+type Entries = Pick<NatNetworkInputs, "hosts" | "dnsHosts">;
+
+/** Applies reservation and DNS edits; `--live` only while the network runs. */
+async function updateEntries(t: LibvirtTarget, name: string, current: Entries, wanted: Entries, active: boolean) {
+  const changes = dhcpHostChanges(current.hosts, wanted.hosts);
   const scope = active ? ["--live", "--config"] : ["--config"];
-  const edit = (command: string, host: DhcpHost) => virsh(t, ["net-update", name, command, "ip-dhcp-host", buildDhcpHostXml(host), ...scope]);
-  for (const host of changes.remove) await edit("delete", host);
-  for (const host of changes.modify) await edit("modify", host);
-  for (const host of changes.add) await edit("add", host);
+  const edit = (command: string, section: string, xml: string) => virsh(t, ["net-update", name, command, section, xml, ...scope]);
+  for (const host of changes.remove) await edit("delete", "ip-dhcp-host", buildDhcpHostXml(host));
+  for (const host of changes.modify) await edit("modify", "ip-dhcp-host", buildDhcpHostXml(host));
+  for (const host of changes.add) await edit("add", "ip-dhcp-host", buildDhcpHostXml(host));
+  const dns = dnsHostChanges(current.dnsHosts ?? [], wanted.dnsHosts ?? []);
+  for (const host of dns.remove) await edit("delete", "dns-host", buildDnsHostXml(host));
+  for (const host of dns.add) await edit("add", "dns-host", buildDnsHostXml(host));
 }
 
 /** The tap devices of running domains whose interface is on `network`, from `virsh domiflist`. */
@@ -152,7 +179,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
             `network ${inputs.name} left by an interrupted run differs in ${differs.join(", ")}: run \`pulumi destroy\` or remove it by hand (virsh net-destroy/net-undefine ${inputs.name})`,
           );
         }
-        await updateHosts(t, inputs.name, existing.live.hosts, inputs.hosts, existing.live.active);
+        await updateEntries(t, inputs.name, existing.live, inputs, existing.live.active);
         await ensureRunning(t, inputs.name, existing.live, inputs.bridge);
         return { id: inputs.name, outs: { ...inputs, active: true, autostart: true, plugged: true } };
       }
@@ -160,6 +187,8 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
         name: inputs.name,
         metadata: { owner: inputs.owner },
         bridge: { name: inputs.bridge },
+        domain: inputs.domain,
+        dnsHosts: inputs.dnsHosts,
         ip: { address: inputs.address, netmask: inputs.netmask, dhcp: { range: { start: inputs.dhcpStart, end: inputs.dhcpEnd }, hosts: inputs.hosts } },
       });
       await defineXml(t, ["net-define"], xml);
@@ -196,14 +225,14 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
       const replaces: string[] = FIXED.filter((k) => olds[k] !== news[k]);
       const target = targetChange(olds.target, news.target);
       if (target === "moved") replaces.push("target");
-      const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts);
+      const hostsChanged = hostsKey(olds.hosts) !== hostsKey(news.hosts) || dnsKey(olds.dnsHosts) !== dnsKey(news.dnsHosts);
       const drift = !olds.active || !olds.autostart || olds.plugged === false;
       return { changes: replaces.length > 0 || hostsChanged || drift || target !== "same", replaces, deleteBeforeReplace: true };
     },
 
     async update(id, olds, news) {
       const t = news.target;
-      await updateHosts(t, id, olds.hosts, news.hosts, olds.active);
+      await updateEntries(t, id, olds, news, olds.active);
       await ensureRunning(t, id, olds, olds.bridge);
       // The marker on the host is the one written at create: state keeps naming it (a renamed stack).
       return { outs: { ...news, owner: olds.owner, active: true, autostart: true, plugged: true } };

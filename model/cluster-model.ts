@@ -37,6 +37,8 @@ export interface NetworkModel {
   readonly gateway: string;
   readonly dhcpStart: string;
   readonly dhcpEnd: string;
+  /** The VMs' DNS domain, answered by the network's own DNS only. */
+  readonly domain: string;
 }
 
 export interface VmModel extends VmNames {
@@ -48,6 +50,10 @@ export interface VmModel extends VmNames {
   readonly memoryMiB: number;
   readonly vcpus: number;
   readonly diskBytes: number;
+  /** `<name>.<network domain>`: what the network's DNS answers and the guest's `hostname -f`. */
+  readonly fqdn: string;
+  /** Ansible groups besides the cluster's own. */
+  readonly groups: readonly string[];
 }
 
 export type ImageChecksum = { readonly kind: "sha512"; readonly sha512: string } | { readonly kind: "checksumsUrl"; readonly checksumsUrl: string };
@@ -69,6 +75,8 @@ export interface ClusterModel {
   /** iptables comment on every rule of this cluster. */
   readonly firewallTag: string;
   readonly vms: readonly VmModel[];
+  /** Ansible groups of groups, `[<group>:children]`, in config order. */
+  readonly inventoryChildren: Readonly<Record<string, readonly string[]>>;
   /** `type base64 [comment]`, authorized for root in every guest. */
   readonly sshPublicKey: string;
   /** The private key matching sshPublicKey when it came from a `<key>.pub` file: `<key>`, as written. */

@@ -94,6 +94,9 @@ function describeIssue(issue: z.core.$ZodRawIssue, source: ConfigSource): string
       return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${JSON.stringify(issue.input)}`;
     case "invalid_value":
       return `${JSON.stringify(issue.input)} is not allowed; use ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
+    case "invalid_key":
+      // A mapping's key (a class or group name) that its own check refused: that check's words.
+      return issue.issues.map((inner) => inner.message).join("; ");
     default:
       return undefined;
   }

@@ -54,7 +54,85 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
   const macOf = (vm: Vm, index: number) =>
     vm.mac ?? (clean("cluster") && clean("vms", index, "name") && !repeatedName.has(index) ? stableMac(config.cluster, vm.name) : undefined);
   problems.push(...duplicates(withClean("mac"), "mac", macOf, "MAC"));
+  if (clean("classes")) problems.push(...checkClasses(config, withClean("class")));
+  problems.push(...checkGroups(config, clean, withClean("groups")));
   return problems;
+}
+
+function checkClasses(config: ClusterConfig, vms: readonly { vm: Vm; index: number }[]): ConfigProblem[] {
+  const known = Object.keys(config.classes);
+  return vms
+    .filter(({ vm }) => vm.class !== undefined && !Object.hasOwn(config.classes, vm.class))
+    .map(({ vm, index }) => ({
+      path: ["vms", index, "class"],
+      message: `there is no class "${vm.class}" in classes; ${known.length === 0 ? "define it there" : `define it there or use one of ${known.join(", ")}`}`,
+    }));
+}
+
+/**
+ * The inventory's groups against each other: a group may not be the cluster's own group or a VM's
+ * name (Ansible would merge or confuse them), and every child a children group lists must exist,
+ * without a group containing itself.
+ */
+function checkGroups(config: ClusterConfig, clean: Clean, vms: readonly { vm: Vm; index: number }[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const vmNames = new Set((Array.isArray(config.vms) ? config.vms : []).map((vm) => vm?.name));
+  const clash = (group: string) =>
+    clean("cluster") && group === config.cluster
+      ? `"${group}" is the cluster's own group of all its VMs; choose another name`
+      : vmNames.has(group)
+        ? `"${group}" is the name of a VM; Ansible needs groups and hosts apart, choose another name`
+        : undefined;
+  const vmGroups = new Set<string>();
+  for (const { vm, index } of vms) {
+    vm.groups.forEach((group, i) => {
+      vmGroups.add(group);
+      const problem = clash(group);
+      if (problem !== undefined) problems.push({ path: ["vms", index, "groups", i], message: problem });
+    });
+  }
+  if (!clean("inventory", "children") || vms.length !== (Array.isArray(config.vms) ? config.vms.length : 0)) return problems;
+  const children = config.inventory.children;
+  for (const [parent, members] of Object.entries(children)) {
+    const problem = clash(parent);
+    if (problem !== undefined) problems.push({ path: ["inventory", "children", parent], message: problem });
+    members.forEach((member, i) => {
+      if (vmGroups.has(member) || Object.hasOwn(children, member)) return;
+      const known = [...new Set([...vmGroups, ...Object.keys(children)])].filter((g) => g !== parent);
+      problems.push({
+        path: ["inventory", "children", parent, i],
+        message: `no VM is in group "${member}" and it is no children group; ${known.length === 0 ? "put a VM in it with vms[].groups" : `known groups are ${known.join(", ")}`}`,
+      });
+    });
+  }
+  const cycle = groupCycle(children);
+  if (cycle !== undefined) {
+    problems.push({
+      path: ["inventory", "children", cycle[0]!],
+      message: `groups contain each other: ${cycle.join(" → ")}; Ansible refuses a group inside itself`,
+    });
+  }
+  return problems;
+}
+
+/** The first chain of children groups that leads back to where it started, if any. */
+function groupCycle(children: Readonly<Record<string, readonly string[]>>): string[] | undefined {
+  const done = new Set<string>();
+  const visit = (group: string, chain: string[]): string[] | undefined => {
+    if (chain.includes(group)) return [...chain.slice(chain.indexOf(group)), group];
+    if (done.has(group) || !Object.hasOwn(children, group)) return undefined;
+    for (const member of children[group]!) {
+      const found = visit(member, [...chain, group]);
+      if (found) return found;
+    }
+    done.add(group);
+    return undefined;
+  };
+  for (const group of Object.keys(children)) {
+    const found = visit(group, []);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkNetwork(network: ClusterConfig["network"], cidr: Ipv4Cidr): ConfigProblem[] {

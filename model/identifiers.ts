@@ -22,6 +22,18 @@ export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 /** POSIX portable user names as useradd accepts them. */
 export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+/**
+ * Ansible group names: letters, digits and "_", not starting with a digit (Ansible warns on "-" and
+ * would rewrite it).
+ */
+export const ANSIBLE_GROUP = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Groups every Ansible inventory has already. */
+export const RESERVED_GROUPS: readonly string[] = ["all", "ungrouped"];
+
+/** A DNS domain of lowercase RFC 1123 labels, such as `anemoi.internal`. */
+export const DNS_DOMAIN = /^(?=.{1,189}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** An SSH destination: a DNS name or an IPv4/IPv6 address (but not a mistyped IPv4 like 10.0.0.300). */

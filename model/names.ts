@@ -17,6 +17,8 @@ export interface ClusterNames {
   readonly firewallTag: string;
   /** Pool directory used when the config names none. */
   readonly defaultPoolDir: string;
+  /** DNS domain of the VMs when the config names none: a name under `.internal`, which is never delegated. */
+  readonly defaultDomain: string;
 }
 
 export interface VmNames {
@@ -34,6 +36,7 @@ export function clusterNames(cluster: string): ClusterNames {
     defaultBridge: defaultBridgeName(cluster),
     firewallTag: `vm-cluster:${cluster}`,
     defaultPoolDir: `/var/lib/libvirt/images/${cluster}`,
+    defaultDomain: `${cluster}.internal`,
   };
 }
 

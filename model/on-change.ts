@@ -9,6 +9,7 @@ export const ON_CHANGE = [
   "adds or removes only those VMs",
   /** A graceful shutdown, then a start: the disk and everything on it stay. */
   "restarts this VM",
+  "restarts the VMs of this class",
   "restarts every VM",
   /** A new libvirt domain boots the same disk. */
   "recreates every VM's domain (disks kept)",

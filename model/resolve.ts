@@ -8,6 +8,7 @@ import type { ClusterConfig } from "./schema";
 export function resolveModel(config: ClusterConfig): ClusterModel {
   const names = clusterNames(config.cluster);
   const cidr = parseCidr(config.network.cidr)!;
+  const domain = config.network.domain ?? names.defaultDomain;
   return {
     cluster: config.cluster,
     host: config.host,
@@ -21,18 +22,26 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
       gateway: config.network.gateway,
       dhcpStart: config.network.dhcpStart,
       dhcpEnd: config.network.dhcpEnd,
+      domain,
     },
     pool: { name: names.pool, dir: config.poolDir ?? names.defaultPoolDir },
     firewallTag: names.firewallTag,
-    vms: config.vms.map((vm) => ({
-      name: vm.name,
-      ip: vm.ip,
-      mac: vm.mac ?? stableMac(config.cluster, vm.name),
-      memoryMiB: vm.memoryMiB ?? config.defaults.memoryMiB,
-      vcpus: vm.vcpus ?? config.defaults.vcpus,
-      diskBytes: vm.disk ?? config.defaults.disk,
-      ...vmNames(config.cluster, vm.name),
-    })),
+    vms: config.vms.map((vm) => {
+      // The VM's own size, then its class's, then the defaults.
+      const sizes = vm.class === undefined ? {} : config.classes[vm.class]!;
+      return {
+        name: vm.name,
+        ip: vm.ip,
+        mac: vm.mac ?? stableMac(config.cluster, vm.name),
+        memoryMiB: vm.memoryMiB ?? sizes.memoryMiB ?? config.defaults.memoryMiB,
+        vcpus: vm.vcpus ?? sizes.vcpus ?? config.defaults.vcpus,
+        diskBytes: vm.disk ?? sizes.disk ?? config.defaults.disk,
+        fqdn: `${vm.name}.${domain}`,
+        groups: vm.groups,
+        ...vmNames(config.cluster, vm.name),
+      };
+    }),
+    inventoryChildren: config.inventory.children,
     sshPublicKey: config.sshPublicKey.line,
     ...(config.sshPublicKey.identityFile !== undefined && { sshIdentityFile: config.sshPublicKey.identityFile }),
     ...(config.caCertificate !== undefined && { caCertificatePem: config.caCertificate }),

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { type ConfigIo, readConfigFile } from "./config-io";
 import { parseCertificatePem } from "./certificate";
 import * as defaults from "./defaults";
-import { CLUSTER_NAME, HOST_LABEL, INTERFACE_NAME, USER_NAME, isHostAddress, isSshConfigPath } from "./identifiers";
+import { ANSIBLE_GROUP, CLUSTER_NAME, DNS_DOMAIN, HOST_LABEL, INTERFACE_NAME, RESERVED_GROUPS, USER_NAME, isHostAddress, isSshConfigPath } from "./identifiers";
 import { formatCidr, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
@@ -58,6 +58,15 @@ const clusterName = checked((s) =>
 
 const hostLabel = checked((s) =>
   HOST_LABEL.test(s) ? undefined : `"${s}" is not an RFC 1123 host name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
+);
+
+const groupName = checked((s) => {
+  if (!ANSIBLE_GROUP.test(s)) return `"${s}" is not an Ansible group name: use letters, digits and "_", not starting with a digit (Ansible rewrites "-")`;
+  return RESERVED_GROUPS.includes(s) ? `"${s}" is a group every Ansible inventory has already; choose another name` : undefined;
+});
+
+const className = checked((s) =>
+  HOST_LABEL.test(s) ? undefined : `"${s}" is not a class name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
 );
 
 const interfaceName = checked((s) => {
@@ -240,9 +249,26 @@ export function configSectionsSchema(io: ConfigIo) {
       onChange: "replaces this VM",
       description: "The VM's MAC address, locally administered unicast. Leave out for a stable `52:54:00:xx:xx:xx` derived from the cluster and VM names.",
     }),
-    memoryMiB: count("MiB").optional().meta({ onChange: "restarts this VM", description: "This VM's memory in MiB, instead of `defaults.memoryMiB`." }),
-    vcpus: count("vCPUs").optional().meta({ onChange: "restarts this VM", description: "This VM's virtual CPUs, instead of `defaults.vcpus`." }),
-    disk: size.optional().meta({ onChange: "in place", description: "This VM's disk size, instead of `defaults.disk`. Example: `50G`." }),
+    memoryMiB: count("MiB")
+      .optional()
+      .meta({ onChange: "restarts this VM", description: "This VM's memory in MiB, instead of its class's or `defaults.memoryMiB`." }),
+    vcpus: count("vCPUs").optional().meta({ onChange: "restarts this VM", description: "This VM's virtual CPUs, instead of its class's or `defaults.vcpus`." }),
+    disk: size.optional().meta({ onChange: "in place", description: "This VM's disk size, instead of its class's or `defaults.disk`. Example: `50G`." }),
+    class: className.optional().meta({
+      onChange: "restarts this VM",
+      description: "A size class from `classes`: its sizes apply where the VM sets none of its own (VM, then class, then `defaults`). Example: `worker`.",
+    }),
+    groups: z.array(groupName).default([]).meta({
+      onChange: "nothing on the host",
+      description:
+        "Ansible groups the VM is in, besides the `<cluster>` group of all VMs: the `inventory` output has a section for each. Example: `[kube_control_plane, etcd]`.",
+    }),
+  });
+  // Sizes a class gives its VMs; each key left out falls back to `defaults`.
+  const sizeClass = strictObject({
+    memoryMiB: count("MiB").optional().meta({ onChange: "restarts the VMs of this class", description: "Memory in MiB of the class's VMs." }),
+    vcpus: count("vCPUs").optional().meta({ onChange: "restarts the VMs of this class", description: "Virtual CPUs of the class's VMs." }),
+    disk: size.optional().meta({ onChange: "in place", description: "Disk size of the class's VMs. Example: `50G`." }),
   });
   // Each description says what the key means; the reference's Default column comes from the schema.
   return strictObject({
@@ -279,6 +305,15 @@ export function configSectionsSchema(io: ConfigIo) {
         description:
           "The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.",
       }),
+      domain: checked((s) =>
+        DNS_DOMAIN.test(s) ? undefined : `"${s}" is not a DNS domain: use lowercase labels of letters, digits and "-" joined by ".", like lab.internal`,
+      )
+        .optional()
+        .meta({
+          onChange: "replaces the cluster network",
+          description:
+            "The VMs' DNS domain: the network's DNS answers `<vm>` and `<vm>.<domain>` for every VM, and that is each VM's `hostname -f`; names in it never leave the host. Leave out for `<cluster>.internal`. Example: `lab.internal`.",
+        }),
     }).meta({ description: "The cluster's own NAT network, a libvirt network named after the cluster." }),
     vms: z.array(vm).min(1, { error: "list at least one VM ({ name, ip })" }).meta({
       onChange: "adds or removes only those VMs",
@@ -295,7 +330,24 @@ export function configSectionsSchema(io: ConfigIo) {
       vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS).meta({ onChange: "restarts every VM", description: "Each VM's number of virtual CPUs." }),
     })
       .prefault({})
-      .meta({ description: "Sizes of the VMs that do not set their own." }),
+      .meta({ description: "Sizes of the VMs that set none of their own and whose class sets none." }),
+    classes: z.record(className, sizeClass).default({}).meta({
+      onChange: "nothing on the host",
+      description:
+        "Size classes by name, such as `control` and `worker`: a VM with `class` takes the sizes its class sets. Example: `{ worker: { memoryMiB: 4096, vcpus: 2 } }`.",
+    }),
+    inventory: strictObject({
+      children: z
+        .record(groupName, z.array(groupName).min(1, { error: "list at least one group" }))
+        .default({})
+        .meta({
+          onChange: "nothing on the host",
+          description:
+            "Ansible groups made of other groups (`[<group>:children]`), by name: each lists VM groups (`vms[].groups`) or other such groups, as kubespray's `k8s_cluster: [kube_control_plane, kube_node]`.",
+        }),
+    })
+      .prefault({})
+      .meta({ description: "The Ansible inventory outputs beyond the VMs' own groups." }),
     sshPublicKey: strictObject({
       file: z.string().optional().meta({
         onChange: "in place",

@@ -4,7 +4,7 @@ import type { ClusterModel } from "../model/cluster-model";
 import { parsePublicKey } from "../model/ssh-key";
 
 /**
- * One `<ip>,<name> <type> <base64>` line per host key. `hostKeys` maps each VM name to its
+ * One `<ip>,<name>,<fqdn> <type> <base64>` line per host key. `hostKeys` maps each VM name to its
  * public host keys (`type base64 [comment]`); every VM must have at least one.
  */
 export function knownHosts(model: Pick<ClusterModel, "vms">, hostKeys: Readonly<Record<string, readonly string[]>>): string {
@@ -16,7 +16,7 @@ export function knownHosts(model: Pick<ClusterModel, "vms">, hostKeys: Readonly<
     return keys.map((text) => {
       const key = parsePublicKey(text);
       if (!key.ok) throw new Error(`host key of VM ${vm.name} is not an SSH public key: ${key.reason}`);
-      return `${vm.ip},${vm.name} ${key.value.type} ${key.value.base64}`;
+      return `${vm.ip},${vm.name},${vm.fqdn} ${key.value.type} ${key.value.base64}`;
     });
   });
   return `${lines.join("\n")}\n`;

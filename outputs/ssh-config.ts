@@ -9,11 +9,11 @@ export interface SshConfigOptions {
   readonly identityFile?: string;
 }
 
-/** One `Host <vm>` block per VM. */
+/** One `Host <vm> <vm>.<domain>` block per VM. */
 export function sshConfig(model: Pick<ClusterModel, "cluster" | "vms">, options: SshConfigOptions): string {
   const blocks = model.vms.map((vm) =>
     [
-      `Host ${vm.name}`,
+      `Host ${vm.name} ${vm.fqdn}`,
       `  HostName ${vm.ip}`,
       "  User root",
       // No IdentitiesOnly: where the key file is absent (ssh run on the VM host with a forwarded

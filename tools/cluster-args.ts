@@ -1,7 +1,7 @@
 // library/cluster-args.ts, generated from the same rows as the README's configuration reference, so
 // the library's ClusterArgs has exactly the stack config's keys, each with its description as JSDoc.
 // test/unit/docs.test.ts checks the file against it and, with UPDATE_DOCS=1, rewrites it.
-import { configRows, type ConfigRow } from "./config-reference";
+import { ENTRY, configRows, type ConfigRow } from "./config-reference";
 
 interface Node {
   readonly key: string;
@@ -20,7 +20,14 @@ function tree(rows: readonly ConfigRow[]): Node[] {
     const dot = path.lastIndexOf(".");
     const node: Node = { key: path.slice(dot + 1), row, children: [] };
     byPath.set(path, node);
-    const parent = dot < 0 ? undefined : path.slice(0, dot).replace(/\[\]$/, "");
+    // The keys of a list item or a mapping's entry are the list's or mapping's children.
+    const parent =
+      dot < 0
+        ? undefined
+        : path
+            .slice(0, dot)
+            .replace(/\[\]$/, "")
+            .replace(new RegExp(`\\.${ENTRY}$`), "");
     if (parent === undefined) roots.push(node);
     else {
       const up = byPath.get(parent);
@@ -45,6 +52,10 @@ function leafType(row: ConfigRow): string {
       return "boolean";
     case "size":
       return "string | number";
+    case "list of strings":
+      return "readonly string[]";
+    case "mapping to lists of strings":
+      return "Readonly<Record<string, readonly string[]>>";
     default: {
       const values = literals(row.type);
       if (values.length === 0) throw new Error(`${row.path}: no TypeScript type for "${row.type}"`);
@@ -78,7 +89,8 @@ function typeOf(node: Node, indent: string): string {
         node.children.map((c) => field(c, inner)),
         indent,
       );
-  return node.row.type === "list" ? `readonly ${shape}[]` : shape;
+  if (node.row.type === "list") return `readonly ${shape}[]`;
+  return node.row.type === "mapping" ? `Readonly<Record<string, ${shape}>>` : shape;
 }
 
 /** A discriminated union: each option has the keys of all options and its own (`onlyFor`). */

@@ -24,6 +24,9 @@ export interface ConfigRow {
 
 type Schema = z.core.$ZodType;
 
+/** Stands for the name of an entry in a mapping's key paths: `classes.<name>.vcpus`. */
+export const ENTRY = "<name>";
+
 /** A field with its wrappers peeled off: what the user writes, and what the wrappers said about it. */
 interface Field {
   readonly schema: z.core.$ZodTypes;
@@ -89,7 +92,13 @@ function typeName(field: Field, path: string): string {
       // JSON Schema's view tells an integer from a number (zod keeps it in a check).
       return z.toJSONSchema(s).type === "integer" ? "integer" : "number";
     case "array":
-      return "list";
+      return unwrap(s._zod.def.element).schema._zod.def.type === "string" ? "list of strings" : "list";
+    case "record": {
+      const value = unwrap(s._zod.def.valueType).schema;
+      if (value._zod.def.type === "object") return "mapping";
+      if (value._zod.def.type === "array" && unwrap(value._zod.def.element).schema._zod.def.type === "string") return "mapping to lists of strings";
+      throw new Error(`${path}: the reference describes mappings to objects or to lists of strings only`);
+    }
     case "union":
       return "object";
     case "literal":
@@ -144,6 +153,11 @@ function fieldRows(key: string, schema: Schema, parent: string, condition: strin
     }
     case "union":
       return [row, ...unionRows(s as z.core.$ZodUnion, path, inner, innerDefault)];
+    case "record": {
+      // The keys of each entry, under a placeholder for the entry's name.
+      const value = unwrap(s._zod.def.valueType).schema;
+      return value._zod.def.type === "object" ? [row, ...shapeRows(value._zod.def.shape, `${path}.${ENTRY}`, inner, () => undefined)] : [row];
+    }
     default:
       return [row];
   }

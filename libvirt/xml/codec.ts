@@ -119,7 +119,7 @@ export function requiredAttr(element: XmlElement, name: string, where: string): 
   return value;
 }
 
-function text(element: XmlElement | undefined): string | undefined {
+export function text(element: XmlElement | undefined): string | undefined {
   const value = element?.[TEXT];
   return typeof value === "string" ? value : undefined;
 }

@@ -1,6 +1,19 @@
 // The cluster's NAT network: a bridge, dnsmasq handing out addresses, and one reservation per VM that
 // ties its name, MAC and IP. Reservations change live (net-update), never by recreating the network.
-import { attr, attrs, buildDocument, child, children, parseCount, parseDocument, requiredAttr, requiredChild, requiredText, type XmlElement } from "./codec";
+import {
+  attr,
+  attrs,
+  buildDocument,
+  child,
+  children,
+  parseCount,
+  parseDocument,
+  requiredAttr,
+  requiredChild,
+  requiredText,
+  text,
+  type XmlElement,
+} from "./codec";
 import { buildMetadataElement, parseMetadataElement, type Metadata } from "./metadata";
 
 /**
@@ -13,6 +26,10 @@ export interface Network {
   metadata?: Metadata;
   bridge: { name: string };
   mac?: { address: string };
+  /** `<domain name localOnly='yes'/>`: dnsmasq answers names in it itself and never forwards them. */
+  domain?: string;
+  /** `<dns><host>` entries: names the network's DNS answers for an address. */
+  dnsHosts?: DnsHost[];
   /** The IPv4 `<ip>`; any other `<ip>` is not read. */
   ip: NetworkIp;
 }
@@ -24,6 +41,12 @@ export interface NetworkDhcp {
   /** The first `<range>`; we define one. */
   range: { start: string; end: string };
   hosts: DhcpHost[];
+}
+
+/** `<host ip><hostname>…</hostname></host>` under `<dns>`. */
+export interface DnsHost {
+  ip: string;
+  hostnames: string[];
 }
 
 /** `<host mac name ip/>`. libvirt needs ip and one of mac or name; we always give all three. */
@@ -40,6 +63,8 @@ export function buildNetworkXml(network: Network): string {
   element.forward = attrs({ mode: "nat" });
   element.bridge = attrs({ name: network.bridge.name, stp: "on", delay: 0 });
   if (network.mac !== undefined) element.mac = attrs({ address: network.mac.address });
+  if (network.domain !== undefined) element.domain = attrs({ name: network.domain, localOnly: "yes" });
+  if (network.dnsHosts !== undefined && network.dnsHosts.length > 0) element.dns = { host: network.dnsHosts.map(dnsHostElement) };
   element.ip = {
     ...attrs({ address: ip.address, ...("netmask" in ip ? { netmask: ip.netmask } : { prefix: ip.prefix }) }),
     dhcp: {
@@ -63,7 +88,35 @@ export function parseNetworkXml(xml: string): Network {
   if (metadata !== undefined) network.metadata = metadata;
   const mac = attr(child(root, "mac"), "address");
   if (mac !== undefined) network.mac = { address: mac };
+  const domain = attr(child(root, "domain"), "name");
+  if (domain !== undefined) network.domain = domain;
+  const dns = child(root, "dns");
+  if (dns !== undefined) network.dnsHosts = children(dns, "host").map((host) => parseDnsHost(host, where));
   return network;
+}
+
+function parseDnsHost(element: XmlElement, where: string): DnsHost {
+  return {
+    ip: requiredAttr(element, "ip", `${where} <dns><host>`),
+    hostnames: children(element, "hostname").map((name) => text(name) ?? ""),
+  };
+}
+
+function dnsHostElement(host: DnsHost): XmlElement {
+  return { ...attrs({ ip: host.ip }), hostname: host.hostnames };
+}
+
+/** The `<host>` fragment for `virsh net-update <net> add|delete dns-host <xml>` (libvirt cannot modify one). */
+export function buildDnsHostXml(host: DnsHost): string {
+  return buildDocument("host", dnsHostElement(host)).trim();
+}
+
+/** DNS host edits that turn `current` into `wanted`: entries that differ at all are removed and added. */
+export function dnsHostChanges(current: readonly DnsHost[], wanted: readonly DnsHost[]): { remove: DnsHost[]; add: DnsHost[] } {
+  const key = (host: DnsHost) => JSON.stringify([host.ip, [...host.hostnames].sort()]);
+  const have = new Set(current.map(key));
+  const want = new Set(wanted.map(key));
+  return { remove: current.filter((host) => !want.has(key(host))), add: wanted.filter((host) => !have.has(key(host))) };
 }
 
 function parseIp(root: XmlElement, where: string): NetworkIp {

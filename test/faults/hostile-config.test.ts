@@ -154,10 +154,14 @@ describe("free text that passes unchanged, as data", () => {
     const model = modelOf((raw) => (raw.sshPublicKey = { key: ed25519Line(7, comment) }));
     const plain = modelOf(() => undefined);
     const build = (m: ClusterModel) =>
-      parseYaml(userData({ hostname: "boreas", rootAuthorizedKeys: [m.sshPublicKey], hostKeys: { ed25519: generateHostKey("root@boreas") } })) as Record<
-        string,
-        any
-      >;
+      parseYaml(
+        userData({
+          hostname: "boreas",
+          fqdn: "boreas.anemoi.internal",
+          rootAuthorizedKeys: [m.sshPublicKey],
+          hostKeys: { ed25519: generateHostKey("root@boreas") },
+        }),
+      ) as Record<string, any>;
     const doc = build(model);
     expect(doc.users[0].ssh_authorized_keys).toEqual([ed25519Line(7, comment)]);
     expect(Object.keys(doc).sort()).toEqual(Object.keys(build(plain)).sort());

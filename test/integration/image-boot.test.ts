@@ -56,6 +56,7 @@ beforeAll(async () => {
   const config = parse(
     userData({
       hostname: HOSTNAME,
+      fqdn: `${HOSTNAME}.boot.internal`,
       rootAuthorizedKeys: [rootKey],
       hostKeys: { ed25519: hostKey },
       caCertificate: { name: "domain-ca", pem: ca },

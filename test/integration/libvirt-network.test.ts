@@ -26,8 +26,19 @@ const inputs = (hosts = [hostA, hostB]): NatNetworkInputs => ({
   dhcpStart: "10.231.7.2",
   dhcpEnd: "10.231.7.254",
   hosts,
+  domain: "vmctest.internal",
+  dnsHosts: hosts.map((h) => ({ ip: h.ip, hostnames: [`${h.name}.vmctest.internal`, h.name] })),
   owner,
 });
+
+/** The names dnsmasq answers from libvirt's DNS host entries, by address. */
+function dnsmasqHosts(): string[] {
+  return execFileSync("cat", [`/var/lib/libvirt/dnsmasq/${NAME}.addnhosts`], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.trim().replace(/\s+/g, " "))
+    .filter(Boolean)
+    .sort();
+}
 
 /** The pid of the network's dnsmasq: unchanged pid means the network was not restarted. */
 function dnsmasqPid(): string {
@@ -55,6 +66,8 @@ describe("NAT network", () => {
     const xml = virshSync("net-dumpxml", NAME);
     expect(xml).toContain(`<host mac='${hostA.mac}' name='alpha' ip='${hostA.ip}'/>`);
     expect(xml).toContain("https://vm-cluster.dev/xmlns/owner/1");
+    expect(xml).toContain("<domain name='vmctest.internal' localOnly='yes'/>");
+    expect(dnsmasqHosts()).toEqual(["10.231.7.10 alpha.vmctest.internal alpha", "10.231.7.11 beta.vmctest.internal beta"]);
     expect(virshSync("net-info", NAME)).toMatch(/Active:\s+yes[\s\S]*Autostart:\s+yes/);
     expect(execFileSync("ip", ["netns", "exec", lv.netns(), "ip", "-o", "addr", "show", "vmctest-br0"], { encoding: "utf8" })).toContain("10.231.7.1/24");
   });
@@ -64,7 +77,7 @@ describe("NAT network", () => {
     expect((await natNetworkProvider.diff!(NAME, read.props!, inputs())).changes).toBe(false);
   });
 
-  it("swaps a reservation live, without restarting dnsmasq", async () => {
+  it("swaps a reservation and its DNS names live, without restarting dnsmasq", async () => {
     const pid = dnsmasqPid();
     const wanted = inputs([hostA, hostC]);
     const diff = await natNetworkProvider.diff!(NAME, state, wanted);
@@ -76,7 +89,10 @@ describe("NAT network", () => {
     for (const doc of [xml, persistent]) {
       expect(doc).toContain("name='gamma'");
       expect(doc).not.toContain("name='beta'");
+      expect(doc).toContain("<hostname>gamma.vmctest.internal</hostname>");
+      expect(doc).not.toContain("<hostname>beta</hostname>");
     }
+    expect(dnsmasqHosts()).toEqual(["10.231.7.10 alpha.vmctest.internal alpha", "10.231.7.12 gamma.vmctest.internal gamma"]);
     expect(dnsmasqPid()).toBe(pid);
   });
 
@@ -120,6 +136,7 @@ describe("NAT network", () => {
       name: NAME,
       metadata: { owner },
       bridge: { name: "vmctest-br0" },
+      domain: "vmctest.internal",
       ip: { address: "10.231.7.1", netmask: "255.255.255.0", dhcp: { range: { start: "10.231.7.2", end: "10.231.7.254" }, hosts: [hostB] } },
     });
     defineByHand(ours);

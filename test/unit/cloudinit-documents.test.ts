@@ -14,7 +14,7 @@ const parse11 = (text: string) => parse(text, { version: "1.1" });
 const ROOT_KEY = generateHostKey("admin@example").publicKey;
 const HOST_KEY = generateHostKey("root@boreas");
 const RSA_KEY = makeRsaKey();
-const base: UserDataArgs = { hostname: "boreas", rootAuthorizedKeys: [ROOT_KEY], hostKeys: { ed25519: HOST_KEY } };
+const base: UserDataArgs = { hostname: "boreas", fqdn: "boreas.anemoi.internal", rootAuthorizedKeys: [ROOT_KEY], hostKeys: { ed25519: HOST_KEY } };
 
 describe("userData", () => {
   it("starts with the #cloud-config header cloud-init requires", () => {
@@ -24,7 +24,9 @@ describe("userData", () => {
   it("sets the hostname, authorizes the root key, locks root's password and forbids password SSH", () => {
     const doc = parse11(userData(base));
     expect(doc.hostname).toBe("boreas");
-    expect(doc.manage_etc_hosts).toBe(true);
+    expect(doc.fqdn).toBe("boreas.anemoi.internal");
+    // /etc/hosts is ours (below): cloud-init would rewrite it at each boot from the first boot's domain.
+    expect(doc.manage_etc_hosts).toBe(false);
     expect(doc.users).toEqual([{ name: "root", lock_passwd: true, ssh_authorized_keys: [ROOT_KEY] }]);
     expect(doc.disable_root).toBe(false);
     expect(doc.ssh_pwauth).toBe(false);
@@ -34,6 +36,13 @@ describe("userData", () => {
         path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
         content:
           "# vm-cluster: root logs in with its SSH key only.\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+        owner: "root:root",
+        permissions: "0644",
+      },
+      {
+        path: "/etc/hosts",
+        content:
+          "# Written by vm-cluster (its network.domain); pulumi up rewrites it.\n127.0.0.1 localhost\n127.0.1.1 boreas.anemoi.internal boreas\n::1 localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
         owner: "root:root",
         permissions: "0644",
       },
@@ -83,14 +92,14 @@ describe("userData", () => {
   it("installs a CA certificate under vm-cluster/ and updates the trust store", () => {
     const pem = throwawayCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "domain-ca", pem } }));
-    expect(doc.write_files.slice(1)).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
+    expect(doc.write_files.slice(2)).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
     expect(doc.runcmd.at(-1)).toEqual(["update-ca-certificates"]);
   });
 
   it("splits a CA bundle into one file per certificate, as update-ca-certificates expects", () => {
     const [a, b] = [throwawayCa("A"), throwawayCa("B")];
     const doc = parse11(userData({ ...base, caCertificate: { name: "lab", pem: `${a}some text\n${b}` } }));
-    expect(doc.write_files.slice(1).map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
+    expect(doc.write_files.slice(2).map((f: { path: string; content: string }) => [f.path, f.content])).toEqual([
       [`${CA_DIR}/lab-1.crt`, a],
       [`${CA_DIR}/lab-2.crt`, b],
     ]);

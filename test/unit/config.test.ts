@@ -84,6 +84,7 @@ describe("Pulumi.anemoi.yaml", () => {
       gateway: "172.17.2.1",
       dhcpStart: "172.17.2.2",
       dhcpEnd: "172.17.2.254",
+      domain: "anemoi.internal",
     });
     expect(model.pool).toEqual({ name: "anemoi-pool", dir: "/var/lib/libvirt/images/anemoi" });
     expect(model.vms.map((vm) => [vm.name, vm.ip])).toEqual([
@@ -93,7 +94,7 @@ describe("Pulumi.anemoi.yaml", () => {
       ["eurus", "172.17.2.5"],
     ]);
     for (const vm of model.vms) {
-      expect(vm).toMatchObject({ memoryMiB: 2048, vcpus: 1, diskBytes: 35 * GiB, domain: `anemoi-${vm.name}` });
+      expect(vm).toMatchObject({ memoryMiB: 2048, vcpus: 1, diskBytes: 35 * GiB, domain: `anemoi-${vm.name}`, fqdn: `${vm.name}.anemoi.internal`, groups: [] });
       expect(vm.mac).toBe(stableMac("anemoi", vm.name));
     }
     expect(model.sshPublicKey).toBe(RSA_PUBLIC_KEY);
@@ -177,6 +178,41 @@ describe("parseClusterConfig: valid configs", () => {
   });
 });
 
+describe("parseClusterConfig: Kubernetes-lab shape", () => {
+  it("takes sizes from the VM, then its class, then the defaults", () => {
+    const raw: Record<string, any> = baseRaw();
+    raw.defaults = { memoryMiB: 512, vcpus: 1, disk: "10G" };
+    raw.classes = { control: { memoryMiB: 2048, vcpus: 2 }, worker: { disk: "20G" } };
+    Object.assign(raw.vms[0], { class: "control" });
+    Object.assign(raw.vms[1], { class: "worker", vcpus: 4 });
+    Object.assign(raw.vms[2], { class: "control", memoryMiB: 1024 });
+    const sizes = parseOk(raw).vms.map((vm) => [vm.name, vm.memoryMiB, vm.vcpus, vm.diskBytes / GiB]);
+    expect(sizes).toEqual([
+      ["boreas", 2048, 2, 10],
+      ["zephyrus", 512, 4, 20],
+      ["notus", 1024, 2, 10],
+      ["eurus", 512, 1, 10],
+    ]);
+  });
+
+  it("keeps each VM's groups and the groups of groups, and names each VM in the cluster's DNS domain", () => {
+    const raw: Record<string, any> = baseRaw();
+    raw.vms[0].groups = ["kube_control_plane", "etcd"];
+    raw.vms[1].groups = ["kube_node"];
+    raw.inventory = { children: { k8s_cluster: ["kube_control_plane", "kube_node"], lab: ["k8s_cluster"] } };
+    raw.network.domain = "lab.example";
+    const model = parseOk(raw);
+    expect(model.vms.map((vm) => [vm.fqdn, vm.groups])).toEqual([
+      ["boreas.lab.example", ["kube_control_plane", "etcd"]],
+      ["zephyrus.lab.example", ["kube_node"]],
+      ["notus.lab.example", []],
+      ["eurus.lab.example", []],
+    ]);
+    expect(model.inventoryChildren).toEqual({ k8s_cluster: ["kube_control_plane", "kube_node"], lab: ["k8s_cluster"] });
+    expect(model.network.domain).toBe("lab.example");
+  });
+});
+
 describe("parseClusterConfig: each bad config names its key", () => {
   const vm = (raw: Record<string, any>, i: number) => raw.vms[i] as Record<string, unknown>;
   const cases: [string, (raw: Record<string, any>) => void, string, string][] = [
@@ -197,6 +233,32 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["DHCP range leaving the network", (r) => (r.network.dhcpEnd = "172.17.3.10"), "network.dhcpEnd", "outside network.cidr"],
     ["DHCP range over the gateway", (r) => (r.network.dhcpStart = "172.17.2.1"), "network.dhcpStart", "includes the gateway"],
     ["bridge name over 15 characters", (r) => (r.network.bridge = "bridge-of-anemoi"), "network.bridge", "at most 15"],
+    ["group name with a hyphen", (r) => (vm(r, 0).groups = ["kube-node"]), "vms[0].groups[0]", "not an Ansible group name"],
+    ["group name Ansible has already", (r) => (vm(r, 1).groups = ["etcd", "all"]), "vms[1].groups[1]", "every Ansible inventory has already"],
+    ["group named as the cluster", (r) => (vm(r, 0).groups = ["anemoi"]), "vms[0].groups[0]", "cluster's own group"],
+    ["group named as a VM", (r) => (vm(r, 0).groups = ["zephyrus"]), "vms[0].groups[0]", "name of a VM"],
+    ["groups that is not a list", (r) => (vm(r, 0).groups = "etcd"), "vms[0].groups", "a list"],
+    [
+      "children group listing a group no VM is in",
+      (r) => Object.assign(vm(r, 0), { groups: ["kube_node"] }) && (r.inventory = { children: { k8s_cluster: ["kube_node", "kube_control_plane"] } }),
+      "inventory.children.k8s_cluster[1]",
+      'no VM is in group "kube_control_plane"',
+    ],
+    ["children group with no members", (r) => (r.inventory = { children: { k8s_cluster: [] } }), "inventory.children.k8s_cluster", "at least one group"],
+    [
+      "children group with a bad name",
+      (r) => (r.inventory = { children: { "k8s-cluster": ["x"] } }),
+      "inventory.children.k8s-cluster",
+      "not an Ansible group name",
+    ],
+    ["groups inside each other", (r) => (r.inventory = { children: { a: ["b"], b: ["a"] } }), "inventory.children.a", "a → b → a"],
+    ["misspelt inventory key", (r) => (r.inventory = { child: {} }), "inventory.child", "unknown key"],
+    ["class that does not exist", (r) => Object.assign(r, { classes: { worker: {} } }) && (vm(r, 2).class = "wrker"), "vms[2].class", 'no class "wrker"'],
+    ["class with a misspelt size", (r) => (r.classes = { worker: { memory: 1024 } }), "classes.worker.memory", "unknown key"],
+    ["class name with an underscore", (r) => (r.classes = { big_one: {} }), "classes.big_one", "not a class name"],
+    ["class with memory 0", (r) => (r.classes = { worker: { memoryMiB: 0 } }), "classes.worker.memoryMiB", "at least 1"],
+    ["domain with an underscore", (r) => (r.network.domain = "my_lab.internal"), "network.domain", "not a DNS domain"],
+    ["domain with a trailing dot", (r) => (r.network.domain = "lab.internal."), "network.domain", "not a DNS domain"],
     ["bridge is the LAN interface", (r) => (r.network.bridge = "eno1"), "network.bridge", "LAN interface"],
     ["LAN interface with a space", (r) => (r.lan.interface = "eth 0"), "lan.interface", "not a Linux interface name"],
     ["LAN subnet overlapping the cluster", (r) => (r.lan.subnet = "172.17.0.0/16"), "network.cidr", "overlaps lan.subnet"],

@@ -25,6 +25,7 @@ const settings = (over: Partial<GuestSettingsInputs> = {}): GuestSettingsInputs 
   vm: "boreas",
   ready: "anemoi-boreas",
   network: "anemoi",
+  fqdn: "boreas.anemoi.internal",
   rootAuthorizedKeys: ["ssh-ed25519 AAAAuser me", "ssh-ed25519 AAAAprov vm-cluster@anemoi"],
   caFiles: [{ path: "/usr/local/share/ca-certificates/vm-cluster/anemoi.crt", content: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n" }],
   consolePasswordHash: "",
@@ -36,6 +37,13 @@ const settings = (over: Partial<GuestSettingsInputs> = {}): GuestSettingsInputs 
 describe("guest settings", () => {
   it("run nothing when nothing changed, whatever else of the VM did (its address, its readiness)", () => {
     expect(settingsScript(settings(), settings({ ip: "172.17.2.9", ready: "again" }))).toBe("");
+  });
+
+  it("rewrite /etc/hosts with the new FQDN when the network's domain changes, so `hostname -f` follows", () => {
+    const script = settingsScript(settings(), settings({ fqdn: "boreas.lab.example" }));
+    expect(script).toContain("127.0.1.1 boreas.lab.example boreas");
+    expect(script).toContain("mv -f /etc/hosts.vm-cluster /etc/hosts");
+    expect(script).not.toContain("authorized_keys");
   });
 
   it("rewrite root's authorized_keys, aside first and then moved in, with the new keys only", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ClusterModel, parseClusterConfig } from "../../model";
-import { ansibleInventory, consoleCommand, knownHosts, sshCommand, sshConfig, staticRouteCommand } from "../../outputs";
+import { parse as parseYaml } from "yaml";
+import { ansibleInventory, ansibleInventoryYaml, consoleCommand, knownHosts, sshCommand, sshConfig, staticRouteCommand } from "../../outputs";
 import { baseRaw, ed25519Line, fakeIo } from "./fixtures/cluster-config";
 
 const model: ClusterModel = (() => {
@@ -67,12 +68,54 @@ describe("ansibleInventory", () => {
   });
 });
 
+describe("Ansible groups (Kubernetes-lab shape)", () => {
+  const lab: ClusterModel = (() => {
+    const raw: Record<string, any> = baseRaw();
+    raw.vms[0].groups = ["kube_control_plane", "etcd"];
+    raw.vms[1].groups = ["kube_node"];
+    raw.vms[2].groups = ["kube_node", "etcd"];
+    raw.inventory = { children: { k8s_cluster: ["kube_control_plane", "kube_node"], etcd: ["kube_control_plane"] } };
+    const result = parseClusterConfig(raw, fakeIo());
+    if (!result.ok) throw new Error(result.problems.join("\n"));
+    return result.model;
+  })();
+
+  it("gives each VM group a section and each group of groups a :children section, after the cluster's own", () => {
+    const sections = iniSections(ansibleInventory(lab));
+    expect([...sections.keys()]).toEqual(["anemoi", "anemoi:vars", "kube_control_plane", "etcd", "kube_node", "k8s_cluster:children", "etcd:children"]);
+    expect(sections.get("etcd")).toEqual(["boreas", "notus"]);
+    expect(sections.get("kube_node")).toEqual(["zephyrus", "notus"]);
+    expect(sections.get("k8s_cluster:children")).toEqual(["kube_control_plane", "kube_node"]);
+    expect(sections.get("anemoi")).toHaveLength(4);
+  });
+
+  it("writes the same inventory in Ansible's YAML format", () => {
+    const yaml = ansibleInventoryYaml(lab, { knownHostsPath: "/my dir/known_hosts", identityFile: "~/.ssh/anemoi_rsa" });
+    const all = (parseYaml(yaml) as any).all.children;
+    expect(Object.keys(all)).toEqual(["anemoi", "kube_control_plane", "etcd", "kube_node", "k8s_cluster"]);
+    expect(all.anemoi.hosts.zephyrus).toEqual({ ansible_host: "172.17.2.3", ansible_user: "root" });
+    expect(all.anemoi.vars).toEqual({
+      ansible_python_interpreter: "/usr/bin/python3",
+      ansible_ssh_private_key_file: "~/.ssh/anemoi_rsa",
+      ansible_ssh_common_args: '-o UserKnownHostsFile="/my dir/known_hosts" -o StrictHostKeyChecking=yes',
+    });
+    // etcd has hosts of its own and a child group.
+    expect(all.etcd).toEqual({ hosts: { boreas: null, notus: null }, children: { kube_control_plane: null } });
+    expect(all.k8s_cluster).toEqual({ children: { kube_control_plane: null, kube_node: null } });
+  });
+
+  it("has only the cluster's group without groups in the config", () => {
+    expect(Object.keys((parseYaml(ansibleInventoryYaml(model)) as any).all.children)).toEqual(["anemoi"]);
+  });
+});
+
 describe("sshConfig", () => {
   it("writes one strict Host block per VM", () => {
     const blocks = sshBlocks(sshConfig(model, { knownHostsPath: "/work/out/known_hosts", identityFile: "~/.ssh/anemoi_rsa" }));
-    expect([...blocks.keys()]).toEqual(expectedHosts.map(([name]) => name));
+    // By short name and by FQDN alike.
+    expect([...blocks.keys()]).toEqual(expectedHosts.map(([name]) => `${name} ${name}.anemoi.internal`));
     for (const [name, ip] of expectedHosts) {
-      expect(Object.fromEntries(blocks.get(name!)!)).toEqual({
+      expect(Object.fromEntries(blocks.get(`${name} ${name}.anemoi.internal`)!)).toEqual({
         HostName: ip,
         User: "root",
         IdentityFile: "~/.ssh/anemoi_rsa",
@@ -84,7 +127,7 @@ describe("sshConfig", () => {
 
   it("omits the identity when none is given and quotes paths with spaces", () => {
     const blocks = sshBlocks(sshConfig(model, { knownHostsPath: "/my dir/known_hosts" }));
-    const boreas = blocks.get("boreas")!;
+    const boreas = blocks.get("boreas boreas.anemoi.internal")!;
     expect(boreas.has("IdentityFile")).toBe(false);
     expect(boreas.get("UserKnownHostsFile")).toBe('"/my dir/known_hosts"');
   });
@@ -97,12 +140,12 @@ describe("sshConfig", () => {
 describe("knownHosts", () => {
   const keys = Object.fromEntries(expectedHosts.map(([name], i) => [name!, [ed25519Line(i + 1, `root@${name}`)]]));
 
-  it("writes `<ip>,<name> <type> <base64>` per host key, without the comment", () => {
+  it("writes `<ip>,<name>,<fqdn> <type> <base64>` per host key, without the comment", () => {
     const lines = knownHosts(model, keys).trimEnd().split("\n");
     expect(lines).toHaveLength(4);
     for (const [i, [name, ip]] of expectedHosts.entries()) {
       const [hosts, type, base64, ...rest] = lines[i]!.split(" ");
-      expect(hosts).toBe(`${ip},${name}`);
+      expect(hosts).toBe(`${ip},${name},${name}.anemoi.internal`);
       expect(`${type} ${base64}`).toBe(ed25519Line(i + 1));
       expect(rest).toEqual([]);
     }
@@ -110,7 +153,7 @@ describe("knownHosts", () => {
 
   it("keeps every key of a VM", () => {
     const text = knownHosts(model, { ...keys, notus: [ed25519Line(10), ed25519Line(11)] });
-    expect(text.split("\n").filter((line) => line.startsWith("172.17.2.4,notus "))).toHaveLength(2);
+    expect(text.split("\n").filter((line) => line.startsWith("172.17.2.4,notus,notus.anemoi.internal "))).toHaveLength(2);
   });
 
   it("refuses missing, unknown and malformed keys", () => {

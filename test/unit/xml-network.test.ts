@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildDhcpHostXml, buildNetworkXml, parseNetworkXml, type Network } from "../../libvirt/xml";
+import { buildDhcpHostXml, buildDnsHostXml, buildNetworkXml, dnsHostChanges, parseNetworkXml, type Network } from "../../libvirt/xml";
 import { fixture, network } from "./xml-samples";
 
 describe("network XML", () => {
@@ -45,6 +45,36 @@ describe("network XML", () => {
     expect(buildDhcpHostXml({ mac: "52:54:00:aa:bb:01", name: "boreas", ip: "172.17.2.2" })).toBe(
       '<host mac="52:54:00:aa:bb:01" name="boreas" ip="172.17.2.2"/>',
     );
+  });
+
+  it("answers the VMs' names in a local-only domain, and reads them back", () => {
+    const named: Network = {
+      ...network,
+      domain: "anemoi.internal",
+      dnsHosts: [
+        { ip: "172.17.2.2", hostnames: ["boreas.anemoi.internal", "boreas"] },
+        { ip: "172.17.2.3", hostnames: ["zephyrus.anemoi.internal", "zephyrus"] },
+      ],
+    };
+    const xml = buildNetworkXml(named);
+    // localOnly: dnsmasq never forwards a query for the cluster's names off the host.
+    expect(xml).toContain('<domain name="anemoi.internal" localOnly="yes"/>');
+    expect(xml).toMatch(/<dns>\s*<host ip="172.17.2.2">\s*<hostname>boreas.anemoi.internal<\/hostname>\s*<hostname>boreas<\/hostname>/);
+    expect(parseNetworkXml(xml)).toStrictEqual(named);
+    expect(buildDnsHostXml(named.dnsHosts![0]!).replace(/\s+/g, "")).toBe(
+      '<hostip="172.17.2.2"><hostname>boreas.anemoi.internal</hostname><hostname>boreas</hostname></host>',
+    );
+  });
+
+  it("plans DNS entries that changed as a delete and an add (libvirt cannot modify one)", () => {
+    const a = { ip: "172.17.2.2", hostnames: ["boreas.anemoi.internal", "boreas"] };
+    const b = { ip: "172.17.2.3", hostnames: ["zephyrus.anemoi.internal", "zephyrus"] };
+    const moved = { ...b, ip: "172.17.2.9" };
+    expect(dnsHostChanges([a, b], [a, b])).toEqual({ remove: [], add: [] });
+    expect(dnsHostChanges([a, b], [a, moved])).toEqual({ remove: [b], add: [moved] });
+    expect(dnsHostChanges([a], [a, b])).toEqual({ remove: [], add: [b] });
+    // The order of the names is not a change.
+    expect(dnsHostChanges([a], [{ ...a, hostnames: ["boreas", "boreas.anemoi.internal"] }])).toEqual({ remove: [], add: [] });
   });
 
   it("says which network lacks the IPv4 address", () => {
