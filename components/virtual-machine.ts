@@ -115,6 +115,23 @@ export class VirtualMachine extends pulumi.ComponentResource {
       },
       parent,
     );
+    // Raw and sparse, no base: what the guest writes there is all they hold.
+    const dataDisks = vm.dataDisks.map(
+      (data) =>
+        new Disk(
+          `${name}-data_${data.name}`,
+          {
+            target: args.target,
+            pool: args.pool,
+            name: data.volume,
+            capacityBytes: data.sizeBytes,
+            sizeKey: `the size of data disk ${data.name} (vms[].dataDisks[].size of ${vm.name})`,
+            owner: args.poolOwner,
+            domain: vm.domain,
+          },
+          parent,
+        ),
+    );
     const consoleLog = `${args.consoleLogDir}/${vm.domain}-console.log`;
     // The volumes' paths as libvirt makes them in a dir pool, so a disk growing or a seed made anew
     // leaves them known in preview; the domain follows its disk by the disk's id.
@@ -136,8 +153,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
         consoleLog,
         owner: args.owner,
         shutdownTimeoutSeconds: 10,
+        dataDisks: pulumi.all(vm.dataDisks.map((data) => inPool(data.volume).apply((path) => ({ serial: data.name, path })))),
       },
-      { parent: this, dependsOn: [seed] },
+      { parent: this, dependsOn: [seed, ...dataDisks] },
     );
     this.ready = new Readiness(
       `${name}-ready`,
@@ -168,6 +186,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         hostPublicKey: hostKey.publicKey,
         provisionerPrivateKey: args.provisionerKey.privateKey,
         fqdn: vm.fqdn,
+        dataDisks: vm.dataDisks.map((data) => data.name),
         rootAuthorizedKeys,
         caFiles: (caCertificate === undefined ? [] : caCertificateFiles(caCertificate)).map(({ path, content }) => ({ path, content })),
         consolePasswordHash: pulumi.secret(pulumi.output(args.consolePasswordHash).apply((hash) => hash ?? "")),

@@ -28,6 +28,8 @@ export interface GuestSettingsInputs extends GuestAccess {
   network: string;
   /** `<vm>.<network domain>`, in /etc/hosts for `hostname -f`. */
   fqdn: string;
+  /** The data disks' names: once one is plugged in, the update waits until the guest shows it by id. */
+  dataDisks?: string[];
   /** OpenSSH public key lines, the whole of root's authorized_keys. */
   rootAuthorizedKeys: string[];
   /** The CA certificate files under the CA directory; none for no CA. */
@@ -78,6 +80,20 @@ export function growRootScript(diskBytes: number): string {
   ].join("\n");
 }
 
+/** Waits (10 s at most) until udev in the guest shows each hot-plugged disk as /dev/disk/by-id/virtio-<name>. */
+export function waitForDisksScript(names: readonly string[]): string {
+  return [
+    `for disk in ${names.map(q).join(" ")}; do`,
+    "  i=0",
+    '  while [ ! -e "/dev/disk/by-id/virtio-$disk" ]; do',
+    "    i=$((i + 1))",
+    '    if [ $i -gt 50 ]; then echo "vm-cluster: data disk $disk is not in the guest as /dev/disk/by-id/virtio-$disk after 10 s" >&2; exit 1; fi',
+    "    sleep 0.2",
+    "  done",
+    "done",
+  ].join("\n");
+}
+
 /** The shell script that brings a guest from `olds` to `news`; empty when nothing changed. */
 export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSettingsInputs): string {
   const steps: string[] = [];
@@ -102,11 +118,13 @@ export function settingsScript(olds: Partial<GuestSettingsInputs>, news: GuestSe
     steps.push(news.disableCloudInitAfterBoot ? `touch ${q(CLOUD_INIT_DISABLED_FILE)}` : `rm -f ${q(CLOUD_INIT_DISABLED_FILE)}`);
   }
   if (olds.diskBytes !== undefined && news.diskBytes > olds.diskBytes) steps.push(growRootScript(news.diskBytes));
+  const added = (news.dataDisks ?? []).filter((disk) => !(olds.dataDisks ?? []).includes(disk));
+  if (added.length > 0) steps.push(waitForDisksScript(added));
   return steps.length === 0 ? "" : ["set -e", ...steps].join("\n");
 }
 
 /** The settings a script compares; in preview some may not be known yet. */
-const SETTINGS = ["fqdn", "rootAuthorizedKeys", "caFiles", "consolePasswordHash", "disableCloudInitAfterBoot", "diskBytes"] as const;
+const SETTINGS = ["fqdn", "dataDisks", "rootAuthorizedKeys", "caFiles", "consolePasswordHash", "disableCloudInitAfterBoot", "diskBytes"] as const;
 
 /** Runs `script` in the guest, reaching it with the first of `logins` that works (old keys before new ones). */
 async function applyInGuest(vm: string, ip: string, logins: GuestAccess[], script: string): Promise<void> {
@@ -137,11 +155,13 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
 
   async diff(_id, olds, news) {
     if (SETTINGS.some((k) => isUnknown(news[k]))) return { changes: true };
-    return { changes: settingsScript(olds, news) !== "" };
+    // A data disk gone changes nothing in the guest, yet state must forget it (so a later one of that name is waited for).
+    return { changes: settingsScript(olds, news) !== "" || !same(olds.dataDisks ?? [], news.dataDisks ?? []) };
   },
 
   async update(_id, olds, news) {
     const script = settingsScript(olds, news);
+    if (script === "") return { outs: news };
     // The guest accepts the old provisioner key and shows the old host key until it is changed (a
     // replaced key pair); a VM made anew at the same time knows only the new ones.
     const old = { ...news, provisionerPrivateKey: olds.provisionerPrivateKey, hostPublicKey: olds.hostPublicKey };

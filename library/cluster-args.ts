@@ -162,7 +162,25 @@ export interface ClusterArgs {
      */
     readonly class?: string;
     /**
+     * Raw, unformatted, sparse disks beside the VM's own, in the cluster's pool, for Ceph, Rook or Longhorn: plugged into the running VM when added and out when removed, with no restart; removed with the VM.
+     * Default: none.
+     * On change: adds or removes only those data disks, hot-plugged.
+     */
+    readonly dataDisks?: readonly {
+      /**
+       * The disk's name: the guest sees it as `/dev/disk/by-id/virtio-<name>`; 1-20 lowercase letters, digits and `-`. Example: `ceph`.
+       * On change: replaces that data disk (a new, empty one), hot-plugged.
+       */
+      readonly name: string;
+      /**
+       * The disk's size, grown in place under the running guest (never shrunk). Example: `10G`.
+       * On change: in place.
+       */
+      readonly size: string | number;
+    }[];
+    /**
      * Ansible groups the VM is in, besides the `<cluster>` group of all VMs: the `inventory` output has a section for each. Example: `[kube_control_plane, etcd]`.
+     * Default: none.
      * On change: nothing on the host.
      */
     readonly groups?: readonly string[];
@@ -192,6 +210,7 @@ export interface ClusterArgs {
   };
   /**
    * Size classes by name, such as `control` and `worker`: a VM with `class` takes the sizes its class sets. Example: `{ worker: { memoryMiB: 4096, vcpus: 2 } }`.
+   * Default: none.
    * On change: nothing on the host.
    */
   readonly classes?: Readonly<Record<string, {
@@ -217,6 +236,7 @@ export interface ClusterArgs {
   readonly inventory?: {
     /**
      * Ansible groups made of other groups (`[<group>:children]`), by name: each lists VM groups (`vms[].groups`) or other such groups, as kubespray's `k8s_cluster: [kube_control_plane, kube_node]`.
+     * Default: none.
      * On change: nothing on the host.
      */
     readonly children?: Readonly<Record<string, readonly string[]>>;

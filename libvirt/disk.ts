@@ -1,6 +1,7 @@
-// A VM's disk: a qcow2 overlay on the base image (no full copy), with the VM's own capacity.
-// It grows in place, under a running guest too (blockresize; the guest's file system is grown over
-// SSH by guest/guest-settings.ts); it never shrinks.
+// A VM's disk: a qcow2 overlay on the base image (no full copy), with the VM's own capacity; or,
+// without a base, a data disk: a sparse raw volume the guest gets unformatted. Either grows in
+// place, under a running guest too (blockresize; the guest's root file system is grown over SSH by
+// guest/guest-settings.ts); it never shrinks.
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
@@ -12,8 +13,10 @@ export interface DiskInputs {
   pool: string;
   name: string;
   capacityBytes: number;
-  /** The base image's path on the host. */
-  backingPath: string;
+  /** The base image's path on the host; none for a data disk. */
+  backingPath?: string;
+  /** The config key that sets the size, for messages; the VM's disk keys when not given. */
+  sizeKey?: string;
   /** The base image's virtual size: a smaller disk cuts off the guest's file system, so check refuses it. */
   minimumBytes?: number;
   /** The stack whose pool this is: an overlay an interrupted run left there is kept when it fits. */
@@ -38,7 +41,8 @@ export interface DiskArgs {
   pool: pulumi.Input<string>;
   name: pulumi.Input<string>;
   capacityBytes: pulumi.Input<number>;
-  backingPath: pulumi.Input<string>;
+  backingPath?: pulumi.Input<string>;
+  sizeKey?: pulumi.Input<string>;
   minimumBytes?: pulumi.Input<number | undefined>;
   owner?: pulumi.Input<Owner | undefined>;
   domain?: pulumi.Input<string>;
@@ -50,7 +54,7 @@ async function readDisk(t: LibvirtTarget, pool: string, name: string) {
   if (xml === undefined) return undefined;
   const vol = parseVolumeXml(xml);
   const path = (await virsh(t, ["vol-path", "--pool", pool, name])).stdout.trim();
-  return { capacityBytes: vol.capacity, backingPath: vol.backingStore?.path ?? "", path };
+  return { capacityBytes: vol.capacity, backingPath: vol.backingStore?.path, path };
 }
 
 const GIB = 1024 ** 3;
@@ -87,7 +91,7 @@ async function adoptDisk(t: LibvirtTarget, inputs: DiskInputs): Promise<void> {
   const where = `disk volume ${inputs.name} in pool ${inputs.pool}, left by an interrupted run,`;
   const remove = `run \`pulumi destroy\` or remove it by hand (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`;
   if (live.backingPath !== inputs.backingPath)
-    throw new Error(`${where} is an overlay of ${live.backingPath || "nothing"}, not of ${inputs.backingPath}: ${remove}`);
+    throw new Error(`${where} is an overlay of ${live.backingPath ?? "nothing"}, not of ${inputs.backingPath ?? "nothing"}: ${remove}`);
   if (live.capacityBytes > inputs.capacityBytes) {
     throw new Error(
       `${where} is larger (${live.capacityBytes} bytes) than configured (${inputs.capacityBytes}); a disk never shrinks: configure at least its size, or ${remove}`,
@@ -106,12 +110,16 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
         outs: { ...inputs, path: (await volumePath(t, inputs.pool, inputs.name))!, createdAt: new Date().toISOString() },
       };
     }
-    const xml = buildVolumeXml({
-      name: inputs.name,
-      capacity: inputs.capacityBytes,
-      target: { format: { type: "qcow2" } },
-      backingStore: { path: inputs.backingPath, format: { type: "qcow2" } },
-    });
+    const xml = buildVolumeXml(
+      inputs.backingPath === undefined
+        ? { name: inputs.name, capacity: inputs.capacityBytes, allocation: 0, target: { format: { type: "raw" } } }
+        : {
+            name: inputs.name,
+            capacity: inputs.capacityBytes,
+            target: { format: { type: "qcow2" } },
+            backingStore: { path: inputs.backingPath, format: { type: "qcow2" } },
+          },
+    );
     await defineXml(t, ["vol-create", inputs.pool], xml);
     const path = (await volumePath(t, inputs.pool, inputs.name))!;
     return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path, createdAt: new Date().toISOString() } };
@@ -119,7 +127,8 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
 
   async read(id, props) {
     const live = props && (await readDisk(props.target, props.pool, props.name));
-    return live ? { id, props: { ...props, ...live } } : {};
+    // An overlay whose base was taken away by hand reads as based on nothing: a drift that replaces it.
+    return live ? { id, props: { ...props, ...live, backingPath: live.backingPath ?? (props.backingPath === undefined ? undefined : "") } } : {};
   },
 
   async check(olds, news) {
@@ -127,7 +136,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
     if (olds.capacityBytes !== undefined && news.capacityBytes < olds.capacityBytes) {
       failures.push({
         property: "capacityBytes",
-        reason: `a disk never shrinks (${formatSize(olds.capacityBytes)} → ${formatSize(news.capacityBytes)}): data would be lost; set defaults.disk (or this VM's vms[].disk) to at least ${formatSize(olds.capacityBytes)}, or give the VM a new name to start over with a smaller disk`,
+        reason: `a disk never shrinks (${formatSize(olds.capacityBytes)} → ${formatSize(news.capacityBytes)}): data would be lost; set ${news.sizeKey ?? "defaults.disk (or this VM's vms[].disk)"} to at least ${formatSize(olds.capacityBytes)}, or ${news.sizeKey === undefined ? "give the VM a new name to start over with a smaller disk" : "give the disk a new name to start over with a smaller one"}`,
       });
     }
     const small = tooSmall(news.capacityBytes, news.minimumBytes);

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
-import { buildDomainXml, parseDomainXml, sameOwner, type DomainType, type Owner } from "./xml";
+import { buildDiskXml, buildDomainXml, parseDomainXml, sameOwner, type DomainDisk, type DomainType, type Owner } from "./xml";
 import { capacityFailures, hostCapacity } from "./host-capacity";
 import { leftAloneWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
@@ -35,6 +35,14 @@ export interface DomainInputs {
   lease?: string;
   /** Set by check: why this update restarts the VM (empty when it does not), for `pulumi preview`. */
   restart?: string;
+  /** Raw volumes beside the VM's own disk; a change plugs them in or out of the running guest. */
+  dataDisks?: DataDiskAttachment[];
+}
+
+export interface DataDiskAttachment {
+  /** The guest's /dev/disk/by-id/virtio-<serial>. */
+  serial: string;
+  path: string;
 }
 
 export interface DomainState extends DomainInputs {
@@ -80,6 +88,21 @@ export function restartReason(olds: Partial<DomainInputs>, news: DomainInputs): 
   return `graceful shutdown and start of ${news.name}: ${changed.map((k) => `${k} ${String(olds[k])} → ${String(news[k])}`).join(", ")}`;
 }
 
+/** virtio disks vda (the VM's disk) and vdb (its seed) come first; data disks follow. */
+const DATA_DISK_DEVS = "cdefghijklmnopqrstuvwxyz".split("").map((letter) => `vd${letter}`);
+/**
+ * PCIe root ports per domain: enough for its own devices (disks, NIC, agent channel, balloon, rng,
+ * USB) and the most data disks a VM may have, so each can be hot-plugged into a free one.
+ */
+export const PCIE_ROOT_PORTS = 16;
+
+function dataDiskDevice(disk: DataDiskAttachment, dev: string): DomainDisk {
+  return { driver: { type: "raw" }, source: { file: disk.path }, target: { dev }, readonly: false, serial: disk.serial };
+}
+
+const attachmentKey = (d: DataDiskAttachment) => `${d.serial}|${d.path}`;
+const attachmentsKey = (disks: DataDiskAttachment[] | undefined) => (disks ?? []).map(attachmentKey).sort().join(",");
+
 export function domainXml(i: DomainInputs, uuid?: string): string {
   return buildDomainXml({
     type: i.type,
@@ -92,7 +115,9 @@ export function domainXml(i: DomainInputs, uuid?: string): string {
       disks: [
         { driver: { type: "qcow2" }, source: { file: i.diskPath }, target: { dev: "vda" }, readonly: false },
         { driver: { type: "raw" }, source: { file: i.seedPath }, target: { dev: "vdb" }, readonly: true },
+        ...(i.dataDisks ?? []).map((disk, n) => dataDiskDevice(disk, DATA_DISK_DEVS[n]!)),
       ],
+      pcieRootPorts: PCIE_ROOT_PORTS,
       interfaces: [{ mac: { address: i.mac }, source: { network: i.network } }],
       serials: [{ log: { file: i.consoleLog } }],
     },
@@ -117,6 +142,9 @@ async function readDomain(t: LibvirtTarget, name: string) {
       network: d.devices.interfaces[0]?.source.network ?? "",
       mac: d.devices.interfaces[0]?.mac.address ?? "",
       consoleLog: d.devices.serials[0]?.log.file ?? "",
+      dataDisks: d.devices.disks.flatMap((x) =>
+        x.serial !== undefined && !["vda", "vdb"].includes(x.target.dev) ? [{ serial: x.serial, path: x.source.file }] : [],
+      ),
       running: state === "running",
     },
   };
@@ -133,6 +161,26 @@ async function stopDomain(t: LibvirtTarget, name: string, seconds: number): Prom
     await new Promise((r) => setTimeout(r, 500));
   }
   await virsh(t, ["destroy", name], { okCodes: [0, 1] });
+}
+
+/**
+ * Plugs data disks in and out to turn `current` into `wanted`: into the persistent definition, and
+ * into the running guest too while it runs (virtio hot-plug; the guest's other disks stay as they are).
+ */
+async function plugDataDisks(t: LibvirtTarget, name: string, current: DataDiskAttachment[], wanted: DataDiskAttachment[]): Promise<void> {
+  const have = new Set(current.map(attachmentKey));
+  const want = new Set(wanted.map(attachmentKey));
+  const scope = (await virshIfExists(t, ["domstate", name]))?.trim() === "running" ? ["--live", "--config"] : ["--config"];
+  for (const disk of current.filter((d) => !want.has(attachmentKey(d)))) await virsh(t, ["detach-disk", name, disk.path, ...scope]);
+  for (const disk of wanted.filter((d) => !have.has(attachmentKey(d)))) {
+    // Each into a device name free both in the definition and in the running guest.
+    const used = new Set<string>();
+    for (const flags of [["--inactive"], []])
+      for (const x of parseDomainXml((await virsh(t, ["dumpxml", ...flags, name])).stdout).devices.disks) used.add(x.target.dev);
+    const dev = DATA_DISK_DEVS.find((d) => !used.has(d));
+    if (dev === undefined) throw new Error(`domain ${name} has no virtio device name left for data disk ${disk.serial}`);
+    await defineXml(t, ["attach-device", name, ...scope, "--file"], buildDiskXml(dataDiskDevice(disk, dev)));
+  }
 }
 
 export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, DomainState> = withClearErrors<DomainInputs, DomainState>("domain", {
@@ -186,7 +234,8 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     if (target === "moved") replaces.push("target");
     // A key the old state lacks is recorded (an update that touches nothing), never a restart.
     const recorded = (["disk", ...AT_BOOT] as const).some((k) => olds[k] === undefined && news[k] !== undefined);
-    const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || !olds.running;
+    const plugged = attachmentsKey(olds.dataDisks) !== attachmentsKey(news.dataDisks);
+    const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || plugged || !olds.running;
     return { changes: replaces.length > 0 || changed || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
@@ -199,6 +248,8 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       await stopDomain(t, id, news.shutdownTimeoutSeconds);
       if (redefine) await defineXml(t, ["define"], domainXml(news, uuid));
     }
+    // A definition made anew has the wanted data disks already.
+    if (!redefine) await plugDataDisks(t, id, olds.dataDisks ?? [], news.dataDisks ?? []);
     // State names the marker the host has: the new one only when the domain was defined anew.
     const owner = redefine ? news.owner : olds.owner;
     const state = (await virshIfExists(t, ["domstate", id]))?.trim();

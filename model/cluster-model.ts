@@ -54,6 +54,15 @@ export interface VmModel extends VmNames {
   readonly fqdn: string;
   /** Ansible groups besides the cluster's own. */
   readonly groups: readonly string[];
+  readonly dataDisks: readonly DataDiskModel[];
+}
+
+export interface DataDiskModel {
+  /** The guest's /dev/disk/by-id/virtio-<name>. */
+  readonly name: string;
+  readonly sizeBytes: number;
+  /** `<domain>_<name>.raw` in the cluster's pool. */
+  readonly volume: string;
 }
 
 export type ImageChecksum = { readonly kind: "sha512"; readonly sha512: string } | { readonly kind: "checksumsUrl"; readonly checksumsUrl: string };

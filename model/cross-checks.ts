@@ -55,6 +55,18 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
     vm.mac ?? (clean("cluster") && clean("vms", index, "name") && !repeatedName.has(index) ? stableMac(config.cluster, vm.name) : undefined);
   problems.push(...duplicates(withClean("mac"), "mac", macOf, "MAC"));
   if (clean("classes")) problems.push(...checkClasses(config, withClean("class")));
+  for (const { vm, index } of withClean("dataDisks")) {
+    const seen = new Map<string, number>();
+    vm.dataDisks.forEach((disk, i) => {
+      const first = seen.get(disk.name);
+      if (first === undefined) seen.set(disk.name, i);
+      else
+        problems.push({
+          path: ["vms", index, "dataDisks", i, "name"],
+          message: `"${disk.name}" is already the name of dataDisks[${first}]; each disk of a VM needs its own`,
+        });
+    });
+  }
   problems.push(...checkGroups(config, clean, withClean("groups")));
   return problems;
 }

@@ -28,6 +28,12 @@ export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
  */
 export const ANSIBLE_GROUP = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/**
+ * Data disk names: the guest sees one as /dev/disk/by-id/virtio-<name>, and virtio carries at most
+ * 20 bytes of serial. No "_": the volume is `<domain>_<name>.raw`, apart from every VM's own volumes.
+ */
+export const DATA_DISK_NAME = /^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/;
+
 /** Groups every Ansible inventory has already. */
 export const RESERVED_GROUPS: readonly string[] = ["all", "ungrouped"];
 

@@ -57,3 +57,8 @@ export function defaultBridgeName(cluster: string): string {
   const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 6);
   return `vmc-${cluster.slice(0, 4)}_${hash}`;
 }
+
+/** A VM's data disk volume: "_" appears in no VM or disk name, so it cannot meet another VM's volume. */
+export function dataDiskVolume(cluster: string, vm: string, disk: string): string {
+  return `${vmNames(cluster, vm).domain}_${disk}.raw`;
+}

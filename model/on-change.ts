@@ -7,6 +7,10 @@ export const ON_CHANGE = [
   /** Applied on the host and in the running VMs (over SSH); no VM restarts. */
   "in place",
   "adds or removes only those VMs",
+  /** Plugged into or out of the running VM (virtio hot-plug); no VM restarts. */
+  "adds or removes only those data disks, hot-plugged",
+  /** The old disk and its data are removed; a new, empty one is hot-plugged. */
+  "replaces that data disk (a new, empty one), hot-plugged",
   /** A graceful shutdown, then a start: the disk and everything on it stay. */
   "restarts this VM",
   "restarts the VMs of this class",

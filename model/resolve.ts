@@ -2,7 +2,7 @@
 import type { ClusterModel, ImageModel } from "./cluster-model";
 import { formatCidr, formatIpv4, netmask, parseCidr } from "./ipv4";
 import { stableMac } from "./mac";
-import { clusterNames, vmNames } from "./names";
+import { clusterNames, dataDiskVolume, vmNames } from "./names";
 import type { ClusterConfig } from "./schema";
 
 export function resolveModel(config: ClusterConfig): ClusterModel {
@@ -38,6 +38,7 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
         diskBytes: vm.disk ?? sizes.disk ?? config.defaults.disk,
         fqdn: `${vm.name}.${domain}`,
         groups: vm.groups,
+        dataDisks: vm.dataDisks.map((disk) => ({ name: disk.name, sizeBytes: disk.size, volume: dataDiskVolume(config.cluster, vm.name, disk.name) })),
         ...vmNames(config.cluster, vm.name),
       };
     }),

@@ -6,7 +6,18 @@ import { z } from "zod";
 import { type ConfigIo, readConfigFile } from "./config-io";
 import { parseCertificatePem } from "./certificate";
 import * as defaults from "./defaults";
-import { ANSIBLE_GROUP, CLUSTER_NAME, DNS_DOMAIN, HOST_LABEL, INTERFACE_NAME, RESERVED_GROUPS, USER_NAME, isHostAddress, isSshConfigPath } from "./identifiers";
+import {
+  ANSIBLE_GROUP,
+  CLUSTER_NAME,
+  DATA_DISK_NAME,
+  DNS_DOMAIN,
+  HOST_LABEL,
+  INTERFACE_NAME,
+  RESERVED_GROUPS,
+  USER_NAME,
+  isHostAddress,
+  isSshConfigPath,
+} from "./identifiers";
 import { formatCidr, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
@@ -65,6 +76,15 @@ const groupName = checked((s) => {
   return RESERVED_GROUPS.includes(s) ? `"${s}" is a group every Ansible inventory has already; choose another name` : undefined;
 });
 
+const dataDiskName = checked((s) =>
+  DATA_DISK_NAME.test(s)
+    ? undefined
+    : `"${s}" is not a data disk name: use 1-20 lowercase letters, digits and "-", not starting or ending with "-" (the guest sees /dev/disk/by-id/virtio-<name>, at most 20 characters)`,
+);
+
+/** The most data disks a VM may have: each takes a PCIe port of the domain. */
+export const MAX_DATA_DISKS = 8;
+
 const className = checked((s) =>
   HOST_LABEL.test(s) ? undefined : `"${s}" is not a class name: use 1-63 lowercase letters, digits and "-", not starting or ending with "-"`,
 );
@@ -101,13 +121,15 @@ const size = z
   .transform((v, ctx) => {
     const bytes = typeof v === "string" || typeof v === "number" ? parseSize(v) : undefined;
     const problem =
-      bytes === undefined
-        ? `${JSON.stringify(v)} is not a size: write e.g. 35G or 35GiB (K, M, G, T are 1024-based, as in qemu-img) or a byte count`
-        : bytes === 0
-          ? "must be more than 0"
-          : bytes % 512 !== 0
-            ? `${bytes} bytes is not a multiple of 512 (qcow2 sizes are whole sectors)`
-            : undefined;
+      v === undefined
+        ? "is required: a size such as 10G"
+        : bytes === undefined
+          ? `${JSON.stringify(v)} is not a size: write e.g. 35G or 35GiB (K, M, G, T are 1024-based, as in qemu-img) or a byte count`
+          : bytes === 0
+            ? "must be more than 0"
+            : bytes % 512 !== 0
+              ? `${bytes} bytes is not a multiple of 512 (qcow2 sizes are whole sectors)`
+              : undefined;
     if (problem === undefined) return bytes!;
     ctx.addIssue({ code: "custom", message: problem });
     return z.NEVER;
@@ -258,6 +280,23 @@ export function configSectionsSchema(io: ConfigIo) {
       onChange: "restarts this VM",
       description: "A size class from `classes`: its sizes apply where the VM sets none of its own (VM, then class, then `defaults`). Example: `worker`.",
     }),
+    dataDisks: z
+      .array(
+        strictObject({
+          name: dataDiskName.meta({
+            onChange: "replaces that data disk (a new, empty one), hot-plugged",
+            description: "The disk's name: the guest sees it as `/dev/disk/by-id/virtio-<name>`; 1-20 lowercase letters, digits and `-`. Example: `ceph`.",
+          }),
+          size: size.meta({ onChange: "in place", description: "The disk's size, grown in place under the running guest (never shrunk). Example: `10G`." }),
+        }),
+      )
+      .max(MAX_DATA_DISKS, { error: `at most ${MAX_DATA_DISKS} data disks per VM` })
+      .default([])
+      .meta({
+        onChange: "adds or removes only those data disks, hot-plugged",
+        description:
+          "Raw, unformatted, sparse disks beside the VM's own, in the cluster's pool, for Ceph, Rook or Longhorn: plugged into the running VM when added and out when removed, with no restart; removed with the VM.",
+      }),
     groups: z.array(groupName).default([]).meta({
       onChange: "nothing on the host",
       description:

@@ -78,6 +78,10 @@ function unwrap(schema: Schema): Field {
   }
 }
 
+/** An empty list or mapping as a default gives nothing, not keys to see. */
+const isEmpty = (value: unknown) =>
+  Array.isArray(value) ? value.length === 0 : value !== null && typeof value === "object" && Object.keys(value).length === 0;
+
 const code = (value: unknown) => `\`${typeof value === "string" ? value : JSON.stringify(value)}\``;
 
 function typeName(field: Field, path: string): string {
@@ -135,7 +139,14 @@ function fieldRows(key: string, schema: Schema, parent: string, condition: strin
     path: `${CONFIG_NAMESPACE}:${path}`,
     type: typeName(field, path),
     required: field.optional ? "no" : condition === undefined ? "yes" : `if ${condition}`,
-    default: dflt === undefined ? "" : typeof dflt === "object" ? "see its keys" : code(dflt),
+    default:
+      dflt === undefined
+        ? ""
+        : ["array", "record"].includes(field.schema._zod.def.type) && isEmpty(dflt)
+          ? "none"
+          : typeof dflt === "object"
+            ? "see its keys"
+            : code(dflt),
     description: field.description ?? "",
     ...(onlyFor !== undefined && { onlyFor }),
     ...(field.onChange !== undefined && { onChange: field.onChange }),

@@ -12,6 +12,7 @@ import {
   requiredChild,
   requiredText,
   scaledBytes,
+  text,
   textWithAttrs,
   type XmlElement,
 } from "./codec";
@@ -54,6 +55,12 @@ export interface DomainDevices {
   interfaces: DomainInterface[];
   /** `<serial type='pty'>` logged to a file; the first is also the console. Others are not read. */
   serials: DomainSerial[];
+  /**
+   * `<controller type='pci' model='pcie-root-port'/>` in all: on q35 each PCIe device needs a port of
+   * its own, and libvirt adds only as many as the devices at define time take, so a disk hot-plugged
+   * later needs a spare. Written, not read back.
+   */
+  pcieRootPorts?: number;
 }
 
 /**
@@ -66,6 +73,8 @@ export interface DomainDisk {
   /** vda, vdb, ...: the bus is virtio. */
   target: { dev: string };
   readonly: boolean;
+  /** What the guest sees as the disk's serial: udev names it /dev/disk/by-id/virtio-<serial>. */
+  serial?: string;
 }
 
 export interface DomainInterface {
@@ -95,13 +104,14 @@ export function buildDomainXml(domain: Domain): string {
   if (domain.type === "kvm") element.cpu = attrs({ mode: "host-model" });
   const deviceElements: XmlElement = {};
   if (devices.emulator !== undefined) deviceElements.emulator = devices.emulator;
-  deviceElements.disk = devices.disks.map((disk) => ({
-    ...attrs({ type: "file", device: "disk" }),
-    driver: attrs({ name: "qemu", type: disk.driver.type }),
-    source: attrs({ file: disk.source.file }),
-    target: attrs({ dev: disk.target.dev, bus: "virtio" }),
-    ...(disk.readonly ? { readonly: "" } : {}),
-  }));
+  deviceElements.disk = devices.disks.map(diskElement);
+  if (devices.pcieRootPorts !== undefined) {
+    // libvirt wants the root complex listed first once any PCI controller is.
+    deviceElements.controller = [
+      attrs({ type: "pci", index: 0, model: "pcie-root" }),
+      ...Array.from({ length: devices.pcieRootPorts }, () => attrs({ type: "pci", model: "pcie-root-port" })),
+    ];
+  }
   deviceElements.interface = devices.interfaces.map((nic) => ({
     ...attrs({ type: "network" }),
     mac: attrs({ address: nic.mac.address }),
@@ -119,6 +129,22 @@ export function buildDomainXml(domain: Domain): string {
   deviceElements.rng = { ...attrs({ model: "virtio" }), backend: textWithAttrs("/dev/urandom", { model: "random" }) };
   element.devices = deviceElements;
   return buildDocument("domain", element);
+}
+
+function diskElement(disk: DomainDisk): XmlElement {
+  return {
+    ...attrs({ type: "file", device: "disk" }),
+    driver: attrs({ name: "qemu", type: disk.driver.type }),
+    source: attrs({ file: disk.source.file }),
+    target: attrs({ dev: disk.target.dev, bus: "virtio" }),
+    ...(disk.serial !== undefined ? { serial: disk.serial } : {}),
+    ...(disk.readonly ? { readonly: "" } : {}),
+  };
+}
+
+/** The `<disk>` document `virsh attach-device` takes. */
+export function buildDiskXml(disk: DomainDisk): string {
+  return buildDocument("disk", diskElement(disk));
 }
 
 export function parseDomainXml(xml: string): Domain {
@@ -172,10 +198,13 @@ function parseDisk(disk: XmlElement, where: string): DomainDisk {
   const type = requiredAttr(requiredChild(disk, "driver", diskWhere), "type", `${diskWhere} <driver>`);
   const driverType = DISK_DRIVER_TYPES.find((known) => known === type);
   if (driverType === undefined) throw new Error(`${diskWhere}: driver type '${type}' is not one of ${DISK_DRIVER_TYPES.join(", ")}`);
-  return {
+  const parsed: DomainDisk = {
     driver: { type: driverType },
     source: { file: requiredAttr(requiredChild(disk, "source", diskWhere), "file", `${diskWhere} <source>`) },
     target: { dev },
     readonly: child(disk, "readonly") !== undefined,
   };
+  const serial = text(child(disk, "serial"));
+  if (serial !== undefined) parsed.serial = serial;
+  return parsed;
 }

@@ -17,6 +17,8 @@ export interface Volume {
   target: { format: { type: VolumeFormat } };
   /** The image an overlay reads through to; a path, because a base outside any pool has no volume name. */
   backingStore?: { path: string; format: { type: VolumeFormat } };
+  /** Bytes to allocate up front; 0 makes a raw file sparse (libvirt allocates all of it otherwise). Written, not read back. */
+  allocation?: number;
 }
 
 export function buildVolumeXml(volume: Volume): string {
@@ -28,6 +30,7 @@ export function buildVolumeXml(volume: Volume): string {
     ...attrs({ type: "file" }),
     name: volume.name,
     capacity: textWithAttrs(volume.capacity, { unit: "bytes" }),
+    ...(volume.allocation !== undefined && { allocation: textWithAttrs(volume.allocation, { unit: "bytes" }) }),
     // qcow2 v3 (compat 1.1): what qemu-img makes today; the older v2 lacks zero clusters and lazy refcounts.
     target: { format: attrs({ type: format }), ...(format === "qcow2" ? { compat: "1.1" } : {}) },
   };

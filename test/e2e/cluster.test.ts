@@ -27,11 +27,22 @@ interface StackDef {
   /** Config keys over the defaults below, and per-VM keys (day-2 changes). */
   extra?: Record<string, unknown>;
   vmExtra?: Record<string, Record<string, unknown>>;
+  /** A Kubernetes lab: boreas the control plane, the other VMs workers, in kubespray's groups. */
+  lab?: boolean;
 }
 /** The seed's four winds; each keeps its address (.10-.13) whichever stack it is in. */
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
 // Named as in README, whose commands the checks below type as shown.
-const A: StackDef = { stack: "e2e-a", cluster: "anemoi", subnet: 41, vms: ["boreas", "zephyrus", "notus"] };
+const A: StackDef = { stack: "e2e-a", cluster: "anemoi", subnet: 41, vms: ["boreas", "zephyrus", "notus"], lab: true };
+/** The lab's config: classes and the groups of groups (per VM: `labRole`). Sizes as the defaults: small. */
+const LAB = {
+  "vm-cluster:classes": { control: { memoryMiB: 384, vcpus: 1 }, worker: { memoryMiB: 384 } },
+  "vm-cluster:inventory": { children: { k8s_cluster: ["kube_control_plane", "kube_node"] } },
+};
+const labRole = (vm: string) =>
+  vm === "boreas"
+    ? { class: "control", groups: ["kube_control_plane", "etcd"] }
+    : { class: "worker", groups: ["kube_node"], ...(vm === "zephyrus" && { dataDisks: [{ name: "ceph", size: "1G" }] }) };
 const B: StackDef = { stack: "e2e-b", cluster: "etoeb", subnet: 42, vms: ["boreas"] };
 
 let sandbox: EngineSandbox;
@@ -83,7 +94,7 @@ function writeStackFile(def: StackDef): void {
     "vm-cluster:host": { type: "local", netns: lv.netns() },
     "vm-cluster:lan": { interface: "lan0", subnet: "10.231.200.0/24" },
     "vm-cluster:network": { cidr: `${net}.0/24`, gateway: `${net}.1`, dhcpStart: `${net}.2`, dhcpEnd: `${net}.254` },
-    "vm-cluster:vms": def.vms.map((name) => ({ name, ip: `${net}.${10 + VM_NAMES.indexOf(name)}`, ...def.vmExtra?.[name] })),
+    "vm-cluster:vms": def.vms.map((name) => ({ name, ip: `${net}.${10 + VM_NAMES.indexOf(name)}`, ...(def.lab && labRole(name)), ...def.vmExtra?.[name] })),
     "vm-cluster:defaults": { disk: "3G", memoryMiB: 384, vcpus: 1 },
     "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
     "vm-cluster:caCertificate": { file: caFile },
@@ -91,6 +102,7 @@ function writeStackFile(def: StackDef): void {
     "vm-cluster:domainType": "qemu",
     "vm-cluster:readinessTimeoutSeconds": 600,
     "vm-cluster:consolePassword": true,
+    ...(def.lab && LAB),
     ...def.extra,
   };
   writeFileSync(path.join(project, `Pulumi.${def.stack}.yaml`), toYaml({ config }));
@@ -264,6 +276,33 @@ describe("a 3-VM cluster", () => {
     expect(password).toMatch(/^[2-9a-zA-Z]{20}$/);
   }, 300_000);
 
+  it("is a Kubernetes lab: kubespray's groups in both inventories, and each VM resolves the others by short name and FQDN", async () => {
+    const cwd = path.join(project, "handoff");
+    await typed(A, readmeCommand("pulumi stack output inventoryYaml > inventory.yaml"), { cwd });
+    // Ansible's own view of the groups, from the INI and the YAML inventory alike (its graph lists members sorted).
+    const expected = ["@k8s_cluster:", "  |--@kube_control_plane:", "  |  |--boreas", "  |--@kube_node:", "  |  |--notus", "  |  |--zephyrus"];
+    for (const file of ["inventory.ini", "inventory.yaml"]) {
+      const graph = execFileSync("ansible-inventory", ["-i", path.join(cwd, file), "--graph", "k8s_cluster"], { encoding: "utf8" });
+      expect(graph.trimEnd().split("\n"), file).toEqual(expected);
+      const etcd = execFileSync("ansible-inventory", ["-i", path.join(cwd, file), "--graph", "etcd"], { encoding: "utf8" });
+      expect(etcd.trimEnd().split("\n"), file).toEqual(["@etcd:", "  |--boreas"]);
+    }
+    const net = `10.231.${A.subnet}`;
+    for (const vm of A.vms) {
+      expect(sshVm(A, vm, ["hostname", "-f"]).trim()).toBe(`${vm}.anemoi.internal`);
+      for (const peer of A.vms.filter((p) => p !== vm)) {
+        const ip = `${net}.${10 + VM_NAMES.indexOf(peer)}`;
+        for (const name of [peer, `${peer}.anemoi.internal`]) {
+          expect(sshVm(A, vm, ["getent", "hosts", name]).trim().split(/\s+/)[0], `${name} from ${vm}`).toBe(ip);
+        }
+      }
+    }
+    // The ssh_config knows each VM by its FQDN as well.
+    expect(sshVm(A, "zephyrus.anemoi.internal", ["hostname"]).trim()).toBe("zephyrus");
+    // zephyrus' data disk: raw, unformatted, at its by-id path, of its size.
+    expect(sshVm(A, "zephyrus", ["lsblk -bndo SIZE,FSTYPE $(readlink -f /dev/disk/by-id/virtio-ceph)"]).trim()).toBe(String(1024 ** 3));
+  }, 300_000);
+
   it("lets root log in on the serial console with the generated password, and not with another", async () => {
     const password = JSON.parse(await ok(A, "stack", "output", "--json", "--show-secrets")).consolePassword as string;
     const console = readmeCommand("virsh -c qemu:///system console <cluster>-<vm>", { "<cluster>-<vm>": `${A.cluster}-zephyrus` });
@@ -426,6 +465,36 @@ describe("a 3-VM cluster", () => {
     expect(refused).toMatch(/Permission denied \(publickey\)/);
     expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
   }, 900_000);
+
+  it("hot-plugs a second data disk into a running VM: preview says no restart, the domain keeps running, the others untouched", async () => {
+    const ids = domainIds(A);
+    const changed: StackDef = {
+      ...A,
+      vmExtra: {
+        ...A.vmExtra,
+        zephyrus: {
+          dataDisks: [
+            { name: "ceph", size: "1G" },
+            { name: "osd", size: "1G" },
+          ],
+        },
+      },
+    };
+    writeStackFile(changed);
+    const steps = JSON.parse(await ok(changed, "preview", "--json")).steps as { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[];
+    const touched = steps
+      .filter((s) => s.op !== "same")
+      .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
+      .sort();
+    // The settings wait for the guest to show the new disk.
+    expect(touched).toEqual(["create anemoi-zephyrus-data_osd", "update anemoi-zephyrus-domain", "update anemoi-zephyrus-settings"]);
+    expect(steps.find((s) => s.urn.endsWith("::anemoi-zephyrus-domain"))?.newState?.inputs?.restart).toBe("");
+    await typed(changed, readmeCommand("pulumi up --yes"));
+    A.vmExtra = changed.vmExtra;
+    expect(sshVm(A, "zephyrus", ["lsblk -bndo SIZE $(readlink -f /dev/disk/by-id/virtio-osd)"]).trim()).toBe(String(1024 ** 3));
+    expect(domainIds(A)).toEqual(ids);
+    expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+  }, 600_000);
 
   it("shows in preview what a new image or a new MAC would replace", async () => {
     const replaced = async (def: StackDef) => {

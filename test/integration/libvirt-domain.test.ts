@@ -147,6 +147,44 @@ describe("domain", () => {
     virshSync("pool-destroy", POOL);
   });
 
+  it("hot-plugs a sparse raw data disk into the running domain and out again, grown in place between, the domain running throughout", async () => {
+    virshSync("pool-create-as", POOL, "dir", "--target", work);
+    try {
+      const id = virshSync("domid", NAME).trim();
+      const MiB = 1024 ** 2;
+      const made = await diskProvider.create({ target: lv.target(), pool: POOL, name: "data_ceph.raw", capacityBytes: 64 * MiB, domain: NAME });
+      // No owner: this pool is made by hand, so only the volume's name says it is ours to delete.
+      const data = made.outs as DiskState;
+      // Sparse: 64 MiB of capacity, next to nothing allocated.
+      expect(virshSync("vol-dumpxml", "--pool", POOL, "data_ceph.raw")).toMatch(/<format type='raw'\/>/);
+      expect(Number(/Allocation:\s+(\d+) bytes/.exec(virshSync("vol-info", "--pool", POOL, "data_ceph.raw", "--bytes"))![1])).toBeLessThan(MiB);
+      const plugged: DomainInputs = { ...state, dataDisks: [{ serial: "ceph", path: data.path }] };
+      const diff = await domainProvider.diff!(NAME, state, plugged);
+      expect(diff.changes).toBe(true);
+      expect(diff.replaces).toEqual([]);
+      const checked = (await domainProvider.check!(state, plugged)).inputs as DomainInputs;
+      expect(checked.restart).toBe("");
+      state = (await domainProvider.update!(NAME, state, checked)).outs as DomainState;
+      for (const flags of [[], ["--inactive"]]) {
+        expect(virshSync("dumpxml", ...flags, NAME)).toMatch(/<source file='[^']*data_ceph\.raw'[\s\S]*?<serial>ceph<\/serial>/);
+      }
+      expect(virshSync("domid", NAME).trim()).toBe(id);
+      // Drift-free once plugged, and a disk unplugged by hand is seen.
+      expect((await domainProvider.diff!(NAME, (await domainProvider.read!(NAME, state)).props as DomainState, checked)).changes).toBe(false);
+      await diskProvider.update!(`${POOL}/data_ceph.raw`, data, { ...data, capacityBytes: 128 * MiB });
+      expect(virshSync("vol-info", "--pool", POOL, "data_ceph.raw", "--bytes")).toMatch(/Capacity:\s+134217728 bytes/);
+      const unplugged = { ...checked, dataDisks: [] };
+      state = (await domainProvider.update!(NAME, state, unplugged)).outs as DomainState;
+      // The guest (firmware only here) is asked to let go; the definition has it gone at once.
+      expect(virshSync("dumpxml", "--inactive", NAME)).not.toContain("data_ceph.raw");
+      expect(virshSync("domid", NAME).trim()).toBe(id);
+      await diskProvider.delete!(`${POOL}/data_ceph.raw`, { ...data, capacityBytes: 128 * MiB });
+      expect(virshOk("vol-info", "--pool", POOL, "data_ceph.raw")).toBe(false);
+    } finally {
+      virshSync("pool-destroy", POOL);
+    }
+  });
+
   it("refuses at check a VM larger than the host, naming the keys, and asks nothing of a run that keeps the sizes (issue 19)", async () => {
     const { failures } = await domainProvider.check!({} as DomainInputs, inputs({ memoryMiB: 1_000_000_000, vcpus: 100_000 }));
     const max = virshSync("maxvcpus", "--type", inputs().type).trim();

@@ -212,6 +212,10 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concern
   else if (only("restart")) parts.push(concerned.restart);
   else if (!every("none")) parts.push(`mixed: ${vms.join(", ")}`);
   if (parts.length === 0 && a.model.vms.length !== b.model.vms.length) parts.push("adds or removes only those VMs");
+  // Data disks come and go beside running VMs, so they are told apart by their own steps.
+  const dataDiskOps = new Set([...steps].filter(([n]) => n.includes("-data_")).map(([, step]) => step.op));
+  if (parts.length === 0 && dataDiskOps.has("create") && dataDiskOps.has("delete")) parts.push("replaces that data disk (a new, empty one), hot-plugged");
+  else if (parts.length === 0 && (dataDiskOps.has("create") || dataDiskOps.has("delete"))) parts.push("adds or removes only those data disks, hot-plugged");
   if (parts.length > 0) return parts.join(", ");
   return [...steps.values()].some((s) => s.op !== "same") ? "in place" : "nothing on the host";
 }
@@ -226,6 +230,9 @@ const vm0 = (change: Config) => (c: Config) => ({
 const section = (key: string, change: Config) => (c: Config) => ({ [`vm-cluster:${key}`]: { ...c[`vm-cluster:${key}`], ...change } });
 
 const anemoiVms = (): Config[] => JSON.parse(anemoiConfig()["vm-cluster:vms"]!);
+
+/** anemoi with a data disk on its first VM. */
+const CEPH: Config = { "vm-cluster:vms": anemoiVms().map((vm, i) => (i === 0 ? { ...vm, dataDisks: [{ name: "ceph", size: "10G" }] } : vm)) };
 
 /** Two of anemoi's four VMs in a class of their own. */
 const WORKERS: Config = {
@@ -270,6 +277,9 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:vms[].vcpus": { change: vm0({ vcpus: 2 }) },
   "vm-cluster:vms[].disk": { change: vm0({ disk: "40G" }) },
   "vm-cluster:vms[].class": { base: { "vm-cluster:classes": { big: { memoryMiB: 4096 } } }, change: vm0({ class: "big" }) },
+  "vm-cluster:vms[].dataDisks": { change: vm0({ dataDisks: [{ name: "ceph", size: "10G" }] }) },
+  "vm-cluster:vms[].dataDisks[].name": { base: CEPH, change: vm0({ dataDisks: [{ name: "rook", size: "10G" }] }) },
+  "vm-cluster:vms[].dataDisks[].size": { base: CEPH, change: vm0({ dataDisks: [{ name: "ceph", size: "20G" }] }) },
   "vm-cluster:vms[].groups": { change: vm0({ groups: ["kube_control_plane"] }) },
   "vm-cluster:classes": { change: () => ({ "vm-cluster:classes": { unused: { vcpus: 4 } } }) },
   "vm-cluster:classes.<name>.memoryMiB": { base: WORKERS, change: () => ({ "vm-cluster:classes": { worker: { memoryMiB: 3072 } } }), concerns: CLASS_VMS },

@@ -211,6 +211,18 @@ describe("parseClusterConfig: Kubernetes-lab shape", () => {
     expect(model.inventoryChildren).toEqual({ k8s_cluster: ["kube_control_plane", "kube_node"], lab: ["k8s_cluster"] });
     expect(model.network.domain).toBe("lab.example");
   });
+
+  it("puts each data disk in the pool as <domain>_<name>.raw, which no VM's own volumes can be", () => {
+    const raw: Record<string, any> = baseRaw();
+    raw.vms[0].dataDisks = [
+      { name: "ceph", size: "1G" },
+      { name: "osd-2", size: 4096 },
+    ];
+    expect(parseOk(raw).vms[0]!.dataDisks).toEqual([
+      { name: "ceph", sizeBytes: GiB, volume: "anemoi-boreas_ceph.raw" },
+      { name: "osd-2", sizeBytes: 4096, volume: "anemoi-boreas_osd-2.raw" },
+    ]);
+  });
 });
 
 describe("parseClusterConfig: each bad config names its key", () => {
@@ -257,6 +269,27 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["class with a misspelt size", (r) => (r.classes = { worker: { memory: 1024 } }), "classes.worker.memory", "unknown key"],
     ["class name with an underscore", (r) => (r.classes = { big_one: {} }), "classes.big_one", "not a class name"],
     ["class with memory 0", (r) => (r.classes = { worker: { memoryMiB: 0 } }), "classes.worker.memoryMiB", "at least 1"],
+    ["data disk name that is no id", (r) => (vm(r, 0).dataDisks = [{ name: "Ceph Disk", size: "1G" }]), "vms[0].dataDisks[0].name", "not a data disk name"],
+    ["data disk name over 20 characters", (r) => (vm(r, 0).dataDisks = [{ name: "d".repeat(21), size: "1G" }]), "vms[0].dataDisks[0].name", "at most 20"],
+    [
+      "two data disks of one name",
+      (r) =>
+        (vm(r, 1).dataDisks = [
+          { name: "ceph", size: "1G" },
+          { name: "osd", size: "1G" },
+          { name: "ceph", size: "2G" },
+        ]),
+      "vms[1].dataDisks[2].name",
+      "already the name of dataDisks[0]",
+    ],
+    ["data disk without a size", (r) => (vm(r, 0).dataDisks = [{ name: "ceph" }]), "vms[0].dataDisks[0].size", "required"],
+    ["data disk of 0 bytes", (r) => (vm(r, 0).dataDisks = [{ name: "ceph", size: 0 }]), "vms[0].dataDisks[0].size", "more than 0"],
+    [
+      "too many data disks",
+      (r) => (vm(r, 0).dataDisks = Array.from({ length: 9 }, (_, i) => ({ name: `d${i}`, size: "1G" }))),
+      "vms[0].dataDisks",
+      "at most 8",
+    ],
     ["domain with an underscore", (r) => (r.network.domain = "my_lab.internal"), "network.domain", "not a DNS domain"],
     ["domain with a trailing dot", (r) => (r.network.domain = "lab.internal."), "network.domain", "not a DNS domain"],
     ["bridge is the LAN interface", (r) => (r.network.bridge = "eno1"), "network.bridge", "LAN interface"],

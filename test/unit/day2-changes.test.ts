@@ -46,6 +46,13 @@ describe("guest settings", () => {
     expect(script).not.toContain("authorized_keys");
   });
 
+  it("wait for a hot-plugged data disk to show in the guest by id, and only for the new one", () => {
+    const script = settingsScript(settings({ dataDisks: ["ceph"] }), settings({ dataDisks: ["ceph", "osd"] }));
+    expect(script).toContain("for disk in osd; do");
+    expect(script).toContain("/dev/disk/by-id/virtio-$disk");
+    expect(settingsScript(settings({ dataDisks: ["ceph", "osd"] }), settings({ dataDisks: ["ceph"] }))).toBe("");
+  });
+
   it("rewrite root's authorized_keys, aside first and then moved in, with the new keys only", () => {
     const script = settingsScript(settings(), settings({ rootAuthorizedKeys: ["ssh-ed25519 AAAAnew me", "ssh-ed25519 AAAAprov vm-cluster@anemoi"] }));
     expect(script).toMatch(/^set -e\n/);

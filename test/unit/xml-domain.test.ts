@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildDomainXml, parseDomainXml, type Domain } from "../../libvirt/xml";
+import { domainXml, type DomainInputs } from "../../libvirt/domain";
+import { buildDiskXml, buildDomainXml, parseDomainXml, type Domain } from "../../libvirt/xml";
 import { domain, fixture } from "./xml-samples";
 
 const kvm: Domain = { ...domain, type: "kvm" };
@@ -20,6 +21,35 @@ describe("domain XML", () => {
       /<disk type="file" device="disk">\s*<driver name="qemu" type="qcow2"\/>\s*<source file="\/var\/lib\/libvirt\/images\/anemoi\/boreas.qcow2"\/>\s*<target dev="vda" bus="virtio"\/>\s*<\/disk>/,
     );
     expect(disks[1]).toMatch(/<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
+  });
+
+  it("gives data disks their serial, so the guest names them /dev/disk/by-id/virtio-<serial>, and spare PCIe ports to hot-plug into", () => {
+    const inputs = {
+      target: { connection: { type: "local" } },
+      name: "anemoi-boreas",
+      type: "qemu",
+      memoryMiB: 384,
+      vcpus: 1,
+      diskPath: "/p/anemoi-boreas.qcow2",
+      seedPath: "/p/anemoi-boreas-cidata.iso",
+      network: "anemoi",
+      mac: "52:54:00:aa:bb:01",
+      consoleLog: "/var/log/libvirt/qemu/anemoi-boreas-console.log",
+      owner: { project: "p", stack: "s", cluster: "anemoi" },
+      shutdownTimeoutSeconds: 10,
+      dataDisks: [
+        { serial: "ceph", path: "/p/anemoi-boreas_ceph.raw" },
+        { serial: "osd", path: "/p/anemoi-boreas_osd.raw" },
+      ],
+    } as DomainInputs;
+    const xml = domainXml(inputs);
+    const parsed = parseDomainXml(xml).devices.disks;
+    expect(parsed.slice(2)).toStrictEqual([
+      { driver: { type: "raw" }, source: { file: "/p/anemoi-boreas_ceph.raw" }, target: { dev: "vdc" }, readonly: false, serial: "ceph" },
+      { driver: { type: "raw" }, source: { file: "/p/anemoi-boreas_osd.raw" }, target: { dev: "vdd" }, readonly: false, serial: "osd" },
+    ]);
+    expect(xml.match(/<controller type="pci" model="pcie-root-port"\/>/g)).toHaveLength(16);
+    expect(buildDiskXml(parsed[2]!)).toMatch(/^<disk type="file" device="disk">[\s\S]*<serial>ceph<\/serial>[\s\S]*<\/disk>/);
   });
 
   it("builds a headless q35 machine with a logged serial console, guest agent, balloon and rng", () => {

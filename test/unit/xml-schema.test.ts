@@ -27,6 +27,27 @@ describe.skipIf(!validatorPresent)("built XML against libvirt's schemas", () => 
     ["network", "network", buildNetworkXml(network)],
     ["domain", "domain-qemu", buildDomainXml(domain)],
     ["domain", "domain-kvm", buildDomainXml({ ...domain, type: "kvm" })],
+    [
+      "network",
+      "network-dns",
+      buildNetworkXml({ ...network, domain: "anemoi.internal", dnsHosts: [{ ip: "172.17.2.2", hostnames: ["boreas.anemoi.internal", "boreas"] }] }),
+    ],
+    [
+      "domain",
+      "domain-data-disks",
+      buildDomainXml({
+        ...domain,
+        devices: {
+          ...domain.devices,
+          disks: [
+            ...domain.devices.disks,
+            { driver: { type: "raw" }, source: { file: "/p/anemoi-boreas_ceph.raw" }, target: { dev: "vdc" }, readonly: false, serial: "ceph" },
+          ],
+          pcieRootPorts: 16,
+        },
+      }),
+    ],
+    ["storagevol", "data-disk", buildVolumeXml({ name: "anemoi-boreas_ceph.raw", capacity: 2 ** 30, allocation: 0, target: { format: { type: "raw" } } })],
   ])("%s: %s validates", (schema, name, xml) => {
     expect(validate(schema, name, xml)).toBe(`${join(dir, name)}.xml validates`);
   });
