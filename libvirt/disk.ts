@@ -54,7 +54,7 @@ async function readDisk(t: LibvirtTarget, pool: string, name: string) {
   if (xml === undefined) return undefined;
   const vol = parseVolumeXml(xml);
   const path = (await virsh(t, ["vol-path", "--pool", pool, name])).stdout.trim();
-  return { capacityBytes: vol.capacity, backingPath: vol.backingStore?.path, path };
+  return { capacityBytes: vol.capacity, path, ...(vol.backingStore !== undefined && { backingPath: vol.backingStore.path }) };
 }
 
 const GIB = 1024 ** 3;
@@ -128,7 +128,10 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   async read(id, props) {
     const live = props && (await readDisk(props.target, props.pool, props.name));
     // An overlay whose base was taken away by hand reads as based on nothing: a drift that replaces it.
-    return live ? { id, props: { ...props, ...live, backingPath: live.backingPath ?? (props.backingPath === undefined ? undefined : "") } } : {};
+    if (!live) return {};
+    const backingPath = live.backingPath ?? (props.backingPath === undefined ? undefined : "");
+    // No undefined values: the engine's wire format has no place for them.
+    return { id, props: { ...props, ...live, ...(backingPath !== undefined && { backingPath }) } };
   },
 
   async check(olds, news) {

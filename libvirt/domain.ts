@@ -6,9 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
-import { buildDiskXml, buildDomainXml, parseDomainXml, sameOwner, type DomainDisk, type DomainType, type Owner } from "./xml";
+import { buildDiskXml, buildDomainXml, parseDomainXml, pcieRootPortCount, sameOwner, type DomainDisk, type DomainType, type Owner } from "./xml";
 import { capacityFailures, hostCapacity } from "./host-capacity";
-import { leftAloneWarning } from "../provider/warning";
+import { leftAloneWarning, providerWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
 import type { InputsOf } from "../provider/args";
@@ -224,7 +224,11 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       const capacity = await hostCapacity(news.target, news.type);
       if (capacity !== undefined) failures.push(...capacityFailures(capacity, news.name, news.memoryMiB, news.vcpus));
     }
-    return { inputs: { ...news, restart: olds.name === undefined ? "" : restartReason(olds, news) }, failures };
+    const restart = olds.name === undefined ? "" : restartReason(olds, news);
+    // An update that restarts nothing (data disks plugged in) keeps the start time: known in preview,
+    // so what waits for the guest is not shown as waiting again.
+    const kept = olds.name !== undefined && restart === "" && typeof (olds as Partial<DomainState>).startedAt === "string";
+    return { inputs: { ...news, restart, ...(kept && { startedAt: (olds as DomainState).startedAt }) }, failures };
   },
 
   async diff(_id, olds, news) {
@@ -241,7 +245,16 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
 
   async update(id, olds, news) {
     const t = news.target;
-    const redefine = changedKeys(SETTINGS, olds, news).length > 0;
+    let redefine = changedKeys(SETTINGS, olds, news).length > 0;
+    const plugging = attachmentsKey(olds.dataDisks) !== attachmentsKey(news.dataDisks);
+    // A domain defined before data disks existed has no spare PCIe port to plug one into: it is
+    // defined anew, with the ports and the disks, and restarted once.
+    if (plugging && !redefine && pcieRootPortCount((await virsh(t, ["dumpxml", "--inactive", id])).stdout) < PCIE_ROOT_PORTS) {
+      providerWarning(
+        `${id} is restarted (graceful shutdown and start) to take its data disks: it was defined by an older vm-cluster, without spare PCIe ports to plug them into`,
+      );
+      redefine = true;
+    }
     const reboot = changedKeys(AT_BOOT, olds, news).length > 0;
     if (redefine || reboot) {
       const uuid = (await virsh(t, ["domuuid", id])).stdout.trim();

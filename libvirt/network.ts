@@ -78,7 +78,7 @@ async function readNetwork(t: LibvirtTarget, name: string) {
       dhcpStart: net.ip.dhcp.range.start,
       dhcpEnd: net.ip.dhcp.range.end,
       hosts: net.ip.dhcp.hosts,
-      domain: net.domain,
+      ...(net.domain !== undefined && { domain: net.domain }),
       dnsHosts: net.dnsHosts ?? [],
       active: info.Active === "yes",
       autostart: info.Autostart === "yes",

@@ -168,6 +168,12 @@ export function parseDomainXml(xml: string): Domain {
   return domain;
 }
 
+/** How many pcie-root-port controllers a domain has: fewer than we define means a domain from before data disks. */
+export function pcieRootPortCount(xml: string): number {
+  const devices = child(parseDocument(xml, "domain"), "devices");
+  return devices === undefined ? 0 : children(devices, "controller").filter((c) => attr(c, "model") === "pcie-root-port").length;
+}
+
 function parseDevices(devices: XmlElement, where: string): DomainDevices {
   const parsed: DomainDevices = {
     disks: children(devices, "disk")

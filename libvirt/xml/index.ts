@@ -2,7 +2,7 @@
 // takes, parse* reads `virsh *dumpxml` back into the same shape, so `pulumi refresh` sees drift.
 // Field names mirror the XML: an element is an object, an attribute a field, a text-only element
 // a value, repeated elements a plural array. Only what varies between our objects is read back.
-export { buildDiskXml, buildDomainXml, parseDomainXml } from "./domain";
+export { buildDiskXml, buildDomainXml, parseDomainXml, pcieRootPortCount } from "./domain";
 export type { DiskDriverType, Domain, DomainDevices, DomainDisk, DomainInterface, DomainSerial, DomainType } from "./domain";
 export { OWNER_NAMESPACE, ownerUuid, parseOwner, sameOwner } from "./metadata";
 export type { Metadata, Owner } from "./metadata";

@@ -279,14 +279,16 @@ describe("a 3-VM cluster", () => {
   it("is a Kubernetes lab: kubespray's groups in both inventories, and each VM resolves the others by short name and FQDN", async () => {
     const cwd = path.join(project, "handoff");
     await typed(A, readmeCommand("pulumi stack output inventoryYaml > inventory.yaml"), { cwd });
-    // Ansible's own view of the groups, from the INI and the YAML inventory alike (its graph lists members sorted).
-    const expected = ["@k8s_cluster:", "  |--@kube_control_plane:", "  |  |--boreas", "  |--@kube_node:", "  |  |--notus", "  |  |--zephyrus"];
+    // Ansible's own view of the groups, from the INI and the YAML inventory alike (hosts in config order).
+    const expected = ["@k8s_cluster:", "  |--@kube_control_plane:", "  |  |--boreas", "  |--@kube_node:", "  |  |--zephyrus", "  |  |--notus"];
     for (const file of ["inventory.ini", "inventory.yaml"]) {
       const graph = execFileSync("ansible-inventory", ["-i", path.join(cwd, file), "--graph", "k8s_cluster"], { encoding: "utf8" });
       expect(graph.trimEnd().split("\n"), file).toEqual(expected);
       const etcd = execFileSync("ansible-inventory", ["-i", path.join(cwd, file), "--graph", "etcd"], { encoding: "utf8" });
       expect(etcd.trimEnd().split("\n"), file).toEqual(["@etcd:", "  |--boreas"]);
     }
+    const whole = await typed(A, readmeCommand("ansible-inventory -i inventory.ini --graph"), { cwd });
+    for (const line of ["  |--@anemoi:", "  |--@k8s_cluster:", "  |  |--@kube_control_plane:", "  |--@etcd:"]) expect(whole.split("\n")).toContain(line);
     const net = `10.231.${A.subnet}`;
     for (const vm of A.vms) {
       expect(sshVm(A, vm, ["hostname", "-f"]).trim()).toBe(`${vm}.anemoi.internal`);
@@ -297,8 +299,9 @@ describe("a 3-VM cluster", () => {
         }
       }
     }
-    // The ssh_config knows each VM by its FQDN as well.
-    expect(sshVm(A, "zephyrus.anemoi.internal", ["hostname"]).trim()).toBe("zephyrus");
+    // The ssh_config knows each VM by its FQDN as well, as README shows it.
+    const login = await typed(A, readmeCommand("ssh -F anemoi.ssh_config boreas.anemoi.internal"), { cwd, netns: lv.netns(), input: "hostname\n" });
+    expect(login.split("\n")).toContain("boreas");
     // zephyrus' data disk: raw, unformatted, at its by-id path, of its size.
     expect(sshVm(A, "zephyrus", ["lsblk -bndo SIZE,FSTYPE $(readlink -f /dev/disk/by-id/virtio-ceph)"]).trim()).toBe(String(1024 ** 3));
   }, 300_000);
@@ -439,7 +442,7 @@ describe("a 3-VM cluster", () => {
     expect(idsAfter.notus).not.toBe(ids.notus);
     // root's authorized keys are the new key's (and the provisioner's): the old key is refused.
     const knownHostsFile = path.join(project, ".vm-cluster", A.stack, `${A.cluster}.known_hosts`);
-    expect(readFileSync(knownHostsFile, "utf8")).toContain(`${net}.22,notus `);
+    expect(readFileSync(knownHostsFile, "utf8")).toContain(`${net}.22,notus,notus.anemoi.internal `);
     let refused = "";
     try {
       ns(

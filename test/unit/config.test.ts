@@ -225,6 +225,24 @@ describe("parseClusterConfig: Kubernetes-lab shape", () => {
   });
 });
 
+describe("README's Kubernetes lab", () => {
+  it("is a valid stack: one control-plane node and two workers, with their classes, groups and data disks", () => {
+    const readme = readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+    const block = /<!-- kubernetes-lab:begin -->\n```yaml\n([\s\S]*?)```\n<!-- kubernetes-lab:end -->/.exec(readme);
+    expect(block, "the yaml block between the kubernetes-lab markers").not.toBeNull();
+    const config = (parseYaml(block![1]!) as { config: Record<string, unknown> }).config;
+    const raw = Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^vm-cluster:/, ""), value]));
+    const model = parseOk(raw);
+    expect(model.vms.map((vm) => [vm.name, vm.memoryMiB, vm.vcpus, vm.diskBytes / GiB, vm.groups, vm.dataDisks.map((d) => d.name)])).toEqual([
+      ["cp1", 4096, 2, 35, ["kube_control_plane", "etcd"], []],
+      ["w1", 8192, 4, 50, ["kube_node"], ["ceph"]],
+      ["w2", 8192, 4, 50, ["kube_node"], ["ceph"]],
+    ]);
+    expect(model.inventoryChildren).toEqual({ k8s_cluster: ["kube_control_plane", "kube_node"] });
+    expect(model.vms[0]!.fqdn).toBe("cp1.lab.internal");
+  });
+});
+
 describe("parseClusterConfig: each bad config names its key", () => {
   const vm = (raw: Record<string, any>, i: number) => raw.vms[i] as Record<string, unknown>;
   const cases: [string, (raw: Record<string, any>) => void, string, string][] = [
