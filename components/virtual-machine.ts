@@ -153,6 +153,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         consoleLog,
         owner: args.owner,
         shutdownTimeoutSeconds: 10,
+        running: vm.running,
         dataDisks: pulumi.all(vm.dataDisks.map((data) => inPool(data.volume).apply((path) => ({ serial: data.name, path })))),
       },
       { parent: this, dependsOn: [seed, ...dataDisks] },
@@ -164,6 +165,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
         vm: vm.name,
         domain: this.domain.name,
         domainStartedAt: this.domain.startedAt,
+        domainId: this.domain.id,
+        domainRestart: this.domain.restart,
+        running: vm.running,
         network: args.networkName,
         mac: vm.mac,
         ip: vm.ip,
@@ -194,6 +198,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
         // Known at preview (the disk's own output is not while it changes); readiness comes after the disk.
         diskBytes: vm.diskBytes,
         diskCreatedAt: disk.createdAt,
+        running: vm.running,
       },
       parent,
     );

@@ -5,7 +5,7 @@
 // reach only VMs made after the change. Create only records (the first boot applied the same
 // values), unless the disk predates that record (a stack from an older vm-cluster, whose guests may
 // lag behind the config): then create applies every setting once. Update applies what changed, in
-// one SSH session.
+// one SSH session; while the VM is kept shut down, when it runs again.
 import * as pulumi from "@pulumi/pulumi";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS, etcHosts } from "../cloudinit/user-data";
 import { shellQuote } from "../transport/command";
@@ -41,6 +41,8 @@ export interface GuestSettingsInputs extends GuestAccess {
   diskBytes: number;
   /** When the disk was made; none for a disk from an older vm-cluster, whose guest may lag behind. */
   diskCreatedAt?: string;
+  /** False while the VM is kept shut down: changes wait in state, applied when it runs again. */
+  running?: boolean;
 }
 
 export type GuestSettingsArgs = InputsOf<GuestSettingsInputs>;
@@ -149,17 +151,22 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
 >("guest settings", {
   async create(inputs) {
     // A disk from an older vm-cluster: its guest was set up by another config, perhaps; apply all once.
-    if (inputs.diskCreatedAt === undefined) await applyInGuest(inputs.vm, inputs.ip, [inputs], settingsScript({ diskBytes: 0 }, inputs));
+    if (inputs.diskCreatedAt === undefined && inputs.running !== false)
+      await applyInGuest(inputs.vm, inputs.ip, [inputs], settingsScript({ diskBytes: 0 }, inputs));
     return { id: inputs.vm, outs: inputs };
   },
 
   async diff(_id, olds, news) {
+    // A stopped VM: state records that, and keeps the settings its guest has, so its start applies what changed meanwhile.
+    if (news.running === false) return { changes: olds.running !== false };
+    if (olds.running === false) return { changes: true };
     if (SETTINGS.some((k) => isUnknown(news[k]))) return { changes: true };
     // A data disk gone changes nothing in the guest, yet state must forget it (so a later one of that name is waited for).
     return { changes: settingsScript(olds, news) !== "" || !same(olds.dataDisks ?? [], news.dataDisks ?? []) };
   },
 
   async update(_id, olds, news) {
+    if (news.running === false) return { outs: { ...olds, running: false } };
     const script = settingsScript(olds, news);
     if (script === "") return { outs: news };
     // The guest accepts the old provisioner key and shows the old host key until it is changed (a

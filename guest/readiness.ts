@@ -8,6 +8,7 @@ import { virsh, type LibvirtTarget } from "../libvirt/virsh";
 import { withGuest } from "./guest-ssh";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
+import { isUnknown } from "../provider/unknown";
 
 export interface ReadinessInputs {
   target: LibvirtTarget;
@@ -16,6 +17,11 @@ export interface ReadinessInputs {
   domain: string;
   /** The domain's last start by its provider: a restart or a new domain is waited for again. */
   domainStartedAt: string;
+  /** The domain's id and its `restart`: in preview they tell whether a domain being changed restarts. */
+  domainId: string;
+  domainRestart: string;
+  /** False for a VM kept shut down: nothing to wait for until it runs again. */
+  running: boolean;
   network: string;
   mac: string;
   ip: string;
@@ -86,16 +92,30 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs,
   "readiness",
   {
     async create(inputs) {
-      await waitReady(inputs);
+      if (inputs.running) await waitReady(inputs);
       return { id: inputs.domain, outs: inputs };
     },
     async diff(_id, olds, news) {
-      // A new or restarted VM (or a new address or host key) must be waited for again.
-      const replaces = (["domain", "domainStartedAt", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
+      const replaces = waitAgainFor(olds, news);
       return { changes: replaces.length > 0, replaces };
     },
   },
 );
+
+/**
+ * Why the VM must be waited for again: a new or restarted domain, a new address or host key. In
+ * preview a domain being changed has no start time yet; it restarts when it is made anew (its id
+ * not known yet) or its check says so. `up` asks again with the start time known.
+ */
+export function waitAgainFor(olds: ReadinessInputs, news: ReadinessInputs): string[] {
+  const replaces: string[] = (["domain", "ip", "mac", "hostPublicKey"] as const).filter((k) => olds[k] !== news[k]);
+  // State from before the key existed: the VM ran.
+  if ((olds.running ?? true) !== news.running) replaces.push("running");
+  const startKnown = news.domainStartedAt !== undefined && !isUnknown(news.domainStartedAt);
+  const restarts = startKnown ? olds.domainStartedAt !== news.domainStartedAt : isUnknown(news.domainId) || news.domainRestart !== "";
+  if (restarts) replaces.push("domainStartedAt");
+  return replaces;
+}
 
 /** Exists once its VM answered SSH and cloud-init finished; depend on it to use the VM. */
 export class Readiness extends pulumi.dynamic.Resource {

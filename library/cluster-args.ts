@@ -179,6 +179,12 @@ export interface ClusterArgs {
       readonly size: string | number;
     }[];
     /**
+     * `false` keeps the VM defined, with its disks, but shut down (gracefully), so a lab fits a small host; `true` starts it again. A VM started or stopped by hand is drift: `pulumi up` puts it back.
+     * Default: `true`.
+     * On change: stops or starts this VM.
+     */
+    readonly running?: boolean;
+    /**
      * Ansible groups the VM is in, besides the `<cluster>` group of all VMs: the `inventory` output has a section for each. Example: `[kube_control_plane, etcd]`.
      * Default: none.
      * On change: nothing on the host.

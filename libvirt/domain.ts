@@ -1,4 +1,5 @@
-// One VM's libvirt domain: defined with our owner marker and started. Changes of memory, vCPUs or
+// One VM's libvirt domain: defined with our owner marker and started, or kept shut down while its
+// `running` input is false (a graceful shutdown when it changes to false; a start back). Changes of memory, vCPUs or
 // devices redefine it and, when it runs, restart it with a graceful shutdown first; so does a new
 // DHCP lease (address, prefix, gateway: the guest asks for it when it boots). Its `restart` input, filled in by check, says
 // so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
@@ -37,6 +38,8 @@ export interface DomainInputs {
   restart?: string;
   /** Raw volumes beside the VM's own disk; a change plugs them in or out of the running guest. */
   dataDisks?: DataDiskAttachment[];
+  /** Whether it should run (state: whether it does); stopped, it keeps its definition and disks. */
+  running?: boolean;
 }
 
 export interface DataDiskAttachment {
@@ -70,6 +73,9 @@ function otherDisk(olds: Partial<DomainInputs>, news: DomainInputs): boolean {
   // The engine asks with the old state's inputs, whose diskPath came from the disk then.
   return olds.disk === undefined ? isUnknown(news.disk) || isUnknown(news.diskPath) : olds.disk !== news.disk;
 }
+/** Whether the domain should run: state from before the key existed had every domain running. */
+const shouldRun = (i: Partial<DomainInputs>) => i.running !== false;
+
 /** Properties the guest takes up when it boots: a change restarts the domain. */
 const AT_BOOT = ["lease"] as const;
 
@@ -83,6 +89,10 @@ function changedKeys<K extends keyof DomainInputs>(keys: readonly K[], olds: Par
  * known yet (the seed's path while the seed is made anew) is left out: it comes back the same.
  */
 export function restartReason(olds: Partial<DomainInputs>, news: DomainInputs): string {
+  // State from before the key existed: the domain ran.
+  const [was, wanted] = [olds.running ?? true, shouldRun(news)];
+  if (!wanted) return was ? `graceful shutdown of ${news.name}: running true → false` : "";
+  if (!was) return `start of ${news.name}: running false → true`;
   const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).filter((k) => !isUnknown(news[k]));
   if (changed.length === 0) return "";
   return `graceful shutdown and start of ${news.name}: ${changed.map((k) => `${k} ${String(olds[k])} → ${String(news[k])}`).join(", ")}`;
@@ -193,6 +203,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // Ours from an interrupted run (the marker names this stack): redefine it to what is wanted.
     if (existing?.live.running) await stopDomain(t, inputs.name, inputs.shutdownTimeoutSeconds);
     await defineXml(t, ["define"], domainXml(inputs, existing?.uuid));
+    if (!shouldRun(inputs)) return { id: inputs.name, outs: { ...inputs, running: false, startedAt: "" } };
     try {
       await virsh(t, ["start", inputs.name]);
     } catch (err) {
@@ -225,10 +236,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
       if (capacity !== undefined) failures.push(...capacityFailures(capacity, news.name, news.memoryMiB, news.vcpus));
     }
     const restart = olds.name === undefined ? "" : restartReason(olds, news);
-    // An update that restarts nothing (data disks plugged in) keeps the start time: known in preview,
-    // so what waits for the guest is not shown as waiting again.
-    const kept = olds.name !== undefined && restart === "" && typeof (olds as Partial<DomainState>).startedAt === "string";
-    return { inputs: { ...news, restart, ...(kept && { startedAt: (olds as DomainState).startedAt }) }, failures };
+    return { inputs: { ...news, restart }, failures };
   },
 
   async diff(_id, olds, news) {
@@ -239,7 +247,8 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // A key the old state lacks is recorded (an update that touches nothing), never a restart.
     const recorded = (["disk", ...AT_BOOT] as const).some((k) => olds[k] === undefined && news[k] !== undefined);
     const plugged = attachmentsKey(olds.dataDisks) !== attachmentsKey(news.dataDisks);
-    const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || plugged || !olds.running;
+    // State's `running` is what the host had at the last up or refresh: one started or stopped by hand is drift.
+    const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).length > 0 || recorded || plugged || olds.running !== shouldRun(news);
     return { changes: replaces.length > 0 || changed || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
@@ -266,6 +275,10 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     // State names the marker the host has: the new one only when the domain was defined anew.
     const owner = redefine ? news.owner : olds.owner;
     const state = (await virshIfExists(t, ["domstate", id]))?.trim();
+    if (!shouldRun(news)) {
+      await stopDomain(t, id, news.shutdownTimeoutSeconds);
+      return { outs: { ...news, owner, running: false, startedAt: olds.startedAt } };
+    }
     if (state === "running") return { outs: { ...news, owner, running: true, startedAt: olds.startedAt } };
     await virsh(t, ["start", id]);
     return { outs: { ...news, owner, running: true, startedAt: new Date().toISOString() } };
@@ -292,8 +305,10 @@ export class Domain extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly consoleLog: pulumi.Output<string>;
   declare readonly startedAt: pulumi.Output<string>;
+  /** Known in preview, unlike startedAt while the domain changes: what waits for the guest reads it. */
+  declare readonly restart: pulumi.Output<string>;
 
   constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
-    super(domainProvider, name, { ...args, running: undefined, startedAt: undefined }, opts, "vm-cluster", "Domain");
+    super(domainProvider, name, { ...args, startedAt: undefined, restart: undefined }, opts, "vm-cluster", "Domain");
   }
 }

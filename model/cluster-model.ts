@@ -55,6 +55,8 @@ export interface VmModel extends VmNames {
   /** Ansible groups besides the cluster's own. */
   readonly groups: readonly string[];
   readonly dataDisks: readonly DataDiskModel[];
+  /** Whether the domain runs; a stopped one keeps its definition and disks. */
+  readonly running: boolean;
 }
 
 export interface DataDiskModel {

@@ -13,6 +13,8 @@ export const ON_CHANGE = [
   "replaces that data disk (a new, empty one), hot-plugged",
   /** A graceful shutdown, then a start: the disk and everything on it stay. */
   "restarts this VM",
+  /** A graceful shutdown (the definition and disks stay), or a start and the wait until it is ready. */
+  "stops or starts this VM",
   "restarts the VMs of this class",
   "restarts every VM",
   /** A new libvirt domain boots the same disk. */

@@ -38,6 +38,7 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
         diskBytes: vm.disk ?? sizes.disk ?? config.defaults.disk,
         fqdn: `${vm.name}.${domain}`,
         groups: vm.groups,
+        running: vm.running,
         dataDisks: vm.dataDisks.map((disk) => ({ name: disk.name, sizeBytes: disk.size, volume: dataDiskVolume(config.cluster, vm.name, disk.name) })),
         ...vmNames(config.cluster, vm.name),
       };

@@ -297,6 +297,11 @@ export function configSectionsSchema(io: ConfigIo) {
         description:
           "Raw, unformatted, sparse disks beside the VM's own, in the cluster's pool, for Ceph, Rook or Longhorn: plugged into the running VM when added and out when removed, with no restart; removed with the VM.",
       }),
+    running: z.boolean().default(true).meta({
+      onChange: "stops or starts this VM",
+      description:
+        "`false` keeps the VM defined, with its disks, but shut down (gracefully), so a lab fits a small host; `true` starts it again. A VM started or stopped by hand is drift: `pulumi up` puts it back.",
+    }),
     groups: z.array(groupName).default([]).meta({
       onChange: "nothing on the host",
       description:

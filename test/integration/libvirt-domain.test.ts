@@ -118,6 +118,27 @@ describe("domain", () => {
     expect(virshSync("domstate", NAME).trim()).toBe("running");
   });
 
+  it("with running: false shuts it down and keeps it defined, stops one started by hand, and starts it back", async () => {
+    const stopped = (await domainProvider.check!(state, { ...state, running: false })).inputs as DomainInputs;
+    expect(stopped.restart).toBe(`graceful shutdown of ${NAME}: running true → false`);
+    expect((await domainProvider.diff!(NAME, state, stopped)).changes).toBe(true);
+    let now = (await domainProvider.update!(NAME, state, stopped)).outs as DomainState;
+    expect(now.running).toBe(false);
+    expect(virshSync("domstate", NAME).trim()).toBe("shut off");
+    expect((await domainProvider.diff!(NAME, (await domainProvider.read!(NAME, now)).props!, stopped)).changes).toBe(false);
+    // Started by hand: drift, put back by the next update.
+    virshSync("start", NAME);
+    const drifted = (await domainProvider.read!(NAME, now)).props!;
+    expect((await domainProvider.diff!(NAME, drifted, stopped)).changes).toBe(true);
+    now = (await domainProvider.update!(NAME, drifted, stopped)).outs as DomainState;
+    expect(virshSync("domstate", NAME).trim()).toBe("shut off");
+    const started = (await domainProvider.check!(stopped, { ...stopped, running: true })).inputs as DomainInputs;
+    expect(started.restart).toBe(`start of ${NAME}: running false → true`);
+    state = (await domainProvider.update!(NAME, now, started)).outs as DomainState;
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+    expect(state.startedAt > now.startedAt).toBe(true);
+  });
+
   it("sees a domain undefined behind its back as gone, and a new one is created in its place", async () => {
     virshSync("destroy", NAME);
     virshSync("undefine", NAME);

@@ -174,6 +174,15 @@ async function plan(a: Built, b: Built): Promise<Map<string, Step>> {
       }
     }
   }
+  // In preview an updating domain's start time is not known yet (its outputs are its checked
+  // inputs): what waits for the guest is asked with it unknown, and its restart reason known.
+  for (const [name, r] of b.resources) {
+    if (r.kind !== "Readiness" || (steps.get(name)!.op !== "same" && steps.get(name)!.op !== "update")) continue;
+    const domain = [...(r.sources.get("domainStartedAt") ?? [])][0]!;
+    if (steps.get(domain)?.op !== "update") continue;
+    const preview = { ...news.get(name)!, domainStartedAt: UNKNOWN, domainRestart: news.get(domain)!.restart };
+    if ((await PROVIDERS.Readiness!.diff!(name, olds.get(name)!, preview)).replaces?.length) steps.set(name, { op: "replace" });
+  }
   return steps;
 }
 
@@ -196,9 +205,11 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concern
     const disk = gone(name(a.model, `${va.name}-disk`), name(b.model, `${vb.name}-disk`));
     const domain = gone(name(a.model, `${va.name}-domain`), name(b.model, `${vb.name}-domain`));
     if (disk && !domain) throw new Error(`VM ${i}: the disk is replaced under a domain that stays`);
-    if (disk) return "replace";
-    if (domain) return "recreate";
-    return steps.get(name(b.model, `${vb.name}-domain`))?.restart ? "restart" : "none";
+    const vm = disk ? "replace" : domain ? "recreate" : steps.get(name(b.model, `${vb.name}-domain`))?.restart ? "restart" : "none";
+    // Preview shows the wait for the guest again exactly when the VM boots anew.
+    const waits = ["replace", "create"].includes(steps.get(name(b.model, `${vb.name}-ready`))?.op ?? "");
+    if (waits !== (vm !== "none")) throw new Error(`VM ${i}: ${vm}, but readiness is ${waits ? "" : "not "}replaced`);
+    return vm;
   });
   const every = (e: string) => vms.every((v) => v === e);
   const only = (e: string) => vms.every((v, i) => v === (concerned.vms.includes(i) ? e : "none"));
@@ -280,6 +291,7 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:vms[].dataDisks": { change: vm0({ dataDisks: [{ name: "ceph", size: "10G" }] }) },
   "vm-cluster:vms[].dataDisks[].name": { base: CEPH, change: vm0({ dataDisks: [{ name: "rook", size: "10G" }] }) },
   "vm-cluster:vms[].dataDisks[].size": { base: CEPH, change: vm0({ dataDisks: [{ name: "ceph", size: "20G" }] }) },
+  "vm-cluster:vms[].running": { change: vm0({ running: false }), concerns: { vms: [0], restart: "stops or starts this VM" } },
   "vm-cluster:vms[].groups": { change: vm0({ groups: ["kube_control_plane"] }) },
   "vm-cluster:classes": { change: () => ({ "vm-cluster:classes": { unused: { vcpus: 4 } } }) },
   "vm-cluster:classes.<name>.memoryMiB": { base: WORKERS, change: () => ({ "vm-cluster:classes": { worker: { memoryMiB: 3072 } } }), concerns: CLASS_VMS },

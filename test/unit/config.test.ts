@@ -288,6 +288,7 @@ describe("parseClusterConfig: each bad config names its key", () => {
     ["class name with an underscore", (r) => (r.classes = { big_one: {} }), "classes.big_one", "not a class name"],
     ["class with memory 0", (r) => (r.classes = { worker: { memoryMiB: 0 } }), "classes.worker.memoryMiB", "at least 1"],
     ["data disk name that is no id", (r) => (vm(r, 0).dataDisks = [{ name: "Ceph Disk", size: "1G" }]), "vms[0].dataDisks[0].name", "not a data disk name"],
+    ["running that is not a boolean", (r) => (vm(r, 0).running = "no"), "vms[0].running", "expected true or false"],
     ["data disk name over 20 characters", (r) => (vm(r, 0).dataDisks = [{ name: "d".repeat(21), size: "1G" }]), "vms[0].dataDisks[0].name", "at most 20"],
     [
       "two data disks of one name",
