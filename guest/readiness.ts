@@ -92,7 +92,7 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider<ReadinessInputs,
   "readiness",
   {
     async create(inputs) {
-      if (inputs.running) await waitReady(inputs);
+      if (inputs.running !== false) await waitReady(inputs);
       return { id: inputs.domain, outs: inputs };
     },
     async diff(_id, olds, news) {

@@ -499,6 +499,29 @@ describe("a 3-VM cluster", () => {
     expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
   }, 600_000);
 
+  it("keeps a worker shut down with running: false, preview saying so, and starts it again", async () => {
+    const ids = domainIds(A);
+    const stopped: StackDef = { ...A, vmExtra: { ...A.vmExtra, notus: { ...A.vmExtra?.notus, running: false } } };
+    writeStackFile(stopped);
+    const steps = JSON.parse(await ok(stopped, "preview", "--json")).steps as { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[];
+    expect(steps.find((s) => s.urn.endsWith("::anemoi-notus-domain"))?.newState?.inputs?.restart).toBe(
+      "graceful shutdown of anemoi-notus: running true → false",
+    );
+    const others = steps.filter((s) => s.op !== "same" && !s.urn.includes("-notus-")).map((s) => s.urn.split("::").pop());
+    expect(others).toEqual([]);
+    await ok(stopped, "up", "--yes");
+    const state = (vm: string) => execFileSync("virsh", ["-c", "qemu:///system", "domstate", `anemoi-${vm}`], { encoding: "utf8" }).trim();
+    expect(state("notus")).toBe("shut off");
+    expect(await ok(stopped, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+    writeStackFile(A);
+    await ok(A, "up", "--yes");
+    expect(state("notus")).toBe("running");
+    expect(sshVm(A, "notus", ["hostname"]).trim()).toBe("notus");
+    const after = domainIds(A);
+    expect({ boreas: after.boreas, zephyrus: after.zephyrus }).toEqual({ boreas: ids.boreas, zephyrus: ids.zephyrus });
+    expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+  }, 600_000);
+
   it("shows in preview what a new image or a new MAC would replace", async () => {
     const replaced = async (def: StackDef) => {
       writeStackFile(def);
