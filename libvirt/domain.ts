@@ -89,8 +89,7 @@ function changedKeys<K extends keyof DomainInputs>(keys: readonly K[], olds: Par
  * known yet (the seed's path while the seed is made anew) is left out: it comes back the same.
  */
 export function restartReason(olds: Partial<DomainInputs>, news: DomainInputs): string {
-  // State from before the key existed: the domain ran.
-  const [was, wanted] = [olds.running ?? true, shouldRun(news)];
+  const [was, wanted] = [shouldRun(olds), shouldRun(news)];
   if (!wanted) return was ? `graceful shutdown of ${news.name}: running true → false` : "";
   if (!was) return `start of ${news.name}: running false → true`;
   const changed = changedKeys([...SETTINGS, ...AT_BOOT], olds, news).filter((k) => !isUnknown(news[k]));
@@ -274,11 +273,11 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
     if (!redefine) await plugDataDisks(t, id, olds.dataDisks ?? [], news.dataDisks ?? []);
     // State names the marker the host has: the new one only when the domain was defined anew.
     const owner = redefine ? news.owner : olds.owner;
-    const state = (await virshIfExists(t, ["domstate", id]))?.trim();
     if (!shouldRun(news)) {
       await stopDomain(t, id, news.shutdownTimeoutSeconds);
       return { outs: { ...news, owner, running: false, startedAt: olds.startedAt } };
     }
+    const state = (await virshIfExists(t, ["domstate", id]))?.trim();
     if (state === "running") return { outs: { ...news, owner, running: true, startedAt: olds.startedAt } };
     await virsh(t, ["start", id]);
     return { outs: { ...news, owner, running: true, startedAt: new Date().toISOString() } };
