@@ -2,6 +2,7 @@
 // iptables rules, and with the nftables backend libvirt's own tables would drop what they accept.
 // The setting exists from libvirt 10.4 (older releases always use iptables): skipped, with a
 // warning, where it does not. Shared by every stack: the last one restores network.conf.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
@@ -159,7 +160,7 @@ export class FirewallBackend extends pulumi.dynamic.Resource {
       stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
     };
     const props = settingProps(inputs, ["libvirtVersion", "supported", "backend", "registered", "warnings"]);
-    super(firewallBackendProvider, name, props, opts, "vm-cluster", "FirewallBackend");
+    super(firewallBackendProvider, name, props, deleteFirst(opts), "vm-cluster", "FirewallBackend");
     showWarnings(this, this.warnings);
   }
 }

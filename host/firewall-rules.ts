@@ -1,6 +1,7 @@
 // The cluster's iptables rules (the seed's FORWARD pair and MASQUERADE). Each is checked with
 // `-C` before it is added, so an up never doubles one; refresh reports a rule deleted by hand,
 // the next up adds it again; destroy deletes this cluster's rules and nothing else.
+import { deleteFirst } from "../provider/delete-first";
 import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
@@ -127,6 +128,6 @@ export class FirewallRules extends pulumi.dynamic.Resource {
   declare readonly rules: pulumi.Output<string[]>;
 
   constructor(name: string, args: FirewallRulesArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallRulesProvider, name, { ...args, rules: undefined }, opts, "vm-cluster", "FirewallRules");
+    super(firewallRulesProvider, name, { ...args, rules: undefined }, deleteFirst(opts), "vm-cluster", "FirewallRules");
   }
 }

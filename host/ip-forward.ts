@@ -1,6 +1,7 @@
 // net.ipv4.ip_forward=1, set now and persisted in a sysctl.d file of its own: the host routes the
 // cluster's NAT traffic. Shared by every stack on the host: the last one to leave restores the
 // value and the file as they were before the first one came.
+import { deleteFirst } from "../provider/delete-first";
 import { posix } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
@@ -125,6 +126,6 @@ export class IpForward extends pulumi.dynamic.Resource {
       stateDir: args.stateDir ?? DEFAULT_STATE_DIR,
     };
     const props = settingProps(inputs, ["value", "persisted", "registered"]);
-    super(ipForwardProvider, name, props, opts, "vm-cluster", "IpForward");
+    super(ipForwardProvider, name, props, deleteFirst(opts), "vm-cluster", "IpForward");
   }
 }

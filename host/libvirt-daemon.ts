@@ -1,6 +1,7 @@
 // libvirt's daemons running (and, with systemd, enabled at boot). Without systemd (containers, the
 // test bed) virtlogd and libvirtd are started directly. Destroy leaves them running: other stacks
 // and other software on the host use the same daemons.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists } from "../transport/files";
@@ -139,7 +140,7 @@ export class LibvirtDaemon extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LibvirtDaemonArgs, opts?: pulumi.CustomResourceOptions) {
     const props = settingProps({ connection: args.connection }, ["manager", "units", "running", "enabled", "warnings"]);
-    super(libvirtDaemonProvider, name, props, opts, "vm-cluster", "LibvirtDaemon");
+    super(libvirtDaemonProvider, name, props, deleteFirst(opts), "vm-cluster", "LibvirtDaemon");
     showWarnings(this, this.warnings);
   }
 }

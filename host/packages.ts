@@ -1,6 +1,7 @@
 // The host packages vm-cluster needs, by distribution family; only missing ones are installed.
 // Destroy leaves them installed: other software may use them, and removing packages is the
 // host owner's call, not a cluster's.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
@@ -95,6 +96,6 @@ export class HostPackages extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: HostPackagesArgs, opts?: pulumi.CustomResourceOptions) {
     const props = settingProps({ connection: args.connection }, ["family", "distro", "packages", "missing", "installed"]);
-    super(hostPackagesProvider, name, props, opts, "vm-cluster", "HostPackages");
+    super(hostPackagesProvider, name, props, deleteFirst(opts), "vm-cluster", "HostPackages");
   }
 }

@@ -1,5 +1,6 @@
 // Can this host run the guests? The seed's lscpu check (VT-x / AMD-V) plus a usable /dev/kvm.
 // It changes nothing on the host, so everything else depends on it and runs only after it passed.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { hostDiff, hostIdentity } from "./host-diff";
@@ -170,7 +171,7 @@ export class VirtualizationCheck extends pulumi.dynamic.Resource {
       problems: undefined,
       warnings: undefined,
     };
-    super(virtualizationCheckProvider, name, props, opts, "vm-cluster", "VirtualizationCheck");
+    super(virtualizationCheckProvider, name, props, deleteFirst(opts), "vm-cluster", "VirtualizationCheck");
     showWarnings(this, this.warnings);
   }
 }

@@ -1,6 +1,7 @@
 // The cluster's base image: downloaded on the VM host (as the seed's get_url does), verified
 // against SHA512, cached on the host by checksum so other stacks reuse it without downloading,
 // and copied into the cluster's pool as a volume that the VM disks are overlays of.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { connect, type HostConnection } from "../transport/connection";
 import { poolPath } from "./pool";
@@ -180,6 +181,13 @@ export class BaseImage extends pulumi.dynamic.Resource {
   declare readonly virtualSize: pulumi.Output<number>;
 
   constructor(name: string, args: BaseImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(baseImageProvider, name, { ...args, verifiedSha512: undefined, path: undefined, virtualSize: undefined }, opts, "vm-cluster", "BaseImage");
+    super(
+      baseImageProvider,
+      name,
+      { ...args, verifiedSha512: undefined, path: undefined, virtualSize: undefined },
+      deleteFirst(opts),
+      "vm-cluster",
+      "BaseImage",
+    );
   }
 }

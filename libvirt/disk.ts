@@ -2,6 +2,7 @@
 // without a base, a data disk: a sparse raw volume the guest gets unformatted. Either grows in
 // place, under a running guest too (blockresize; the guest's root file system is grown over SSH by
 // guest/guest-settings.ts); it never shrinks.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
@@ -173,6 +174,6 @@ export class Disk extends pulumi.dynamic.Resource {
   declare readonly createdAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DiskArgs, opts?: pulumi.CustomResourceOptions) {
-    super(diskProvider, name, { ...args, path: undefined, createdAt: undefined }, opts, "vm-cluster", "Disk");
+    super(diskProvider, name, { ...args, path: undefined, createdAt: undefined }, deleteFirst(opts), "vm-cluster", "Disk");
   }
 }

@@ -4,6 +4,7 @@
 // DHCP lease (address, prefix, gateway: the guest asks for it when it boots). Its `restart` input, filled in by check, says
 // so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
 // Nothing here waits without a bound.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
@@ -308,6 +309,6 @@ export class Domain extends pulumi.dynamic.Resource {
   declare readonly restart: pulumi.Output<string>;
 
   constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
-    super(domainProvider, name, { ...args, startedAt: undefined, restart: undefined }, opts, "vm-cluster", "Domain");
+    super(domainProvider, name, { ...args, startedAt: undefined, restart: undefined }, deleteFirst(opts), "vm-cluster", "Domain");
   }
 }

@@ -1,6 +1,7 @@
 // The cluster's NAT network with one DHCP reservation and one DNS entry per VM. Both change live
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { connect, isCommandError } from "../transport/connection";
 import { formatIpv4, netmask } from "../model/ipv4";
@@ -256,6 +257,6 @@ export class NatNetwork extends pulumi.dynamic.Resource {
   declare readonly bridge: pulumi.Output<string>;
 
   constructor(name: string, args: NatNetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(natNetworkProvider, name, { ...args, active: undefined, autostart: undefined, plugged: undefined }, opts, "vm-cluster", "NatNetwork");
+    super(natNetworkProvider, name, { ...args, active: undefined, autostart: undefined, plugged: undefined }, deleteFirst(opts), "vm-cluster", "NatNetwork");
   }
 }

@@ -1,5 +1,6 @@
 // A dir storage pool: defined, built, started and autostarted; its directory is removed on delete
 // only when this resource created it.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
@@ -199,6 +200,13 @@ export class StoragePool extends pulumi.dynamic.Resource {
   declare readonly owner: pulumi.Output<Owner | undefined>;
 
   constructor(name: string, args: StoragePoolArgs, opts?: pulumi.CustomResourceOptions) {
-    super(storagePoolProvider, name, { ...args, createdDir: undefined, active: undefined, autostart: undefined }, opts, "vm-cluster", "StoragePool");
+    super(
+      storagePoolProvider,
+      name,
+      { ...args, createdDir: undefined, active: undefined, autostart: undefined },
+      deleteFirst(opts),
+      "vm-cluster",
+      "StoragePool",
+    );
   }
 }

@@ -1,6 +1,7 @@
 // The cluster's known_hosts as a file the stack keeps on the machine that runs Pulumi, so the
 // ssh_config and inventory outputs can name it by an absolute path and work from any folder.
 // Written atomically; destroy removes it and the folders it made.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
@@ -79,6 +80,6 @@ export class KnownHostsFile extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: KnownHostsFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(knownHostsFileProvider, name, { ...args, createdDir: undefined }, opts, "vm-cluster", "KnownHostsFile");
+    super(knownHostsFileProvider, name, { ...args, createdDir: undefined }, deleteFirst(opts), "vm-cluster", "KnownHostsFile");
   }
 }
