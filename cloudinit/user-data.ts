@@ -2,6 +2,8 @@
 // Its inputs come checked: the config's values by the model at the edge (host name, the user's key,
 // the CA bundle), the rest from our own generators (host and provisioner keys, the password hash).
 // The YAML writer quotes whatever they hold.
+import type { CloudConfig as UserCloudConfig } from "../model";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS, SSHD_DROP_IN_PATH } from "../model/guest-paths";
 import type { HostKeyPair } from "../secrets/host-key";
 import { toYaml } from "./yaml";
 
@@ -32,10 +34,9 @@ export interface UserDataArgs {
   readonly consolePasswordHash?: string;
   /** Mark cloud-init disabled once this first boot is done, as the seed removed it. */
   readonly disableCloudInitAfterBoot?: boolean;
+  /** The user's own modules, checked by the model not to touch what the ones above set. */
+  readonly cloudConfig?: UserCloudConfig;
 }
-
-export const CA_DIR = "/usr/local/share/ca-certificates/vm-cluster";
-export const CLOUD_INIT_DISABLED_FILE = "/etc/cloud/cloud-init.disabled";
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -58,18 +59,20 @@ export interface WriteFile {
   permissions: string;
 }
 
-/** The subset of cloud-config this project writes. */
+/** The subset of cloud-config this project writes, the user's modules merged in. */
 interface CloudConfig {
   hostname: string;
   fqdn: string;
   manage_etc_hosts: boolean;
-  users: UserEntry[];
+  users: (UserEntry | UserCloudConfig["users"][number])[];
   disable_root: boolean;
   ssh_pwauth: boolean;
   ssh_deletekeys: boolean;
   ssh_keys: Record<string, string>;
-  write_files: WriteFile[];
-  runcmd: (string | string[])[];
+  write_files: (WriteFile | UserCloudConfig["write_files"][number])[];
+  bootcmd?: UserCloudConfig["bootcmd"];
+  packages?: UserCloudConfig["packages"];
+  runcmd: (string | readonly string[])[];
 }
 
 /**
@@ -78,7 +81,7 @@ interface CloudConfig {
  * order, so this file comes before cloud-init's own 50-cloud-init.conf.
  */
 export const SSHD_DROP_IN: WriteFile = {
-  path: "/etc/ssh/sshd_config.d/00-vm-cluster.conf",
+  path: SSHD_DROP_IN_PATH,
   content: [
     "# vm-cluster: root logs in with its SSH key only.",
     "PermitRootLogin prohibit-password",
@@ -89,8 +92,6 @@ export const SSHD_DROP_IN: WriteFile = {
   owner: "root:root",
   permissions: "0644",
 };
-
-export const ETC_HOSTS = "/etc/hosts";
 
 /**
  * The guest's /etc/hosts, as cloud-init's Debian template writes it, with the FQDN that `hostname -f`
@@ -109,16 +110,21 @@ export function etcHosts(hostname: string, fqdn: string): string {
   ].join("\n");
 }
 
-/** `#cloud-config` user-data for one VM. */
+/**
+ * `#cloud-config` user-data for one VM. The user's modules come after ours: their files beside ours,
+ * their commands after ours (so the CA is trusted) and before cloud-init is switched off.
+ */
 export function userData(args: UserDataArgs): string {
   const caFiles = args.caCertificate === undefined ? [] : caCertificateFiles(args.caCertificate);
+  const own = args.cloudConfig;
 
-  const runcmd: (string | string[])[] = [
+  const runcmd: (string | readonly string[])[] = [
     // Without it a failing command in the middle would go unnoticed: the script's status is its last command's.
     "set -e",
     REQUIRE_PYTHON3,
   ];
   if (caFiles.length > 0) runcmd.push(["update-ca-certificates"]);
+  runcmd.push(...(own?.runcmd ?? []));
   // Last, so every step above has run before cloud-init is switched off for later boots.
   if (args.disableCloudInitAfterBoot) runcmd.push(["touch", CLOUD_INIT_DISABLED_FILE]);
 
@@ -133,6 +139,7 @@ export function userData(args: UserDataArgs): string {
         ...(args.consolePasswordHash === undefined ? {} : { hashed_passwd: args.consolePasswordHash }),
         ssh_authorized_keys: [...args.rootAuthorizedKeys],
       },
+      ...(own?.users ?? []),
     ],
     // Root logs in with its key (cloud-init would otherwise make it print "log in as debian").
     disable_root: false,
@@ -143,7 +150,15 @@ export function userData(args: UserDataArgs): string {
     ssh_deletekeys: true,
     ssh_keys: sshKeys(args.hostKeys),
     // write_files runs before sshd first starts: no restart needed.
-    write_files: [SSHD_DROP_IN, { path: ETC_HOSTS, content: etcHosts(args.hostname, args.fqdn), owner: "root:root", permissions: "0644" }, ...caFiles],
+    write_files: [
+      SSHD_DROP_IN,
+      { path: ETC_HOSTS, content: etcHosts(args.hostname, args.fqdn), owner: "root:root", permissions: "0644" },
+      ...caFiles,
+      ...(own?.write_files ?? []),
+    ],
+    // Only when given: a packages list makes cloud-init run apt.
+    ...(own !== undefined && own.bootcmd.length > 0 && { bootcmd: own.bootcmd }),
+    ...(own !== undefined && own.packages.length > 0 && { packages: own.packages }),
     runcmd,
   };
   return `#cloud-config\n${toYaml(config)}`;

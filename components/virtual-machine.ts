@@ -1,5 +1,6 @@
 // One VM: its host key, a copy-on-write disk over the base image, a cloud-init seed, the domain,
 // and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { caCertificateFiles, metaData, networkConfig, userData, type CaCertificate } from "../cloudinit";
@@ -100,6 +101,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
           caCertificate,
           consolePasswordHash,
           disableCloudInitAfterBoot: args.disableCloudInitAfterBoot,
+          cloudConfig: vm.cloudConfig,
         }),
       );
     const seed = new Seed(
@@ -112,9 +114,18 @@ export class VirtualMachine extends pulumi.ComponentResource {
         userData: pulumi.secret(userDataDoc),
         metaData: metaData({ instanceId: vm.domain, hostname: vm.name }),
         networkConfig: networkConfig({ macAddress: vm.mac }),
+        cloudConfigDigest: vm.cloudConfig === undefined ? "" : createHash("sha256").update(JSON.stringify(vm.cloudConfig)).digest("hex"),
       },
       parent,
     );
+    // In preview too: the seed's check compares the user's cloud-config with the one the VM was made with.
+    pulumi.all([seed.cloudConfigChanged, disk.urn]).apply(([changed, diskUrn]) => {
+      if (!changed) return;
+      void pulumi.log.warn(
+        `the cloud-config of ${vm.name} changed: cloud-init reads it at a first boot only, so the running VM keeps what its first boot did, and the new one waits in its seed for a new first boot. To give ${vm.name} one now (a new disk: what its disk holds is lost), run: pulumi up --replace '${diskUrn}'`,
+        seed,
+      );
+    });
     // Raw and sparse, no base: what the guest writes there is all they hold.
     const dataDisks = vm.dataDisks.map(
       (data) =>

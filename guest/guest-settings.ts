@@ -7,7 +7,8 @@
 // lag behind the config): then create applies every setting once. Update applies what changed, in
 // one SSH session; while the VM is kept shut down, when it runs again.
 import * as pulumi from "@pulumi/pulumi";
-import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS, etcHosts } from "../cloudinit/user-data";
+import { etcHosts } from "../cloudinit/user-data";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS } from "../model/guest-paths";
 import { shellQuote } from "../transport/command";
 import { withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";

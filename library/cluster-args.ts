@@ -185,6 +185,22 @@ export interface ClusterArgs {
      */
     readonly running?: boolean;
     /**
+     * Your own cloud-config for this VM's first boot, merged with vm-cluster's and with `defaults.cloudConfig` (its commands, packages and users after those; a file path or user name in both is this VM's). Set exactly one of `file` and `inline`. Its keys: `write_files`, `runcmd`, `bootcmd`, `packages`, `users`; what vm-cluster sets itself (host name, root's keys and password, host keys, the CA, /etc/hosts) is refused, named. Its `runcmd` runs after vm-cluster's, under `set -e` (a failing command fails `pulumi up`), before `pulumi up` returns. cloud-init reads it at a first boot only: a change reaches a new VM, or one reset to a fresh first boot (see Changing a running cluster).
+     * On change: next first boot only (running VMs keep theirs).
+     */
+    readonly cloudConfig?: {
+      /**
+       * Path of a cloud-config YAML file on the machine that runs Pulumi (`~/` is expanded). Example: `lab/worker.yaml`.
+       * On change: next first boot only (running VMs keep theirs).
+       */
+      readonly file?: string;
+      /**
+       * The cloud-config itself: a mapping in the stack file, or its YAML text. Example: `{ runcmd: ["modprobe br_netfilter"] }`.
+       * On change: next first boot only (running VMs keep theirs).
+       */
+      readonly inline?: string | Readonly<Record<string, unknown>>;
+    };
+    /**
      * Ansible groups the VM is in, besides the `<cluster>` group of all VMs: the `inventory` output has a section for each. Example: `[kube_control_plane, etcd]`.
      * Default: none.
      * On change: nothing on the host.
@@ -192,7 +208,7 @@ export interface ClusterArgs {
     readonly groups?: readonly string[];
   }[];
   /**
-   * Sizes of the VMs that set none of their own and whose class sets none.
+   * Sizes of the VMs that set none of their own and whose class sets none, and the cloud-config every VM gets.
    */
   readonly defaults?: {
     /**
@@ -213,6 +229,22 @@ export interface ClusterArgs {
      * On change: restarts every VM.
      */
     readonly vcpus?: number;
+    /**
+     * Your own cloud-config for every VM's first boot, merged with vm-cluster's (and each VM's `cloudConfig`). Set exactly one of `file` and `inline`. Its keys: `write_files`, `runcmd`, `bootcmd`, `packages`, `users`; what vm-cluster sets itself (host name, root's keys and password, host keys, the CA, /etc/hosts) is refused, named. Its `runcmd` runs after vm-cluster's, under `set -e` (a failing command fails `pulumi up`), before `pulumi up` returns. cloud-init reads it at a first boot only: a change reaches a new VM, or one reset to a fresh first boot (see Changing a running cluster).
+     * On change: next first boot only (running VMs keep theirs).
+     */
+    readonly cloudConfig?: {
+      /**
+       * Path of a cloud-config YAML file on the machine that runs Pulumi (`~/` is expanded). Example: `lab/worker.yaml`.
+       * On change: next first boot only (running VMs keep theirs).
+       */
+      readonly file?: string;
+      /**
+       * The cloud-config itself: a mapping in the stack file, or its YAML text. Example: `{ runcmd: ["modprobe br_netfilter"] }`.
+       * On change: next first boot only (running VMs keep theirs).
+       */
+      readonly inline?: string | Readonly<Record<string, unknown>>;
+    };
   };
   /**
    * Size classes by name, such as `control` and `worker`: a VM with `class` takes the sizes its class sets. Example: `{ worker: { memoryMiB: 4096, vcpus: 2 } }`.

@@ -1,5 +1,6 @@
 // A VM's cloud-init NoCloud seed: the ISO is built here (xorriso) and uploaded into the pool, so a
 // remote VM host needs no ISO tool. Its documents hold the VM's private host key: secret inputs.
+import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -20,6 +21,13 @@ export interface SeedInputs extends NoCloudDocuments {
   name: string;
   /** The stack whose pool this is: a seed an interrupted run left there is written anew. */
   owner?: Owner;
+  /** sha256 of the user's own cloud-config in it; none without one. */
+  cloudConfigDigest?: string;
+  /**
+   * Set by check: the user's cloud-config differs from the one this seed was made with, which the
+   * running VM, set up from that one, does not follow (cloud-init reads a seed at a first boot only).
+   */
+  cloudConfigChanged?: boolean;
 }
 
 export interface SeedState extends SeedInputs {
@@ -28,7 +36,7 @@ export interface SeedState extends SeedInputs {
   digest: string;
 }
 
-export type SeedArgs = InputsOf<SeedInputs>;
+export type SeedArgs = InputsOf<Omit<SeedInputs, "cloudConfigChanged">>;
 
 export function seedDigest(docs: NoCloudDocuments): string {
   return createHash("sha256")
@@ -69,6 +77,11 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
     return path ? { id, props: { ...props, path } } : {};
   },
 
+  async check(olds, news) {
+    const cloudConfigChanged = olds.name !== undefined && (olds.cloudConfigDigest ?? "") !== (news.cloudConfigDigest ?? "");
+    return { inputs: { ...news, cloudConfigChanged } };
+  },
+
   async diff(_id, olds, news) {
     // cloud-init reads the seed at first boot only; a new one matters for a new VM, so it is replaced.
     const replaces: string[] = (["pool", "name"] as const).filter((k) => olds[k] !== news[k]);
@@ -90,8 +103,16 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
 
 export class Seed extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;
+  declare readonly cloudConfigChanged: pulumi.Output<boolean>;
 
   constructor(name: string, args: SeedArgs, opts?: pulumi.CustomResourceOptions) {
-    super(seedProvider, name, { ...args, path: undefined, digest: undefined }, { ...opts, additionalSecretOutputs: ["userData"] }, "vm-cluster", "Seed");
+    super(
+      seedProvider,
+      name,
+      { ...args, path: undefined, digest: undefined },
+      { ...deleteFirst(opts), additionalSecretOutputs: ["userData"] },
+      "vm-cluster",
+      "Seed",
+    );
   }
 }

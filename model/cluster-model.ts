@@ -1,5 +1,6 @@
 // The validated, fully resolved cluster: defaults applied, files read, names derived.
 // Components consume only this, never raw config.
+import type { CloudConfig } from "./cloud-config";
 import type { VmNames } from "./names";
 import type { HostKeyPin } from "./ssh-key";
 
@@ -57,6 +58,8 @@ export interface VmModel extends VmNames {
   readonly dataDisks: readonly DataDiskModel[];
   /** Whether the domain runs; a stopped one keeps its definition and disks. */
   readonly running: boolean;
+  /** The user's cloud-config for its first boot (the VM's over the defaults'), merged with ours. */
+  readonly cloudConfig?: CloudConfig;
 }
 
 export interface DataDiskModel {

@@ -7,3 +7,4 @@ export * from "./mac";
 export * from "./names";
 export { parseSize } from "./size";
 export { type HostKeyPin, type PublicKey, parsePublicKey, sha256Fingerprint } from "./ssh-key";
+export { type CloudConfig } from "./cloud-config";

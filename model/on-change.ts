@@ -15,6 +15,8 @@ export const ON_CHANGE = [
   "restarts this VM",
   /** A graceful shutdown (the definition and disks stay), or a start and the wait until it is ready. */
   "stops or starts this VM",
+  /** cloud-init reads its seed at a first boot only: the seed is rewritten, the running VMs are left alone. */
+  "next first boot only (running VMs keep theirs)",
   "restarts the VMs of this class",
   "restarts every VM",
   /** A new libvirt domain boots the same disk. */

@@ -1,5 +1,6 @@
 // From checked config sections to the ClusterModel: defaults applied, names derived.
 import type { ClusterModel, ImageModel } from "./cluster-model";
+import { mergeCloudConfigs } from "./cloud-config";
 import { formatCidr, formatIpv4, netmask, parseCidr } from "./ipv4";
 import { stableMac } from "./mac";
 import { clusterNames, dataDiskVolume, vmNames } from "./names";
@@ -29,6 +30,7 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
     vms: config.vms.map((vm) => {
       // The VM's own size, then its class's, then the defaults.
       const sizes = vm.class === undefined ? {} : config.classes[vm.class]!;
+      const cloudConfig = mergeCloudConfigs(config.defaults.cloudConfig, vm.cloudConfig);
       return {
         name: vm.name,
         ip: vm.ip,
@@ -39,6 +41,7 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
         fqdn: `${vm.name}.${domain}`,
         groups: vm.groups,
         running: vm.running,
+        ...(cloudConfig !== undefined && { cloudConfig }),
         dataDisks: vm.dataDisks.map((disk) => ({ name: disk.name, sizeBytes: disk.size, volume: dataDiskVolume(config.cluster, vm.name, disk.name) })),
         ...vmNames(config.cluster, vm.name),
       };

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { type ConfigIo, readConfigFile } from "./config-io";
 import { parseCertificatePem } from "./certificate";
+import { CLOUD_CONFIG_KEYS, cloudConfigSchema, parseCloudConfigYaml } from "./cloud-config";
 import * as defaults from "./defaults";
 import {
   ANSIBLE_GROUP,
@@ -183,6 +184,34 @@ function load<T>(
 
 const PORT = "must be a TCP port number, 1-65535";
 
+const FIRST_BOOT = "next first boot only (running VMs keep theirs)";
+
+/** A user's own cloud-config, from a file or inline (a mapping, or YAML text), checked as cloud-config. */
+function cloudConfig(io: ConfigIo, description: string) {
+  return strictObject({
+    file: z.string().optional().meta({
+      onChange: FIRST_BOOT,
+      description: "Path of a cloud-config YAML file on the machine that runs Pulumi (`~/` is expanded). Example: `lab/worker.yaml`.",
+    }),
+    inline: z.unknown().optional().meta({
+      title: "mapping or YAML text",
+      onChange: FIRST_BOOT,
+      description: 'The cloud-config itself: a mapping in the stack file, or its YAML text. Example: `{ runcmd: ["modprobe br_netfilter"] }`.',
+    }),
+  })
+    .superRefine(exactlyOne("file", "inline", "the cloud-config"))
+    .transform((spec, ctx) => {
+      if (typeof spec.inline !== "string" && spec.file === undefined) return spec.inline;
+      const source = spec.file !== undefined ? { file: spec.file } : { text: spec.inline as string };
+      return load(io, ctx, spec.file !== undefined ? "file" : "inline", source, "a cloud-config", parseCloudConfigYaml) ?? z.NEVER;
+    })
+    .pipe(cloudConfigSchema)
+    .optional()
+    .meta({ onChange: FIRST_BOOT, description });
+}
+
+const CLOUD_CONFIG_RULES = `Set exactly one of \`file\` and \`inline\`. Its keys: ${CLOUD_CONFIG_KEYS.map((k) => `\`${k}\``).join(", ")}; what vm-cluster sets itself (host name, root's keys and password, host keys, the CA, /etc/hosts) is refused, named. Its \`runcmd\` runs after vm-cluster's, under \`set -e\` (a failing command fails \`pulumi up\`), before \`pulumi up\` returns. cloud-init reads it at a first boot only: a change reaches a new VM, or one reset to a fresh first boot (see Changing a running cluster).`;
+
 function hostSchema(io: ConfigIo) {
   const sudo = flag
     .default(false)
@@ -302,6 +331,10 @@ export function configSectionsSchema(io: ConfigIo) {
       description:
         "`false` keeps the VM defined, with its disks, but shut down (gracefully), so a lab fits a small host; `true` starts it again. A VM started or stopped by hand is drift: `pulumi up` puts it back.",
     }),
+    cloudConfig: cloudConfig(
+      io,
+      `Your own cloud-config for this VM's first boot, merged with vm-cluster's and with \`defaults.cloudConfig\` (its commands, packages and users after those; a file path or user name in both is this VM's). ${CLOUD_CONFIG_RULES}`,
+    ),
     groups: z.array(groupName).default([]).meta({
       onChange: "nothing on the host",
       description:
@@ -372,9 +405,13 @@ export function configSectionsSchema(io: ConfigIo) {
       }),
       memoryMiB: count("MiB").default(defaults.DEFAULT_MEMORY_MIB).meta({ onChange: "restarts every VM", description: "Each VM's memory in MiB." }),
       vcpus: count("vCPUs").default(defaults.DEFAULT_VCPUS).meta({ onChange: "restarts every VM", description: "Each VM's number of virtual CPUs." }),
+      cloudConfig: cloudConfig(
+        io,
+        `Your own cloud-config for every VM's first boot, merged with vm-cluster's (and each VM's \`cloudConfig\`). ${CLOUD_CONFIG_RULES}`,
+      ),
     })
       .prefault({})
-      .meta({ description: "Sizes of the VMs that set none of their own and whose class sets none." }),
+      .meta({ description: "Sizes of the VMs that set none of their own and whose class sets none, and the cloud-config every VM gets." }),
     classes: z.record(className, sizeClass).default({}).meta({
       onChange: "nothing on the host",
       description:

@@ -56,6 +56,8 @@ function leafType(row: ConfigRow): string {
       return "readonly string[]";
     case "mapping to lists of strings":
       return "Readonly<Record<string, readonly string[]>>";
+    case "mapping or YAML text":
+      return "string | Readonly<Record<string, unknown>>";
     default: {
       const values = literals(row.type);
       if (values.length === 0) throw new Error(`${row.path}: no TypeScript type for "${row.type}"`);

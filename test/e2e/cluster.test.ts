@@ -39,10 +39,28 @@ const LAB = {
   "vm-cluster:classes": { control: { memoryMiB: 384, vcpus: 1 }, worker: { memoryMiB: 384 } },
   "vm-cluster:inventory": { children: { k8s_cluster: ["kube_control_plane", "kube_node"] } },
 };
+/** notus' cloud-config file, written by beforeAll. */
+let labCloudConfig: string;
 const labRole = (vm: string) =>
   vm === "boreas"
     ? { class: "control", groups: ["kube_control_plane", "etcd"] }
-    : { class: "worker", groups: ["kube_node"], ...(vm === "zephyrus" && { dataDisks: [{ name: "ceph", size: "1G" }] }) };
+    : {
+        class: "worker",
+        groups: ["kube_node"],
+        ...(vm === "zephyrus" && { dataDisks: [{ name: "ceph", size: "1G" }] }),
+        ...(vm === "notus" && { cloudConfig: { file: labCloudConfig } }),
+      };
+/** notus' own cloud-config: a file, a user, and a runcmd that reads the file (so it ran after write_files). */
+const LAB_CLOUD_CONFIG = [
+  "#cloud-config",
+  "write_files:",
+  "  - { path: /etc/lab/role, content: worker, permissions: '0640' }",
+  "users:",
+  "  - { name: ops, shell: /bin/bash }",
+  "runcmd:",
+  "  - cp /etc/lab/role /root/runcmd-marker",
+  "",
+].join("\n");
 const B: StackDef = { stack: "e2e-b", cluster: "etoeb", subnet: 42, vms: ["boreas"] };
 
 let sandbox: EngineSandbox;
@@ -162,6 +180,8 @@ beforeAll(async () => {
   keyFile2 = path.join(sandbox.dir, "id_ed25519_2");
   caFile = path.join(sandbox.dir, "ca.crt");
   caFile2 = path.join(sandbox.dir, "ca2.crt");
+  labCloudConfig = path.join(sandbox.dir, "lab-cloud-config.yaml");
+  writeFileSync(labCloudConfig, LAB_CLOUD_CONFIG);
   for (const key of [keyFile, keyFile2]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e@test", "-f", key]);
   for (const [ca, cn] of [
     [caFile, "vm-cluster e2e CA"],
@@ -304,6 +324,13 @@ describe("a 3-VM cluster", () => {
     expect(login.split("\n")).toContain("boreas");
     // zephyrus' data disk: raw, unformatted, at its by-id path, of its size.
     expect(sshVm(A, "zephyrus", ["lsblk -bndo SIZE,FSTYPE $(readlink -f /dev/disk/by-id/virtio-ceph)"]).trim()).toBe(String(1024 ** 3));
+    // notus' own cloud-config ran before up returned: its file (mode kept), its user, its runcmd's marker.
+    expect(sshVm(A, "notus", ["stat -c %a /etc/lab/role; getent passwd ops | cut -d: -f7; cat /root/runcmd-marker"]).trim().split("\n")).toEqual([
+      "640",
+      "/bin/bash",
+      "worker",
+    ]);
+    expect(sshVm(A, "boreas", ["test -e /root/runcmd-marker || echo none"]).trim()).toBe("none");
   }, 300_000);
 
   it("lets root log in on the serial console with the generated password, and not with another", async () => {
@@ -521,6 +548,46 @@ describe("a 3-VM cluster", () => {
     expect({ boreas: after.boreas, zephyrus: after.zephyrus }).toEqual({ boreas: ids.boreas, zephyrus: ids.zephyrus });
     expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
   }, 600_000);
+
+  it("keeps a running VM as its first boot made it when its cloud-config changes, and resets it to a fresh first boot as README shows", async () => {
+    const ids = domainIds(A);
+    const changed: StackDef = {
+      ...A,
+      vmExtra: { ...A.vmExtra, notus: { ...A.vmExtra?.notus, cloudConfig: { inline: { runcmd: ["echo second > /root/second-marker"] } } } },
+    };
+    writeStackFile(changed);
+    const steps = JSON.parse(await ok(changed, "preview", "--json")).steps as { op: string; urn: string }[];
+    const touched = [...new Set(steps.filter((s) => s.op !== "same").map((s) => s.urn.split("::").pop()))];
+    expect(touched).toEqual(["anemoi-notus-seed"]);
+    // The warning names the command that gives notus a new first boot.
+    const preview = await ok(changed, "preview");
+    const reset = /pulumi up --replace '(urn:pulumi:[^']+::anemoi-notus-disk)'/.exec(preview.replace(/\s*\n\s*/g, " "));
+    expect(preview).toContain("the cloud-config of notus changed");
+    expect(reset, preview).not.toBeNull();
+    sshVm(A, "notus", ["echo kept > /root/old-data"]);
+    await ok(changed, "up", "--yes");
+    A.vmExtra = changed.vmExtra;
+    expect(domainIds(A)).toEqual(ids);
+    expect(sshVm(A, "notus", ["cat /root/runcmd-marker /root/old-data; test -e /root/second-marker || echo no-second"]).trim().split("\n")).toEqual([
+      "worker",
+      "kept",
+      "no-second",
+    ]);
+    // README's way: the disk's URN from the stack's list, then up replacing it.
+    const urns = await typed(A, readmeCommand("pulumi stack --show-urns"));
+    expect(urns).toContain(reset![1]);
+    await typed(A, readmeCommand("pulumi up --replace '<disk-urn>'", { "<disk-urn>": reset![1]! }));
+    const after = domainIds(A);
+    expect({ boreas: after.boreas, zephyrus: after.zephyrus }).toEqual({ boreas: ids.boreas, zephyrus: ids.zephyrus });
+    expect(after.notus).not.toBe(ids.notus);
+    // A fresh first boot with the new cloud-config, the same name and host key (ssh checks it strictly).
+    expect(
+      sshVm(A, "notus", ["hostname; cat /root/second-marker; for f in /root/old-data /root/runcmd-marker /etc/lab; do test -e $f || echo gone; done"])
+        .trim()
+        .split("\n"),
+    ).toEqual(["notus", "second", "gone", "gone", "gone"]);
+    expect(await ok(A, "up", "--yes", "--expect-no-changes")).toMatch(/unchanged/);
+  }, 900_000);
 
   it("shows in preview what a new image or a new MAC would replace", async () => {
     const replaced = async (def: StackDef) => {

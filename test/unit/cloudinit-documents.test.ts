@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { CA_DIR, CLOUD_INIT_DISABLED_FILE, metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+import { metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../../model/guest-paths";
 import { generateHostKey } from "../../secrets/host-key";
 import { throwawayCa } from "../support/ca";
 

@@ -99,7 +99,9 @@ interface Built {
 }
 
 const BUNDLE = `${HOME}/bundle.crt`;
-const CHANGE_FILES = { ...FILES, [BUNDLE]: CA_PEM + CA_PEM };
+const CLOUD_CONFIG = `${HOME}/lab.yaml`;
+const CHANGE_FILES = { ...FILES, [BUNDLE]: CA_PEM + CA_PEM, [CLOUD_CONFIG]: "#cloud-config\npackages: [chrony]\n" };
+const RUNCMD = { runcmd: ["modprobe overlay"] };
 
 async function build(config: Record<string, unknown>, io = fakeIo(CHANGE_FILES)): Promise<Built> {
   // As `pulumi.runtime.allConfig()` hands it over: structured values as JSON text.
@@ -228,7 +230,10 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concern
   if (parts.length === 0 && dataDiskOps.has("create") && dataDiskOps.has("delete")) parts.push("replaces that data disk (a new, empty one), hot-plugged");
   else if (parts.length === 0 && (dataDiskOps.has("create") || dataDiskOps.has("delete"))) parts.push("adds or removes only those data disks, hot-plugged");
   if (parts.length > 0) return parts.join(", ");
-  return [...steps.values()].some((s) => s.op !== "same") ? "in place" : "nothing on the host";
+  const changed = [...steps].filter(([, s]) => s.op !== "same");
+  // Only seeds made anew: what the VMs' next first boot reads, nothing a running VM sees.
+  if (changed.length > 0 && changed.every(([n, s]) => n.endsWith("-seed") && s.op === "replace")) return "next first boot only (running VMs keep theirs)";
+  return changed.length > 0 ? "in place" : "nothing on the host";
 }
 
 const SSH_HOST = { type: "ssh", host: "vmhost.example", user: "root", privateKey: "~/.ssh/id_ed25519", hostKey: ED25519_FINGERPRINT };
@@ -241,6 +246,7 @@ const vm0 = (change: Config) => (c: Config) => ({
 const section = (key: string, change: Config) => (c: Config) => ({ [`vm-cluster:${key}`]: { ...c[`vm-cluster:${key}`], ...change } });
 
 const anemoiVms = (): Config[] => JSON.parse(anemoiConfig()["vm-cluster:vms"]!);
+const RAW: Config = { "vm-cluster:vms": anemoiVms() };
 
 /** anemoi with a data disk on its first VM. */
 const CEPH: Config = { "vm-cluster:vms": anemoiVms().map((vm, i) => (i === 0 ? { ...vm, dataDisks: [{ name: "ceph", size: "10G" }] } : vm)) };
@@ -292,6 +298,18 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:vms[].dataDisks[].name": { base: CEPH, change: vm0({ dataDisks: [{ name: "rook", size: "10G" }] }) },
   "vm-cluster:vms[].dataDisks[].size": { base: CEPH, change: vm0({ dataDisks: [{ name: "ceph", size: "20G" }] }) },
   "vm-cluster:vms[].running": { change: vm0({ running: false }), concerns: { vms: [0], restart: "stops or starts this VM" } },
+  "vm-cluster:vms[].cloudConfig": { change: vm0({ cloudConfig: { inline: { runcmd: ["modprobe br_netfilter"] } } }) },
+  "vm-cluster:vms[].cloudConfig.file": { base: vm0({ cloudConfig: { inline: RUNCMD } })(RAW), change: vm0({ cloudConfig: { file: CLOUD_CONFIG } }) },
+  "vm-cluster:vms[].cloudConfig.inline": {
+    base: vm0({ cloudConfig: { inline: RUNCMD } })(RAW),
+    change: vm0({ cloudConfig: { inline: "runcmd: [sysctl -p]" } }),
+  },
+  "vm-cluster:defaults.cloudConfig": { change: section("defaults", { cloudConfig: { inline: RUNCMD } }) },
+  "vm-cluster:defaults.cloudConfig.file": { change: section("defaults", { cloudConfig: { file: CLOUD_CONFIG } }) },
+  "vm-cluster:defaults.cloudConfig.inline": {
+    base: { "vm-cluster:defaults": { cloudConfig: { file: CLOUD_CONFIG } } },
+    change: section("defaults", { cloudConfig: { inline: { write_files: [{ path: "/etc/modules-load.d/k8s.conf", content: "br_netfilter\n" }] } } }),
+  },
   "vm-cluster:vms[].groups": { change: vm0({ groups: ["kube_control_plane"] }) },
   "vm-cluster:classes": { change: () => ({ "vm-cluster:classes": { unused: { vcpus: 4 } } }) },
   "vm-cluster:classes.<name>.memoryMiB": { base: WORKERS, change: () => ({ "vm-cluster:classes": { worker: { memoryMiB: 3072 } } }), concerns: CLASS_VMS },

@@ -309,6 +309,55 @@ describe("parseClusterConfig: each bad config names its key", () => {
       "vms[0].dataDisks",
       "at most 8",
     ],
+    [
+      "cloud-config setting the host name",
+      (r) => (vm(r, 0).cloudConfig = { inline: { hostname: "x" } }),
+      "vms[0].cloudConfig.hostname",
+      "vm-cluster's: it comes from vms[].name",
+    ],
+    [
+      "cloud-config with a CA of its own",
+      (r) => (r.defaults = { cloudConfig: { inline: "ca_certs: {trusted: []}" } }),
+      "defaults.cloudConfig.ca_certs",
+      "caCertificate",
+    ],
+    ["cloud-config with a module not merged", (r) => (vm(r, 0).cloudConfig = { inline: { ntp: {} } }), "vms[0].cloudConfig.ntp", "use write_files, runcmd"],
+    [
+      "cloud-config writing /etc/hosts",
+      (r) => (vm(r, 0).cloudConfig = { inline: { write_files: [{ path: "/etc/hosts", content: "" }] } }),
+      "vms[0].cloudConfig.write_files[0].path",
+      "vm-cluster's to write",
+    ],
+    [
+      "cloud-config writing into the CA directory",
+      (r) => (vm(r, 0).cloudConfig = { inline: { write_files: [{ path: "/usr/local/share/ca-certificates/vm-cluster/../vm-cluster/my.crt", content: "" }] } }),
+      "vms[0].cloudConfig.write_files[0].path",
+      "CA certificates",
+    ],
+    [
+      "cloud-config writing a host key",
+      (r) => (vm(r, 0).cloudConfig = { inline: { write_files: [{ path: "/etc/ssh/ssh_host_ed25519_key", content: "" }] } }),
+      "vms[0].cloudConfig.write_files[0].path",
+      "host key",
+    ],
+    [
+      "cloud-config file mode given as a number",
+      (r) => (vm(r, 0).cloudConfig = { inline: "write_files:\n  - {path: /etc/x, content: hello, permissions: 0644}\n" }),
+      "vms[0].cloudConfig.write_files[0].permissions",
+      "quoted octal mode",
+    ],
+    ["cloud-config user root", (r) => (vm(r, 0).cloudConfig = { inline: { users: [{ name: "root" }] } }), "vms[0].cloudConfig.users[0].name", "sshPublicKey"],
+    [
+      "cloud-config command that is a mapping",
+      (r) => (vm(r, 0).cloudConfig = { inline: { runcmd: [{ run: "x" }] } }),
+      "vms[0].cloudConfig.runcmd[0]",
+      "a shell line",
+    ],
+    ["cloud-config with both file and inline", (r) => (vm(r, 0).cloudConfig = { file: "~/lab.yaml", inline: {} }), "vms[0].cloudConfig", "both are set"],
+    ["cloud-config file that is a script", (r) => (vm(r, 0).cloudConfig = { file: "~/boot.sh" }), "vms[0].cloudConfig.file", "put its commands under runcmd"],
+    ["cloud-config file that is missing", (r) => (vm(r, 0).cloudConfig = { file: "~/none.yaml" }), "vms[0].cloudConfig.file", `cannot read ${HOME}/none.yaml`],
+    ["cloud-config text that is not YAML", (r) => (vm(r, 0).cloudConfig = { inline: "runcmd: [a" }), "vms[0].cloudConfig.inline", "not YAML"],
+    ["cloud-config that is a list", (r) => (vm(r, 0).cloudConfig = { inline: ["runcmd"] }), "vms[0].cloudConfig", "cloud-config mapping"],
     ["domain with an underscore", (r) => (r.network.domain = "my_lab.internal"), "network.domain", "not a DNS domain"],
     ["domain with a trailing dot", (r) => (r.network.domain = "lab.internal."), "network.domain", "not a DNS domain"],
     ["bridge is the LAN interface", (r) => (r.network.bridge = "eno1"), "network.bridge", "LAN interface"],
@@ -384,7 +433,7 @@ describe("parseClusterConfig: each bad config names its key", () => {
 
   it.each(cases)("%s", (_title, edit, key, fragment) => {
     const problems = problemsOf(edit);
-    expect(problems).toHaveLength(1);
+    expect(problems, problems.join("\n")).toHaveLength(1);
     expect(problems[0]!.startsWith(`vm-cluster:${key}: `)).toBe(true);
     expect(problems[0]).toContain(fragment);
   });
