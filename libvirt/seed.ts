@@ -44,32 +44,38 @@ export function seedDigest(docs: NoCloudDocuments): string {
     .digest("hex");
 }
 
+/** Builds the ISO from the documents and uploads it into the pool as a new volume of that name. */
+async function writeSeed(inputs: SeedInputs): Promise<SeedState> {
+  const t = inputs.target;
+  const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
+  // It holds the VM's private host key: removed too when the provider is stopped mid-way.
+  const release = cleanupOnAbort(() => rm(work, { recursive: true, force: true }));
+  try {
+    const iso = await readFile(await seedIso(inputs, work));
+    // `iso`: libvirt probes the uploaded content and would report a `raw` volume as iso (drift).
+    await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
+    await withHostFile(t.connection, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
+  } catch (err) {
+    await undoThenThrow(err, [
+      {
+        what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`,
+        run: () => deleteVolume(t, inputs.pool, inputs.name),
+      },
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    release();
+  }
+  const path = (await volumePath(t, inputs.pool, inputs.name))!;
+  return { ...inputs, path, digest: seedDigest(inputs) };
+}
+
 export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState> = withClearErrors<SeedInputs, SeedState>("cloud-init seed", {
   async create(inputs) {
-    const t = inputs.target;
     // Ours from an interrupted run (maybe half uploaded): the documents decide its content, so it is made again.
-    if ((await leftoverVolume(t, inputs.pool, inputs.name, inputs.owner)) !== undefined) await deleteVolume(t, inputs.pool, inputs.name);
-    const work = await mkdtemp(join(tmpdir(), "vm-cluster-seed-"));
-    // It holds the VM's private host key: removed too when the provider is stopped mid-way.
-    const release = cleanupOnAbort(() => rm(work, { recursive: true, force: true }));
-    try {
-      const iso = await readFile(await seedIso(inputs, work));
-      // `iso`: libvirt probes the uploaded content and would report a `raw` volume as iso (drift).
-      await virsh(t, ["vol-create-as", inputs.pool, inputs.name, String(iso.length), "--format", "iso"]);
-      await withHostFile(t.connection, iso, (file) => virsh(t, ["vol-upload", "--pool", inputs.pool, inputs.name, file]));
-    } catch (err) {
-      await undoThenThrow(err, [
-        {
-          what: `removing the half-made seed volume (virsh vol-delete --pool ${inputs.pool} ${inputs.name})`,
-          run: () => deleteVolume(t, inputs.pool, inputs.name),
-        },
-      ]);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-      release();
-    }
-    const path = (await volumePath(t, inputs.pool, inputs.name))!;
-    return { id: `${inputs.pool}/${inputs.name}`, outs: { ...inputs, path, digest: seedDigest(inputs) } };
+    if ((await leftoverVolume(inputs.target, inputs.pool, inputs.name, inputs.owner)) !== undefined)
+      await deleteVolume(inputs.target, inputs.pool, inputs.name);
+    return { id: `${inputs.pool}/${inputs.name}`, outs: await writeSeed(inputs) };
   },
 
   async read(id, props) {
@@ -83,17 +89,20 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   },
 
   async diff(_id, olds, news) {
-    // cloud-init reads the seed at first boot only; a new one matters for a new VM, so it is replaced.
     const replaces: string[] = (["pool", "name"] as const).filter((k) => olds[k] !== news[k]);
-    if (olds.digest !== seedDigest(news)) replaces.push("userData");
     const target = targetChange(olds.target, news.target);
     if (target === "moved") replaces.push("target");
-    return { changes: replaces.length > 0 || target !== "same", replaces, deleteBeforeReplace: true };
+    // New documents are an update, not a replacement: the engine checks a replacement's inputs
+    // again without the old ones, and check compares the user's cloud-config with the old one.
+    const rewrite = olds.digest !== seedDigest(news);
+    return { changes: replaces.length > 0 || rewrite || target !== "same", replaces, deleteBeforeReplace: true };
   },
 
-  // Only a new way to reach the same host comes here: everything else replaces the seed.
   async update(_id, olds, news) {
-    return { outs: { ...olds, target: news.target } };
+    if (olds.digest === seedDigest(news)) return { outs: { ...news, path: olds.path, digest: olds.digest } };
+    // cloud-init has read the old documents at the VM's first boot: the new ones are for its next.
+    if ((await volumePath(news.target, news.pool, news.name)) !== undefined) await deleteVolume(news.target, news.pool, news.name);
+    return { outs: await writeSeed(news) };
   },
 
   async delete(_id, props) {

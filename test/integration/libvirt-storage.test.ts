@@ -184,7 +184,7 @@ describe("cloud-init seed volume", () => {
     expect(readFileSync(extracted, "utf8")).toBe(docs.userData);
   });
 
-  it("sees no change for the same documents, and replaces the seed for new ones", async () => {
+  it("sees no change for the same documents, and rewrites the seed in place for new ones", async () => {
     const same = await seedProvider.diff!(seed.name, seed, { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs });
     expect(same.changes).toBe(false);
     const changed = await seedProvider.diff!(seed.name, seed, {
@@ -194,7 +194,15 @@ describe("cloud-init seed volume", () => {
       ...docs,
       userData: "#cloud-config\n",
     });
-    expect(changed.replaces).toEqual(["userData"]);
+    expect(changed).toMatchObject({ changes: true, replaces: [] });
+    const news = { target: lv.target(), pool: POOL, name: "vmctest-seed.iso", ...docs, userData: "#cloud-config\nhostname: rewritten\n" };
+    seed = (await seedProvider.update!(seed.name, seed, news)).outs as SeedState;
+    expect((await seedProvider.diff!(seed.name, seed, news)).changes).toBe(false);
+    const copy = path.join(work, "rewritten.iso");
+    virshSync("vol-download", "--pool", POOL, "vmctest-seed.iso", copy);
+    const extracted = path.join(work, "rewritten-user-data");
+    execFileSync("xorriso", ["-osirrox", "on", "-indev", copy, "-extract", "/user-data", extracted], { stdio: "ignore" });
+    expect(readFileSync(extracted, "utf8")).toBe(news.userData);
   });
 
   it("is deleted, and deleting again succeeds", async () => {

@@ -231,8 +231,8 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concern
   else if (parts.length === 0 && (dataDiskOps.has("create") || dataDiskOps.has("delete"))) parts.push("adds or removes only those data disks, hot-plugged");
   if (parts.length > 0) return parts.join(", ");
   const changed = [...steps].filter(([, s]) => s.op !== "same");
-  // Only seeds made anew: what the VMs' next first boot reads, nothing a running VM sees.
-  if (changed.length > 0 && changed.every(([n, s]) => n.endsWith("-seed") && s.op === "replace")) return "next first boot only (running VMs keep theirs)";
+  // Only seeds rewritten: what the VMs' next first boot reads, nothing a running VM sees.
+  if (changed.length > 0 && changed.every(([n]) => n.endsWith("-seed"))) return "next first boot only (running VMs keep theirs)";
   return changed.length > 0 ? "in place" : "nothing on the host";
 }
 
