@@ -118,7 +118,7 @@ export class Seed extends pulumi.dynamic.Resource {
     super(
       seedProvider,
       name,
-      { ...args, path: undefined, digest: undefined },
+      { ...args, path: undefined, digest: undefined, cloudConfigChanged: undefined },
       { ...deleteFirst(opts), additionalSecretOutputs: ["userData"] },
       "vm-cluster",
       "Seed",
