@@ -1,6 +1,7 @@
 // A user's own cloud-config (issue 21, part 5): read from a file or inline, the VM's over the
 // defaults', merged into our user-data after what we set, and a change seen by the seed's check.
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { userData, type UserDataArgs } from "../../cloudinit";
 import { seedProvider, type SeedInputs } from "../../libvirt/seed";
@@ -8,6 +9,7 @@ import { parseClusterConfig, type ClusterModel } from "../../model";
 import { mergeCloudConfigs, type CloudConfig } from "../../model/cloud-config";
 import { generateHostKey } from "../../secrets/host-key";
 import { baseRaw, fakeIo } from "./fixtures/cluster-config";
+import { buildCluster, mockState } from "./fixtures/mock-cluster";
 
 function modelWith(edit: (raw: Record<string, any>) => void): ClusterModel {
   const raw = baseRaw() as Record<string, any>;
@@ -150,5 +152,34 @@ describe("the seed's check", () => {
     // A seed from before cloudConfig had none.
     expect(await changed(inputs(undefined), inputs(""))).toBe(false);
     expect(await changed(inputs(undefined), inputs("a"))).toBe(true);
+  });
+});
+
+describe("a VM whose cloud-config changed", () => {
+  it("is warned of, by name, with the command that resets it to a fresh first boot", async () => {
+    // As the engine hands back the seed of zephyrus after its check saw a new cloud-config.
+    pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          const state = mockState(args.type, args.inputs);
+          return { id: `${args.name}-id`, state: args.name === "anemoi-zephyrus-seed" ? { ...state, cloudConfigChanged: true } : state };
+        },
+        call: (args) => args.inputs,
+      },
+      "vm-cluster",
+      "test",
+      false,
+    );
+    const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue();
+    try {
+      await buildCluster(modelWith((r) => (r.vms[1].cloudConfig = { inline: { runcmd: ["true"] } })));
+      await new Promise((done) => setTimeout(done, 50));
+      const warnings = warn.mock.calls.map(([message]) => message).filter((m) => m.includes("cloud-config"));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^the cloud-config of zephyrus changed: .* keeps what its first boot did/);
+      expect(warnings[0]).toMatch(/run: pulumi up --replace 'urn:pulumi:test::vm-cluster::[^']*::anemoi-zephyrus-disk'$/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
