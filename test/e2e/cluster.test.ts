@@ -568,7 +568,7 @@ describe("a 3-VM cluster", () => {
     await ok(changed, "up", "--yes");
     A.vmExtra = changed.vmExtra;
     expect(domainIds(A)).toEqual(ids);
-    expect(sshVm(A, "notus", ["cat /root/runcmd-marker /root/old-data; test -e /root/second-marker || echo no-second"]).trim().split("\n")).toEqual([
+    expect(sshVm(A, "notus", ["cat /root/runcmd-marker; echo; cat /root/old-data; test -e /root/second-marker || echo no-second"]).trim().split("\n")).toEqual([
       "worker",
       "kept",
       "no-second",
