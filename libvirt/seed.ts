@@ -101,7 +101,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   async update(_id, olds, news) {
     if (olds.digest === seedDigest(news)) return { outs: { ...news, path: olds.path, digest: olds.digest } };
     // cloud-init has read the old documents at the VM's first boot: the new ones are for its next.
-    if ((await volumePath(news.target, news.pool, news.name)) !== undefined) await deleteVolume(news.target, news.pool, news.name);
+    await deleteVolume(news.target, news.pool, news.name);
     return { outs: await writeSeed(news) };
   },
 

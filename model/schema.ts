@@ -201,9 +201,9 @@ function cloudConfig(io: ConfigIo, description: string) {
   })
     .superRefine(exactlyOne("file", "inline", "the cloud-config"))
     .transform((spec, ctx) => {
-      if (typeof spec.inline !== "string" && spec.file === undefined) return spec.inline;
-      const source = spec.file !== undefined ? { file: spec.file } : { text: spec.inline as string };
-      return load(io, ctx, spec.file !== undefined ? "file" : "inline", source, "a cloud-config", parseCloudConfigYaml) ?? z.NEVER;
+      if (spec.file !== undefined) return load(io, ctx, "file", { file: spec.file }, "a cloud-config", parseCloudConfigYaml) ?? z.NEVER;
+      if (typeof spec.inline === "string") return load(io, ctx, "inline", { text: spec.inline }, "a cloud-config", parseCloudConfigYaml) ?? z.NEVER;
+      return spec.inline;
     })
     .pipe(cloudConfigSchema)
     .optional()
