@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ownerOfGuestFile } from "./guest-paths";
 import { USER_NAME } from "./identifiers";
 import type { Parsed } from "./parsed";
+import { strictObject } from "./strict-object";
 
 /** The cloud-config keys merged with ours. */
 export const CLOUD_CONFIG_KEYS = ["write_files", "runcmd", "bootcmd", "packages", "users"] as const;
@@ -38,24 +39,18 @@ const guestPath = z.string().superRefine((p, ctx) => {
   if (owner !== undefined) ctx.addIssue({ code: "custom", message: `"${p}" is vm-cluster's to write: it holds ${owner}` });
 });
 
-const writeFile = z.strictObject(
-  {
-    path: guestPath,
-    content: z.string(),
-    owner: z.string().optional(),
-    permissions: z
-      .string({ error: "must be a quoted octal mode such as '0644' (unquoted, YAML reads a number)" })
-      .regex(/^0?[0-7]{3,4}$/, { error: "must be an octal mode such as '0644'" })
-      .optional(),
-    encoding: z.enum(["text/plain", "b64", "base64", "gzip", "gz", "gz+base64", "gzip+base64", "gz+b64", "gzip+b64"]).optional(),
-    append: z.boolean().optional(),
-    defer: z.boolean().optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" ? "unknown key; a write_files entry takes path, content, owner, permissions, encoding, append, defer" : undefined,
-  },
-);
+const writeFile = strictObject({
+  path: guestPath,
+  content: z.string(),
+  owner: z.string().optional(),
+  permissions: z
+    .string({ error: "must be a quoted octal mode such as '0644' (unquoted, YAML reads a number)" })
+    .regex(/^0?[0-7]{3,4}$/, { error: "must be an octal mode such as '0644'" })
+    .optional(),
+  encoding: z.enum(["text/plain", "b64", "base64", "gzip", "gz", "gz+base64", "gzip+base64", "gz+b64", "gzip+b64"]).optional(),
+  append: z.boolean().optional(),
+  defer: z.boolean().optional(),
+});
 
 // A user's entry is cloud-init's own (groups, sudo, shell, keys, ...); only its name is ours to check.
 const user = z.looseObject({

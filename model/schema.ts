@@ -24,6 +24,7 @@ import { isLocalUnicastMac, parseMac } from "./mac";
 import type { Parsed } from "./parsed";
 import { normalPoolDir, poolDirProblem } from "./pool-dir";
 import { parseSize } from "./size";
+import { strictObject } from "./strict-object";
 import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
 import "./on-change";
 
@@ -43,14 +44,6 @@ function checked(problem: (s: string) => string | undefined) {
   return z.string().superRefine((s, ctx) => {
     const message = problem(s);
     if (message !== undefined) ctx.addIssue({ code: "custom", message });
-  });
-}
-
-/** `.strict()` with a message that lists what is allowed, so a typo is easy to fix. */
-function strictObject<S extends z.ZodRawShape>(shape: S) {
-  const allowed = Object.keys(shape).join(", ");
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key; the keys allowed here are ${allowed}` : undefined),
   });
 }
 

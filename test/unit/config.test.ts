@@ -346,6 +346,12 @@ describe("parseClusterConfig: each bad config names its key", () => {
       "vms[0].cloudConfig.write_files[0].permissions",
       "quoted octal mode",
     ],
+    [
+      "cloud-config file entry with a misspelt key",
+      (r) => (vm(r, 0).cloudConfig = { inline: { write_files: [{ path: "/etc/x", content: "y", mode: "0644" }] } }),
+      "vms[0].cloudConfig.write_files[0].mode",
+      "the keys allowed here are path, content, owner",
+    ],
     ["cloud-config user root", (r) => (vm(r, 0).cloudConfig = { inline: { users: [{ name: "root" }] } }), "vms[0].cloudConfig.users[0].name", "sshPublicKey"],
     [
       "cloud-config command that is a mapping",
