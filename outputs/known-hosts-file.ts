@@ -1,6 +1,7 @@
 // The cluster's known_hosts as a file the stack keeps on the machine that runs Pulumi, so the
 // ssh_config and inventory outputs can name it by an absolute path and work from any folder.
-// Written atomically; destroy removes it and the folders it made.
+// Written atomically; destroy removes it and the folders it made. With team state each checkout has
+// its own: a run from another checkout writes its file there, and never removes the other one's.
 import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
@@ -15,6 +16,8 @@ export interface KnownHostsFileInputs {
 export interface KnownHostsFileState extends KnownHostsFileInputs {
   /** The outermost folder create made, removed again on delete when empty; none when it existed. */
   createdDir?: string;
+  /** The machine and folder of the run that wrote it (see `writer`); none in states from before. */
+  writtenFrom?: string;
 }
 
 export type KnownHostsFileArgs = InputsOf<KnownHostsFileInputs>;
@@ -26,16 +29,44 @@ function write(file: string, content: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** This run's machine and folder: a file another checkout wrote is that checkout's to remove. */
+function writer(): string {
+  const os = require("node:os") as typeof import("node:os");
+  return `${os.hostname()}:${process.cwd()}`;
+}
+
+/** Writes the file, making its folders; the outermost folder made, if any. */
+function place(inputs: KnownHostsFileInputs): Pick<KnownHostsFileState, "createdDir" | "writtenFrom"> {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  const createdDir = fs.mkdirSync(path.dirname(inputs.path), { recursive: true });
+  write(inputs.path, inputs.content);
+  return { ...(createdDir !== undefined && { createdDir }), writtenFrom: writer() };
+}
+
+/** Removes the file and, up to the folder create made, each folder left empty; another checkout's stays. */
+function remove(props: KnownHostsFileState): void {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const path = require("node:path") as typeof import("node:path");
+  if (props.writtenFrom !== undefined && props.writtenFrom !== writer()) return;
+  fs.rmSync(props.path, { force: true });
+  if (props.createdDir === undefined) return;
+  // Each only when empty: something else put there stays.
+  for (let dir = path.dirname(props.path); dir.startsWith(props.createdDir); dir = path.dirname(dir)) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      return;
+    }
+  }
+}
+
 export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsFileInputs, KnownHostsFileState> = withClearErrors<
   KnownHostsFileInputs,
   KnownHostsFileState
 >("known_hosts file", {
   async create(inputs) {
-    const fs = require("node:fs") as typeof import("node:fs");
-    const path = require("node:path") as typeof import("node:path");
-    const createdDir = fs.mkdirSync(path.dirname(inputs.path), { recursive: true });
-    write(inputs.path, inputs.content);
-    return { id: inputs.path, outs: { ...inputs, ...(createdDir !== undefined && { createdDir }) } };
+    return { id: inputs.path, outs: { ...inputs, ...place(inputs) } };
   },
 
   async read(id, props) {
@@ -46,33 +77,24 @@ export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsF
 
   async diff(_id, olds, news) {
     const fs = require("node:fs") as typeof import("node:fs");
-    const replace = olds.path !== news.path;
-    // It lives on this machine: one removed or edited by hand (a fresh checkout, a clean) is written again.
+    // It lives on this machine: one removed or edited by hand (a fresh checkout, a clean) is written
+    // again. Another path (another checkout, with team state) is an update: the old file may be theirs.
     const onDisk = fs.existsSync(news.path) ? fs.readFileSync(news.path, "utf8") : undefined;
-    return { changes: replace || olds.content !== news.content || onDisk !== news.content, replaces: replace ? ["path"] : [], deleteBeforeReplace: true };
+    return { changes: olds.path !== news.path || olds.content !== news.content || onDisk !== news.content };
   },
 
   async update(_id, olds, news) {
-    const fs = require("node:fs") as typeof import("node:fs");
-    const path = require("node:path") as typeof import("node:path");
-    fs.mkdirSync(path.dirname(news.path), { recursive: true });
-    write(news.path, news.content);
-    return { outs: { ...news, ...(olds.createdDir !== undefined && { createdDir: olds.createdDir }) } };
+    if (olds.path !== news.path) {
+      remove(olds);
+      return { outs: { ...news, ...place(news) } };
+    }
+    // Same path: the folder create made stays the one to remove.
+    const placed = place(news);
+    return { outs: { ...news, ...placed, createdDir: olds.createdDir ?? placed.createdDir } };
   },
 
   async delete(_id, props) {
-    const fs = require("node:fs") as typeof import("node:fs");
-    const path = require("node:path") as typeof import("node:path");
-    fs.rmSync(props.path, { force: true });
-    if (props.createdDir === undefined) return;
-    // Up to the folder create made, each only when empty: something else put there stays.
-    for (let dir = path.dirname(props.path); dir.startsWith(props.createdDir); dir = path.dirname(dir)) {
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        return;
-      }
-    }
+    remove(props);
   },
 });
 
@@ -80,6 +102,6 @@ export class KnownHostsFile extends pulumi.dynamic.Resource {
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: KnownHostsFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(knownHostsFileProvider, name, { ...args, createdDir: undefined }, deleteFirst(opts), "vm-cluster", "KnownHostsFile");
+    super(knownHostsFileProvider, name, { ...args, createdDir: undefined, writtenFrom: undefined }, deleteFirst(opts), "vm-cluster", "KnownHostsFile");
   }
 }

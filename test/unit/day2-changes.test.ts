@@ -248,6 +248,25 @@ describe("the known_hosts file", () => {
     // Something else in the folder it made: that folder stays.
     expect(existsSync(path.join(dir, ".vm-cluster", "other"))).toBe(true);
   });
+
+  it("is each checkout's own with team state: another checkout's run writes its file and leaves this one's", async () => {
+    const [mine, theirs] = ["a", "b"].map((c) => path.join(dir, c, ".vm-cluster", "team", "teamx.known_hosts"));
+    const outs = (await knownHostsFileProvider.create({ path: mine!, content: "a\n" })).outs!;
+    // As the other operator's run recorded it: written from their machine and folder.
+    const written = { ...outs, writtenFrom: "their-laptop:/home/b/vm-cluster" };
+    const diff = await knownHostsFileProvider.diff!(mine!, written, { path: theirs!, content: "a\n" });
+    expect(diff).toMatchObject({ changes: true });
+    expect(diff.replaces ?? []).toEqual([]);
+    const moved = (await knownHostsFileProvider.update!(mine!, { ...written, path: theirs! }, { path: mine!, content: "a\n" })).outs!;
+    expect(readFileSync(mine!, "utf8")).toBe("a\n");
+    await knownHostsFileProvider.delete!(mine!, written);
+    expect(existsSync(mine!)).toBe(true);
+    // This checkout's own file under another path (hand-off folder moved): the old one goes.
+    const next = (await knownHostsFileProvider.update!(mine!, moved, { path: theirs!, content: "a\n" })).outs!;
+    expect([existsSync(mine!), readFileSync(theirs!, "utf8")]).toEqual([false, "a\n"]);
+    await knownHostsFileProvider.delete!(theirs!, next);
+    expect(existsSync(theirs!)).toBe(false);
+  });
 });
 
 describe("undoing a half-made step", () => {
