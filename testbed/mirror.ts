@@ -2,7 +2,7 @@
 // files and a SHA512SUMS beside them, served over HTTP on the loopback of a network namespace
 // (the VM host's, for tests whose host lives in one). A plain static file server, like a real one.
 import { execFileSync, spawn } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 export interface Mirror {
@@ -46,4 +46,12 @@ export async function startMirror(dir: string, netns: string, port: number): Pro
     throw err;
   }
   return { url, checksumsUrl: `${url}SHA512SUMS`, stop };
+}
+
+/** The offline test image (built once, cached by test/image/build-image.sh) on a mirror in `dir`. */
+export async function startTestImageMirror(dir: string, netns: string, port: number): Promise<Mirror> {
+  const image = execFileSync("bash", [path.join(__dirname, "../test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  mkdirSync(dir, { recursive: true });
+  execFileSync("cp", ["--reflink=auto", image, path.join(dir, "test-image.qcow2")]);
+  return startMirror(dir, netns, port);
 }

@@ -8,9 +8,9 @@ import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readinessProvider, type ReadinessInputs } from "../../guest/readiness";
 import { buildNetworkXml } from "../../libvirt/xml";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../../testbed/engine";
+import { copyProject, engineSandbox, pulumiCli, type EngineSandbox } from "../../testbed/engine";
 import { useLibvirt } from "../support/libvirt-fixture";
-import { startMirror, type Mirror } from "../../testbed/mirror";
+import { startTestImageMirror, type Mirror } from "../../testbed/mirror";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 import { throwawayCa } from "../support/ca";
 import { consoleLogin } from "../support/console";
@@ -189,11 +189,7 @@ beforeAll(async () => {
   ] as const) {
     writeFileSync(ca, throwawayCa(cn));
   }
-  const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-  const mirrorDir = path.join(sandbox.dir, "mirror");
-  mkdirSync(mirrorDir);
-  execFileSync("cp", ["--reflink=auto", image, path.join(mirrorDir, "test-image.qcow2")]);
-  mirror = await startMirror(mirrorDir, lv.netns(), MIRROR_PORT);
+  mirror = await startTestImageMirror(path.join(sandbox.dir, "mirror"), lv.netns(), MIRROR_PORT);
   // libvirt's network driver makes its own LIBVIRT_* iptables chains when a first network starts and
   // keeps them for good (on a real host its default network has made them long ago). Let it do that
   // before the snapshot, with a scratch network, so the comparison is strict about what we do.

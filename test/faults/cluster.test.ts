@@ -12,16 +12,16 @@
 //      locked; `pulumi cancel`; refresh --clear-pending-creates; up converges (cases 1, 2)
 //   X  host cleaned by hand: destroy, destroy again (case 3)
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, projectRoot, pulumiCli, type CliResult, type EngineSandbox } from "../../testbed/engine";
+import { copyProject, engineSandbox, pulumiCli, type CliResult, type EngineSandbox } from "../../testbed/engine";
 import { cleanClusterByHand } from "../support/clean-by-hand";
 import { alive } from "../../testbed/host-state";
 import { useLibvirt } from "../support/libvirt-fixture";
-import { startMirror, type Mirror } from "../../testbed/mirror";
+import { startTestImageMirror, type Mirror } from "../../testbed/mirror";
 import {
   childrenOf,
   commandLine,
@@ -240,11 +240,7 @@ beforeAll(async () => {
   copyProject(project);
   keyFile = path.join(sandbox.dir, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "faults@test", "-f", keyFile]);
-  const image = execFileSync("bash", [path.join(projectRoot, "test/image/build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-  const mirrorDir = path.join(sandbox.dir, "mirror");
-  mkdirSync(mirrorDir);
-  execFileSync("cp", ["--reflink=auto", image, path.join(mirrorDir, "test-image.qcow2")]);
-  mirror = await startMirror(mirrorDir, lv.netns(), MIRROR_PORT);
+  mirror = await startTestImageMirror(path.join(sandbox.dir, "mirror"), lv.netns(), MIRROR_PORT);
   sshd = await startLoopbackSshd(lv.netns(), SSHD_PORT);
   for (const def of [X, Y]) {
     writeStackFile(def);
