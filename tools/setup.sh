@@ -80,9 +80,12 @@ if [ ! -s "$root/.state/passphrase" ]; then
 fi
 write_exec "$tools/bin/pulumi" <<SH
 #!/bin/sh
-# vm-cluster's pulumi: local file state and a generated passphrase unless you set your own,
-# no update check, and no plugin download, ever.
-: "\${PULUMI_BACKEND_URL:=file://$root/.state}"
+# vm-cluster's pulumi: local file state unless you logged in elsewhere (\`pulumi login\`, e.g. team
+# state in PostgreSQL), a generated passphrase unless you set your own, no update check, and no
+# plugin download, ever.
+if [ -z "\${PULUMI_BACKEND_URL:-}" ] && ! grep -qs '"current": *"[^"]' "\${PULUMI_HOME:-\$HOME/.pulumi}/credentials.json"; then
+  PULUMI_BACKEND_URL="file://$root/.state"
+fi
 if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ]; then
   PULUMI_CONFIG_PASSPHRASE_FILE="$root/.state/passphrase"; export PULUMI_CONFIG_PASSPHRASE_FILE
 fi

@@ -10,7 +10,7 @@ const ROOT = path.resolve(__dirname, "../..");
 const TEST_DIR = path.join(ROOT, "test");
 
 /** Fences of README that hold no commands. */
-const OTHER_FENCES = new Set(["yaml", "json", "ini", "text", "xml", "ts"]);
+const OTHER_FENCES = new Set(["yaml", "json", "ini", "text", "xml", "ts", "sql"]);
 
 /** Shown commands that run outside the tests, and the file that shows it: it must contain the evidence. */
 const RUN_ELSEWHERE: { command: string; file: string; evidence: string; why: string }[] = [
