@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pulumiBin, type CliResult } from "../../testbed/engine";
-import { writeSshdFiles } from "../support/sshd";
+import { writeSshdFiles } from "../../testbed/sshd-files";
 
 export interface Running {
   /** The CLI's pid (the wrapper and `ip netns exec` exec it). */
