@@ -9,9 +9,39 @@ tools="$root/.tools"
 cache="${VM_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm-cluster}"
 pin=$(node -p 'require("./package.json").config.pulumiCliVersion')
 
-current_step=""
-trap 'rc=$?; [ $rc -ne 0 ] && [ -n "$current_step" ] && echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2' EXIT
+current_step="" cli_build=""
+trap 'rc=$?; [ -n "$cli_build" ] && kill "$cli_build" 2>/dev/null; [ $rc -ne 0 ] && [ -n "$current_step" ] && echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2' EXIT
 step() { current_step=$1; echo "setup: $1" >&2; }
+# Waits for a background job, saying every 10 s what it waits for and how long set-up has run.
+wait_with_progress() { # what pid
+  local ticks=0
+  while kill -0 "$2" 2>/dev/null; do
+    sleep 1
+    ticks=$((ticks + 1))
+    if [ $((ticks % 10)) -eq 0 ]; then echo "setup: $1: ${SECONDS}s since set-up started" >&2; fi
+  done
+  wait "$2"
+}
+# Runs a command in the background and waits for it with progress lines.
+with_progress() { # what command...
+  local what=$1; shift
+  "$@" & wait_with_progress "$what" $!
+}
+
+# The pulumi CLI: one of at least the pinned version already on PATH (not ours), else ours, built
+# from Go modules. A cold build takes minutes: it starts first and runs beside the other steps.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+engine=""
+if found=$(command -v pulumi 2>/dev/null) && [ "${found#"$tools"}" = "$found" ]; then
+  have=$("$found" version 2>/dev/null | sed 's/^v//; s/[-+].*//')
+  if [ -n "$have" ] && version_ge "$have" "$pin"; then engine=$found; fi
+fi
+mkdir -p "$tools/cli" "$tools/bin"
+cli_out="$tools/cli/build.out" cli_log="$tools/cli/build.log"
+if [ -z "$engine" ]; then
+  bash tools/build-cli.sh "$pin" "$cache" > "$cli_out" 2> "$cli_log" &
+  cli_build=$!
+fi
 
 step "Debian packages"
 mapfile -t wanted < <(grep -Ev '^\s*(#|$)' tools/debian-packages.txt)
@@ -22,28 +52,28 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || { echo "missing packages (${missing[*]}) and no apt-get: install their equivalents by hand" >&2; exit 1; }
   [ "$(id -u)" -eq 0 ] || { echo "missing packages: ${missing[*]}; run this as root or: sudo apt-get install ${missing[*]}" >&2; exit 1; }
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  with_progress "installing ${#missing[@]} Debian packages" apt-get update -qq
+  with_progress "installing ${#missing[@]} Debian packages" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 step "npm packages"
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.vm-cluster-lock 2>/dev/null)" != "$lock_hash" ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  with_progress "npm ci" npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.vm-cluster-lock
 fi
 
 step "pulumi CLI v$pin"
-# A pulumi already on PATH that is ours, or older than the pin, does not count.
-version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
-engine=""
-if found=$(command -v pulumi 2>/dev/null) && [ "${found#"$tools"}" = "$found" ]; then
-  have=$("$found" version 2>/dev/null | sed 's/^v//; s/[-+].*//')
-  if [ -n "$have" ] && version_ge "$have" "$pin"; then engine=$found; fi
-fi
-mkdir -p "$tools/cli" "$tools/bin"
 if [ -z "$engine" ]; then
-  built=$(bash tools/build-cli.sh "$pin" "$cache")
+  if ! wait_with_progress "building the pulumi CLI v$pin from Go modules (cold: about 3 min on 2 cores)" "$cli_build"; then
+    cli_build=""
+    cat "$cli_log" >&2
+    exit 1
+  fi
+  cli_build=""
+  built=$(tail -1 "$cli_out")
+  rm -f "$cli_out" "$cli_log"
   if ! cmp -s "$built" "$tools/cli/pulumi"; then
     ln -f "$built" "$tools/cli/pulumi.new" 2>/dev/null || cp "$built" "$tools/cli/pulumi.new"
     mv -f "$tools/cli/pulumi.new" "$tools/cli/pulumi"
