@@ -1,0 +1,64 @@
+// tools/setup.sh on a copy of this project whose CLI build is a stand-in (the real one takes
+// minutes cold): progress while set-up waits for it, and a failed build named with its log.
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot, runProcess } from "../../testbed/engine";
+
+let copy: string;
+let cache: string;
+
+beforeAll(() => {
+  copy = mkdtempSync(path.join(tmpdir(), "vmc-setup-"));
+  cache = mkdtempSync(path.join(tmpdir(), "vmc-setup-cache-"));
+  const files = execFileSync("git", ["ls-files", "-z"], { cwd: projectRoot, encoding: "utf8" }).split("\0").filter(Boolean);
+  execFileSync("bash", ["-c", `tar cf - --null -T - | tar xf - -C '${copy}'`], { cwd: projectRoot, input: files.join("\0") });
+  symlinkSync(path.join(projectRoot, "node_modules"), path.join(copy, "node_modules"));
+  // The stand-in: as slow as asked, then fails or names a binary, as tools/build-cli.sh does.
+  const stub = path.join(copy, "tools", "build-cli.sh");
+  writeFileSync(
+    stub,
+    [
+      "#!/usr/bin/env bash",
+      'echo "go: downloading modules" >&2',
+      'sleep "$STUB_SECONDS"',
+      '[ -z "${STUB_FAIL:-}" ] || { echo "go: a build error" >&2; exit 2; }',
+      `echo ${path.join(projectRoot, ".tools", "cli", "pulumi")}`,
+      "",
+    ].join("\n"),
+  );
+  chmodSync(stub, 0o755);
+  mkdirSync(path.join(cache, "bin"));
+  writeFileSync(path.join(cache, "bin", "pulumi"), "#!/bin/sh\necho v1.0.0\n", { mode: 0o755 });
+});
+
+afterAll(() => {
+  rmSync(copy, { recursive: true, force: true });
+  rmSync(cache, { recursive: true, force: true });
+});
+
+// First on PATH, a pulumi older than the pin shadows whatever this machine has: set-up must build one.
+const env = (extra: Record<string, string>) => ({ VM_CLUSTER_CACHE: cache, PATH: `${path.join(cache, "bin")}:${process.env.PATH ?? ""}`, ...extra });
+
+describe("set-up", () => {
+  it("says at least every 15 s, with the time since it started, that it waits for the CLI build", async () => {
+    const r = await runProcess("bash", ["tools/setup.sh"], { cwd: copy, env: env({ STUB_SECONDS: "22" }), timeoutMs: 300_000 });
+    expect(r.code, r.out).toBe(0);
+    const progress = [...r.out.matchAll(/^setup: building the pulumi CLI v[\d.]+ from Go modules .*: (\d+)s since set-up started$/gm)].map((m) => Number(m[1]));
+    expect(progress.length, r.out).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]! - progress[i - 1]!, r.out).toBeLessThanOrEqual(15);
+    expect(r.out).toMatch(/^setup: done: v[\d.]+ at /m);
+    expect(existsSync(path.join(copy, ".tools", "cli", "build.log"))).toBe(false);
+  }, 300_000);
+
+  it("names the failed step and shows the build's own output when the build fails", async () => {
+    rmSync(path.join(copy, ".tools", "cli", "pulumi"), { force: true });
+    const r = await runProcess("bash", ["tools/setup.sh"], { cwd: copy, env: env({ STUB_SECONDS: "1", STUB_FAIL: "1" }), timeoutMs: 300_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("go: a build error");
+    expect(r.out).toMatch(/setup: step "pulumi CLI v[\d.]+" failed \(exit 1\); see the output above/);
+    expect(existsSync(path.join(copy, ".tools", "cli", "pulumi"))).toBe(false);
+  }, 300_000);
+});
