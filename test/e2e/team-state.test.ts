@@ -23,7 +23,7 @@ import { cleanClusterByHand } from "../support/clean-by-hand";
 import { throwawayCa } from "../support/ca";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
-import { childrenOf, sleep, startPulumi, waitFor, type Running } from "../faults/fault-bed";
+import { childrenOf, leakAt, sleep, startPulumi, waitFor, type Running } from "../faults/fault-bed";
 
 const lv = useLibvirt();
 const MIRROR_PORT = 18_171;
@@ -198,11 +198,15 @@ describe("team state in PostgreSQL", () => {
     await typed(B, "pulumi preview --expect-no-changes");
   }, 900_000);
 
-  it("both read the stack's secrets with the shared passphrase; another passphrase is refused and changes nothing", async () => {
+  it("both read the stack's secrets with the shared passphrase, which the database holds only encrypted; another passphrase is refused and changes nothing", async () => {
     const show = readmeCommand("pulumi stack output consolePassword --show-secrets");
     const ofA = (await typed(A, show)).stdout.trim();
     expect(ofA).toMatch(/^\S{16,}$/);
     expect((await typed(B, show)).stdout.trim()).toBe(ofA);
+    // In the database only encrypted: no row of the state table (state, history, backups) holds it.
+    const rows = db!.sql(`SELECT convert_from(decode(data->>'data', 'base64'), 'UTF8') FROM pulumi_state`, db!.database);
+    expect(rows).toContain("consolePassword");
+    expect(leakAt(rows, ofA)).toBeUndefined();
     const otherPassphrase = path.join(sandbox.dir, "other-passphrase");
     writeFileSync(otherPassphrase, "a passphrase of B's own set-up\n", { mode: 0o600 });
     const wrong = await runShell("pulumi up --yes", { cwd: B.checkout, env: userShellEnv({ ...B.env, PULUMI_CONFIG_PASSPHRASE_FILE: otherPassphrase }) });

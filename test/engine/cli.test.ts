@@ -1,6 +1,6 @@
 // The literal `pulumi` commands a user types, on a throw-away copy of a small TypeScript project,
 // run through our language host (no official one exists on our machines).
-import { cpSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../../testbed/engine";
@@ -50,6 +50,32 @@ describe("literal pulumi CLI through our language host", () => {
 
     expect(await ok("up", "--yes")).toMatch(/1 unchanged/);
     expect(await ok("destroy", "--yes")).toMatch(/1 deleted/);
+  });
+
+  it("runs the program transpiled only, as the wrapper sets; PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks it", async () => {
+    await ok("config", "set", "loose", "true");
+    try {
+      expect(await ok("preview")).not.toMatch(/TS2322/);
+      const checked = await pulumiCli(project, { ...sandbox.env, PULUMI_NODEJS_TRANSPILE_ONLY: "false" }, ["preview"], 180_000);
+      expect(checked.code).not.toBe(0);
+      expect(checked.out).toMatch(/TS2322/);
+    } finally {
+      await ok("config", "rm", "loose");
+    }
+  });
+
+  it("uses the backend of a pulumi login over the project's file state, and the file state without one", async () => {
+    const home = path.join(sandbox.dir, "login-home");
+    const url = "postgres://nobody@127.0.0.1:1/none?sslmode=disable";
+    mkdirSync(home);
+    // No backend URL of the test's: the wrapper chooses (an empty one counts as none).
+    const env = { ...sandbox.env, PULUMI_BACKEND_URL: "", PULUMI_HOME: home };
+    const fileState = await pulumiCli(project, env, ["whoami", "-v"], 60_000);
+    expect(fileState.out).toContain(`Backend URL: file://${path.join(projectRoot, ".state")}\n`);
+    writeFileSync(path.join(home, "credentials.json"), JSON.stringify({ current: url, accessTokens: { [url]: "" } }));
+    const loggedIn = await pulumiCli(project, env, ["whoami", "-v"], 60_000);
+    expect(loggedIn.code).not.toBe(0);
+    expect(loggedIn.out).toContain(`unable to open state database "${url}"`);
   });
 
   it("fails `up` with the program's own message when it throws", async () => {
