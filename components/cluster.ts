@@ -27,7 +27,7 @@ export interface ClusterModelArgs {
   stack: string;
   /** Where libvirt writes serial console logs on the host. */
   consoleLogDir?: string;
-  /** Where the stack keeps its known_hosts file on the machine that runs Pulumi; default `<project>/.vm-cluster/<stack>`. */
+  /** Where the stack keeps its known_hosts file on the machine that runs Pulumi; default `.vm-cluster/<stack>` in the project folder. */
   handoffDir?: string;
 }
 
@@ -163,13 +163,16 @@ export class Cluster extends pulumi.ComponentResource {
 
     const infos = pulumi.all(vms.map((vm) => vm.info));
     const knownHostsText = infos.apply((all) => knownHosts(model, Object.fromEntries(all.map((info) => [info.name, [info.hostPublicKey]]))));
-    // By an absolute path, so ssh -F and ansible -i work from any folder.
+    // By default relative to the project folder (the provider runs there), so every checkout of a
+    // stack with team state has the same input and its own file; the outputs name it by its absolute
+    // path, so ssh -F and ansible -i work from any folder.
     const knownHostsFile = new KnownHostsFile(
       `${name}-known-hosts`,
-      { path: path.join(args.handoffDir ?? path.resolve(".vm-cluster", args.stack), `${model.cluster}.known_hosts`), content: knownHostsText },
+      { path: path.join(args.handoffDir ?? path.join(".vm-cluster", args.stack), `${model.cluster}.known_hosts`), content: knownHostsText },
       parent,
     );
-    this.outputs = pulumi.all([infos, knownHostsFile.path, knownHostsText]).apply(([all, knownHostsPath, text]) => {
+    const knownHostsPath = knownHostsFile.path.apply((p) => path.resolve(p));
+    this.outputs = pulumi.all([infos, knownHostsPath, knownHostsText]).apply(([all, knownHostsPath, text]) => {
       const handoff = { knownHostsPath, identityFile: model.sshIdentityFile };
       return {
         vms: Object.fromEntries(all.map((info) => [info.name, info])),

@@ -1,14 +1,15 @@
 // The cluster's known_hosts as a file the stack keeps on the machine that runs Pulumi, so the
 // ssh_config and inventory outputs can name it by an absolute path and work from any folder.
 // Written atomically; destroy removes it and the folders it made. With team state each checkout has
-// its own: a run from another checkout writes its file there, and never removes the other one's.
+// its own: by default its path is relative to the project folder, the same input in every checkout;
+// an absolute path that another checkout wrote is never removed by this one.
 import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
 
 export interface KnownHostsFileInputs {
-  /** Absolute path. */
+  /** Absolute, or relative to the project folder (where the engine runs its providers). */
   path: string;
   content: string;
 }
@@ -44,11 +45,14 @@ function place(inputs: KnownHostsFileInputs): Pick<KnownHostsFileState, "created
   return { ...(createdDir !== undefined && { createdDir }), writtenFrom: writer() };
 }
 
-/** Removes the file and, up to the folder create made, each folder left empty; another checkout's stays. */
+/**
+ * Removes the file and, up to the folder create made, each folder left empty. A relative path is
+ * this checkout's own file; an absolute one that another checkout wrote stays.
+ */
 function remove(props: KnownHostsFileState): void {
   const fs = require("node:fs") as typeof import("node:fs");
   const path = require("node:path") as typeof import("node:path");
-  if (props.writtenFrom !== undefined && props.writtenFrom !== writer()) return;
+  if (path.isAbsolute(props.path) && props.writtenFrom !== undefined && props.writtenFrom !== writer()) return;
   fs.rmSync(props.path, { force: true });
   if (props.createdDir === undefined) return;
   // Each only when empty: something else put there stays.

@@ -249,7 +249,32 @@ describe("the known_hosts file", () => {
     expect(existsSync(path.join(dir, ".vm-cluster", "other"))).toBe(true);
   });
 
-  it("is each checkout's own with team state: another checkout's run writes its file and leaves this one's", async () => {
+  it("is relative to the project folder by default: the same input in every checkout, each one's own file", async () => {
+    const cwd = process.cwd();
+    const [a, b] = ["a", "b"].map((c) => path.join(dir, "relative", c));
+    const file = path.join(".vm-cluster", "team", "teamx.known_hosts");
+    try {
+      mkdirSync(a!, { recursive: true });
+      mkdirSync(b!, { recursive: true });
+      process.chdir(a!);
+      const ofA = (await knownHostsFileProvider.create({ path: file, content: "a\n" })).outs!;
+      process.chdir(b!);
+      // B's checkout, after A's up: nothing there yet, so an update that writes B's file.
+      expect((await knownHostsFileProvider.diff!(file, ofA, { path: file, content: "a\n" })).changes).toBe(true);
+      const ofB = (await knownHostsFileProvider.update!(file, ofA, { path: file, content: "a\n" })).outs!;
+      expect((await knownHostsFileProvider.diff!(file, ofB, { path: file, content: "a\n" })).changes).toBe(false);
+      process.chdir(a!);
+      expect((await knownHostsFileProvider.diff!(file, ofB, { path: file, content: "a\n" })).changes).toBe(false);
+      // Destroy from B removes B's file and the folders its create made; A's stays.
+      process.chdir(b!);
+      await knownHostsFileProvider.delete!(file, ofA);
+      expect([existsSync(path.join(b!, ".vm-cluster")), readFileSync(path.join(a!, file), "utf8")]).toEqual([false, "a\n"]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("by an absolute path, another checkout's run writes its file and leaves this one's", async () => {
     const [mine, theirs] = ["a", "b"].map((c) => path.join(dir, c, ".vm-cluster", "team", "teamx.known_hosts"));
     const outs = (await knownHostsFileProvider.create({ path: mine!, content: "a\n" })).outs!;
     // As the other operator's run recorded it: written from their machine and folder.
