@@ -9,23 +9,31 @@ tools="$root/.tools"
 cache="${VM_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm-cluster}"
 pin=$(node -p 'require("./package.json").config.pulumiCliVersion')
 
-current_step="" cli_build=""
-trap 'rc=$?; [ -n "$cli_build" ] && kill "$cli_build" 2>/dev/null; [ $rc -ne 0 ] && [ -n "$current_step" ] && echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2' EXIT
-step() { current_step=$1; echo "setup: $1" >&2; }
-# Waits for a background job, saying every 10 s what it waits for and how long set-up has run.
-wait_with_progress() { # what pid
-  local ticks=0
-  while kill -0 "$2" 2>/dev/null; do
-    sleep 1
-    ticks=$((ticks + 1))
-    if [ $((ticks % 10)) -eq 0 ]; then echo "setup: $1: ${SECONDS}s since set-up started" >&2; fi
-  done
-  wait "$2"
+current_step="" cli_build="" ticker="" cli_out="" cli_log=""
+# On any exit (a failure, Ctrl-C): stop what still runs in the background, then name the failed step.
+on_exit() {
+  local rc=$1
+  if [ -n "$ticker" ]; then kill "$ticker" 2>/dev/null || true; fi
+  if [ -n "$cli_build" ]; then kill -- "-$cli_build" 2>/dev/null || true; fi
+  rm -f "$cli_out" "$cli_log"
+  if [ "$rc" -ne 0 ] && [ -n "$current_step" ]; then echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2; fi
 }
-# Runs a command in the background and waits for it with progress lines.
+trap 'on_exit $?' EXIT
+step() { current_step=$1; echo "setup: $1" >&2; }
+# Runs a command in the foreground (Ctrl-C reaches it), saying every 10 s what set-up waits for and
+# how long it has run.
 with_progress() { # what command...
-  local what=$1; shift
-  "$@" & wait_with_progress "$what" $!
+  local what=$1 rc=0
+  shift
+  (while true; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do sleep 1; done
+    echo "setup: $what: ${SECONDS}s since set-up started" >&2
+  done) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  ticker=""
+  return $rc
 }
 
 # The pulumi CLI: one of at least the pinned version already on PATH (not ours), else ours, built
@@ -37,9 +45,10 @@ if found=$(command -v pulumi 2>/dev/null) && [ "${found#"$tools"}" = "$found" ];
   if [ -n "$have" ] && version_ge "$have" "$pin"; then engine=$found; fi
 fi
 mkdir -p "$tools/cli" "$tools/bin"
-cli_out="$tools/cli/build.out" cli_log="$tools/cli/build.log"
 if [ -z "$engine" ]; then
-  bash tools/build-cli.sh "$pin" "$cache" > "$cli_out" 2> "$cli_log" &
+  cli_out=$(mktemp "$tools/cli/build.XXXXXX.out") cli_log=$(mktemp "$tools/cli/build.XXXXXX.log")
+  # A session of its own, so that stopping set-up stops the whole build (go and its children).
+  setsid bash tools/build-cli.sh "$pin" "$cache" > "$cli_out" 2> "$cli_log" &
   cli_build=$!
 fi
 
@@ -52,7 +61,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || { echo "missing packages (${missing[*]}) and no apt-get: install their equivalents by hand" >&2; exit 1; }
   [ "$(id -u)" -eq 0 ] || { echo "missing packages: ${missing[*]}; run this as root or: sudo apt-get install ${missing[*]}" >&2; exit 1; }
-  with_progress "installing ${#missing[@]} Debian packages" apt-get update -qq
+  with_progress "updating the package lists" apt-get update -qq
   with_progress "installing ${#missing[@]} Debian packages" \
     env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -66,14 +75,13 @@ fi
 
 step "pulumi CLI v$pin"
 if [ -z "$engine" ]; then
-  if ! wait_with_progress "building the pulumi CLI v$pin from Go modules (cold: about 3 min on 2 cores)" "$cli_build"; then
+  if ! with_progress "building the pulumi CLI v$pin from Go modules (cold: about 3 min on 2 cores)" wait "$cli_build"; then
     cli_build=""
     cat "$cli_log" >&2
     exit 1
   fi
   cli_build=""
   built=$(tail -1 "$cli_out")
-  rm -f "$cli_out" "$cli_log"
   if ! cmp -s "$built" "$tools/cli/pulumi"; then
     ln -f "$built" "$tools/cli/pulumi.new" 2>/dev/null || cp "$built" "$tools/cli/pulumi.new"
     mv -f "$tools/cli/pulumi.new" "$tools/cli/pulumi"
@@ -110,10 +118,12 @@ if [ ! -s "$root/.state/passphrase" ]; then
 fi
 write_exec "$tools/bin/pulumi" <<SH
 #!/bin/sh
-# vm-cluster's pulumi: local file state unless you logged in elsewhere (\`pulumi login\`, e.g. team
-# state in PostgreSQL), a generated passphrase unless you set your own, no update check, and no
+# vm-cluster's pulumi: local file state unless you logged in to a self-managed backend (\`pulumi login\`,
+# e.g. team state in PostgreSQL), a generated passphrase unless you set your own, no update check, and no
 # plugin download, ever.
-if [ -z "\${PULUMI_BACKEND_URL:-}" ] && ! grep -qs '"current": *"[^"]' "\${PULUMI_HOME:-\$HOME/.pulumi}/credentials.json"; then
+# Only a self-managed backend counts: a Pulumi Cloud login made for other projects does not move this one.
+creds="\${PULUMI_CREDENTIALS_PATH:-\${PULUMI_HOME:-\$HOME/.pulumi}}/credentials.json"
+if [ -z "\${PULUMI_BACKEND_URL:-}" ] && ! grep -Eqs '"current": *"(postgres|file|s3|gs|azblob)://' "\$creds"; then
   PULUMI_BACKEND_URL="file://$root/.state"
 fi
 if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ]; then

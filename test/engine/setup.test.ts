@@ -1,11 +1,20 @@
 // tools/setup.sh on a copy of this project whose CLI build is a stand-in (the real one takes
 // minutes cold): progress while set-up waits for it, and a failed build named with its log.
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot, runProcess } from "../../testbed/engine";
+import { alive } from "../../testbed/host-state";
+
+async function until(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 let copy: string;
 let cache: string;
@@ -16,16 +25,18 @@ beforeAll(() => {
   const files = execFileSync("git", ["ls-files", "-z"], { cwd: projectRoot, encoding: "utf8" }).split("\0").filter(Boolean);
   execFileSync("bash", ["-c", `tar cf - --null -T - | tar xf - -C '${copy}'`], { cwd: projectRoot, input: files.join("\0") });
   symlinkSync(path.join(projectRoot, "node_modules"), path.join(copy, "node_modules"));
-  // The stand-in: as slow as asked, then fails or names a binary, as tools/build-cli.sh does.
+  // The stand-in: as slow as asked, then fails or names a binary of its own, as tools/build-cli.sh does.
   const stub = path.join(copy, "tools", "build-cli.sh");
   writeFileSync(
     stub,
     [
       "#!/usr/bin/env bash",
+      'echo $$ > "$2/build.pid"',
       'echo "go: downloading modules" >&2',
       'sleep "$STUB_SECONDS"',
       '[ -z "${STUB_FAIL:-}" ] || { echo "go: a build error" >&2; exit 2; }',
-      `echo ${path.join(projectRoot, ".tools", "cli", "pulumi")}`,
+      'mkdir -p "$2/built" && printf "#!/bin/sh\\necho v$1\\n" > "$2/built/pulumi" && chmod +x "$2/built/pulumi"',
+      'echo "$2/built/pulumi"',
       "",
     ].join("\n"),
   );
@@ -47,11 +58,31 @@ describe("set-up", () => {
     const r = await runProcess("bash", ["tools/setup.sh"], { cwd: copy, env: env({ STUB_SECONDS: "22" }), timeoutMs: 300_000 });
     expect(r.code, r.out).toBe(0);
     const progress = [...r.out.matchAll(/^setup: building the pulumi CLI v[\d.]+ from Go modules .*: (\d+)s since set-up started$/gm)].map((m) => Number(m[1]));
-    expect(progress.length, r.out).toBeGreaterThanOrEqual(1);
+    expect(progress.length, r.out).toBeGreaterThanOrEqual(2);
+    expect(progress[0], r.out).toBeLessThanOrEqual(15);
     for (let i = 1; i < progress.length; i++) expect(progress[i]! - progress[i - 1]!, r.out).toBeLessThanOrEqual(15);
     expect(r.out).toMatch(/^setup: done: v[\d.]+ at /m);
-    expect(existsSync(path.join(copy, ".tools", "cli", "build.log"))).toBe(false);
+    expect(readdirSync(path.join(copy, ".tools", "cli")).filter((f) => f.startsWith("build."))).toEqual([]);
   }, 300_000);
+
+  it("stops the whole build when it is interrupted (Ctrl-C)", async () => {
+    rmSync(path.join(copy, ".tools", "cli", "pulumi"), { force: true });
+    const child = spawn("bash", ["tools/setup.sh"], { cwd: copy, env: { ...process.env, ...env({ STUB_SECONDS: "120" }) }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stderr.on("data", (b: Buffer) => (out += b));
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      await until(() => out.includes("setup: pulumi CLI") && existsSync(path.join(cache, "build.pid")), 60_000);
+      const build = Number(readFileSync(path.join(cache, "build.pid"), "utf8"));
+      expect(alive(build)).toBe(true);
+      child.kill("SIGINT");
+      expect(await closed).not.toBe(0);
+      await until(() => !alive(build), 10_000);
+      expect(out).toMatch(/setup: step "pulumi CLI v[\d.]+" failed/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 120_000);
 
   it("names the failed step and shows the build's own output when the build fails", async () => {
     rmSync(path.join(copy, ".tools", "cli", "pulumi"), { force: true });
