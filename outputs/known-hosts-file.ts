@@ -36,6 +36,13 @@ function writer(): string {
   return `${os.hostname()}:${process.cwd()}`;
 }
 
+/** Whether this machine and folder wrote it; for a state from before writtenFrom, whether it lies in this folder. */
+function writtenHere(props: KnownHostsFileState): boolean {
+  const path = require("node:path") as typeof import("node:path");
+  if (props.writtenFrom !== undefined) return props.writtenFrom === writer();
+  return !path.relative(process.cwd(), props.path).startsWith("..");
+}
+
 /** Writes the file, making its folders; the outermost folder made, if any. */
 function place(inputs: KnownHostsFileInputs): Pick<KnownHostsFileState, "createdDir" | "writtenFrom"> {
   const fs = require("node:fs") as typeof import("node:fs");
@@ -52,7 +59,7 @@ function place(inputs: KnownHostsFileInputs): Pick<KnownHostsFileState, "created
 function remove(props: KnownHostsFileState): void {
   const fs = require("node:fs") as typeof import("node:fs");
   const path = require("node:path") as typeof import("node:path");
-  if (path.isAbsolute(props.path) && props.writtenFrom !== undefined && props.writtenFrom !== writer()) return;
+  if (path.isAbsolute(props.path) && !writtenHere(props)) return;
   fs.rmSync(props.path, { force: true });
   if (props.createdDir === undefined) return;
   // Each only when empty: something else put there stays.
@@ -75,8 +82,10 @@ export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsF
 
   async read(id, props) {
     const fs = require("node:fs") as typeof import("node:fs");
-    if (!props || !fs.existsSync(props.path)) return {};
-    return { id, props: { ...props, content: fs.readFileSync(props.path, "utf8") } };
+    if (!props) return {};
+    // Missing here (a checkout that has not run up yet, a clean) is drift the next up writes, not a
+    // resource gone: with team state the others' checkouts still have theirs.
+    return { id, props: { ...props, content: fs.existsSync(props.path) ? fs.readFileSync(props.path, "utf8") : "" } };
   },
 
   async diff(_id, olds, news) {

@@ -259,7 +259,9 @@ describe("the known_hosts file", () => {
       process.chdir(a!);
       const ofA = (await knownHostsFileProvider.create({ path: file, content: "a\n" })).outs!;
       process.chdir(b!);
-      // B's checkout, after A's up: nothing there yet, so an update that writes B's file.
+      // B's checkout, after A's up: nothing there yet. Refresh keeps the resource (drift, not gone),
+      // and up is an update that writes B's file.
+      expect((await knownHostsFileProvider.read!(file, ofA)).props).toMatchObject({ path: file, content: "" });
       expect((await knownHostsFileProvider.diff!(file, ofA, { path: file, content: "a\n" })).changes).toBe(true);
       const ofB = (await knownHostsFileProvider.update!(file, ofA, { path: file, content: "a\n" })).outs!;
       expect((await knownHostsFileProvider.diff!(file, ofB, { path: file, content: "a\n" })).changes).toBe(false);
@@ -285,6 +287,9 @@ describe("the known_hosts file", () => {
     const moved = (await knownHostsFileProvider.update!(mine!, { ...written, path: theirs! }, { path: mine!, content: "a\n" })).outs!;
     expect(readFileSync(mine!, "utf8")).toBe("a\n");
     await knownHostsFileProvider.delete!(mine!, written);
+    expect(existsSync(mine!)).toBe(true);
+    // A state from before writtenFrom: only a file inside this folder counts as this checkout's.
+    await knownHostsFileProvider.delete!(mine!, { ...written, writtenFrom: undefined });
     expect(existsSync(mine!)).toBe(true);
     // This checkout's own file under another path (hand-off folder moved): the old one goes.
     const next = (await knownHostsFileProvider.update!(mine!, moved, { path: theirs!, content: "a\n" })).outs!;
