@@ -45,46 +45,51 @@ export async function startPostgres(port: number): Promise<Postgres> {
   const bin = serverBin();
   const owner = systemUser("postgres");
   const dir = mkdtempSync(path.join(tmpdir(), "vmc-postgres-"));
-  chownSync(dir, owner.uid, owner.gid);
   const data = path.join(dir, "data");
-  const adminPassword = `admin-${process.pid}-${Date.now()}`;
-  const pwFile = path.join(dir, "admin-password");
-  writeFileSync(pwFile, `${adminPassword}\n`, { mode: 0o600 });
-  chownSync(pwFile, owner.uid, owner.gid);
   const caFile = path.join(dir, "server.crt");
   const keyFile = path.join(dir, "server.key");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-noenc",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      keyFile,
-      "-out",
-      caFile,
-    ],
-    { stdio: "ignore" },
-  );
-  chmodSync(keyFile, 0o600);
-  chownSync(keyFile, owner.uid, owner.gid);
   const asPostgres = { uid: owner.uid, gid: owner.gid, cwd: dir };
-  execFileSync(path.join(bin, "initdb"), ["-D", data, "-U", ADMIN, `--pwfile=${pwFile}`, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], {
-    ...asPostgres,
-    stdio: "ignore",
-  });
-  // Nothing but TLS with a password, from loopback.
-  writeFileSync(path.join(data, "pg_hba.conf"), "hostssl all all 127.0.0.1/32 scram-sha-256\n");
+  const adminPassword = `admin-${process.pid}-${Date.now()}`;
+  try {
+    chownSync(dir, owner.uid, owner.gid);
+    const pwFile = path.join(dir, "admin-password");
+    writeFileSync(pwFile, `${adminPassword}\n`, { mode: 0o600 });
+    chownSync(pwFile, owner.uid, owner.gid);
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-noenc",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        keyFile,
+        "-out",
+        caFile,
+      ],
+      { stdio: "ignore" },
+    );
+    chmodSync(keyFile, 0o600);
+    chownSync(keyFile, owner.uid, owner.gid);
+    execFileSync(path.join(bin, "initdb"), ["-D", data, "-U", ADMIN, `--pwfile=${pwFile}`, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], {
+      ...asPostgres,
+      stdio: "ignore",
+    });
+    // Nothing but TLS with a password, from loopback.
+    writeFileSync(path.join(data, "pg_hba.conf"), "hostssl all all 127.0.0.1/32 scram-sha-256\n");
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true }); // it holds the admin password and the server's key
+    throw e;
+  }
 
   const log = path.join(dir, "server.log");
   const settings = {
@@ -113,11 +118,13 @@ export async function startPostgres(port: number): Promise<Postgres> {
 
   const url = (database: string) => `postgres://${ADMIN}@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${caFile}`;
   const sql = (query: string, database = "postgres") =>
-    execFileSync("psql", ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query, url(database)], {
+    // The query on standard input: a password in it stays out of `ps`.
+    execFileSync("psql", ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", url(database)], {
+      input: query,
       encoding: "utf8",
       maxBuffer: 256 * 1024 * 1024,
       env: { ...process.env, PGPASSWORD: adminPassword, PGCONNECT_TIMEOUT: "5" },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     }).trim();
   try {
     const until = Date.now() + 30_000;

@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, engineSandbox, type CliResult, type EngineSandbox } from "../../testbed/engine";
+import { copyProject, engineSandbox, projectRoot, type CliResult, type EngineSandbox } from "../../testbed/engine";
 import { alive } from "../../testbed/host-state";
 import { startTestImageMirror, type Mirror } from "../../testbed/mirror";
 import { startPostgres, type Postgres } from "../../testbed/postgres";
@@ -50,6 +50,8 @@ let B: Operator;
 let upStarted = false;
 /** Plugin processes of a CLI this test killed: stopped in afterAll if still there. */
 const orphans = new Set<number>();
+/** CLIs started in the background: a failed check may leave one running, stopped in afterAll. */
+const runs: Running[] = [];
 
 const ns = (...argv: string[]) => execFileSync("ip", ["netns", "exec", lv.netns(), ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
@@ -75,7 +77,9 @@ async function typed(op: Operator, command: string, expectOk = true): Promise<Cl
 }
 
 function start(op: Operator, ...args: string[]): Running {
-  return startPulumi(op.checkout, userShellEnv(op.env), args);
+  const run = startPulumi(op.checkout, userShellEnv(op.env), args);
+  runs.push(run);
+  return run;
 }
 
 function writeStackFile(op: Operator, caFile: string): void {
@@ -156,6 +160,11 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  for (const run of runs.filter((r) => r.child.exitCode === null && r.child.signalCode === null)) {
+    for (const p of childrenOf(run.pid)) orphans.add(p);
+    run.child.kill("SIGKILL");
+    await run.done;
+  }
   for (const pid of orphans) if (alive(pid)) process.kill(pid, "SIGKILL");
   if (upStarted && A) {
     await typed(A, "pulumi cancel --yes", false);
@@ -209,10 +218,12 @@ describe("team state in PostgreSQL", () => {
     expect(leakAt(rows, ofA)).toBeUndefined();
     const otherPassphrase = path.join(sandbox.dir, "other-passphrase");
     writeFileSync(otherPassphrase, "a passphrase of B's own set-up\n", { mode: 0o600 });
+    const before = JSON.stringify(checkpoint());
     const wrong = await runShell("pulumi up --yes", { cwd: B.checkout, env: userShellEnv({ ...B.env, PULUMI_CONFIG_PASSPHRASE_FILE: otherPassphrase }) });
     expect(wrong.code, wrong.out).not.toBe(0);
     expect(wrong.out).toContain("incorrect passphrase");
     expect(locks()).toEqual([]);
+    expect(JSON.stringify(checkpoint())).toBe(before);
     // The password works where it is for: root on the VM has it.
     expect(await onVm(B, "getent shadow root | cut -d: -f2 | cut -c1-3")).toBe("$6$");
   }, 300_000);
@@ -248,13 +259,15 @@ describe("team state in PostgreSQL", () => {
     for (const op of [A, B]) await typed(op, "pulumi preview --expect-no-changes");
   }, 900_000);
 
-  it("destroy from either checkout leaves nothing of the cluster on the host", async () => {
+  it("destroy leaves nothing of the cluster on the host and the other checkout's hand-off file where it is; logout returns to file state", async () => {
     await typed(A, readmeCommand("pulumi destroy"));
     upStarted = false;
     expect(domains()).toEqual([]);
     expect(checkpoint().resources ?? []).toEqual([]);
-    // Logged out, the wrapper is back on the checkout's own file state.
+    // README: destroy removes the hand-off file of the checkout it runs in; the others stay.
+    expect([existsSync(knownHosts(A)), existsSync(knownHosts(B))]).toEqual([false, true]);
+    // Logged out, the wrapper is back on its project's file state.
     await typed(A, readmeCommand("pulumi logout"));
-    expect((await typed(A, "pulumi whoami -v")).out).toMatch(/Backend URL: file:\/\/\S+\/\.state\n/);
+    expect((await typed(A, "pulumi whoami -v")).out).toContain(`Backend URL: file://${path.join(projectRoot, ".state")}\n`);
   }, 600_000);
 });
