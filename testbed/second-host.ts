@@ -23,6 +23,8 @@ export interface SecondHost {
   run(argv: string[]): string;
   /** Pids of every process in this host's network namespace (daemons, dnsmasq, QEMU, sessions). */
   processes(): number[];
+  /** The holder of its namespaces (its mounts are in /proc/<pid>/mountinfo). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,8 @@ export interface SecondHostOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const netnsId = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
+const nsId = (pid: number, kind: "net" | "mnt") => readlinkSync(`/proc/${pid}/ns/${kind}`);
+const netnsId = (pid: number) => nsId(pid, "net");
 
 async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -57,10 +60,23 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
   const holder = spawn("unshare", ["--mount", "--net", "--propagation", "private", "sleep", "infinity"], { stdio: "ignore", detached: true });
   holder.unref();
   const pid = holder.pid!;
-  const ourNet = netnsId(process.pid);
-  const run = (argv: string[]) => sh(["nsenter", "-t", String(pid), "-m", "-n", "--", ...argv]);
+  const ours = { net: nsId(process.pid, "net"), mnt: nsId(process.pid, "mnt") };
+  /** The holder's namespaces once seen to be its own: nothing acts on a pid that no longer has them. */
+  let own: { net: string; mnt: string } | undefined;
+  const stillOwn = () => {
+    try {
+      return own !== undefined && alive(pid) && nsId(pid, "net") === own.net && nsId(pid, "mnt") === own.mnt;
+    } catch {
+      return false;
+    }
+  };
+  const run = (argv: string[]) => {
+    if (!stillOwn()) throw new Error("the second host is not running");
+    return sh(["nsenter", "-t", String(pid), "-m", "-n", "--", ...argv]);
+  };
   const processes = () => {
-    const net = netnsId(pid);
+    if (!stillOwn()) return [];
+    const net = own!.net;
     return readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e) && Number(e) !== pid)
       .map(Number)
@@ -75,7 +91,7 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
   const [veth, peer] = [`vmch${opts.lan}a`, `vmch${opts.lan}b`];
   const [lanAddress, address] = [`10.232.${opts.lan}.1`, `10.232.${opts.lan}.2`];
   const stop = async () => {
-    if (alive(pid)) {
+    if (stillOwn()) {
       // Guests first (libvirtd leaves QEMU running when it stops), then the daemons, then the rest.
       for (const domain of safe(() => run(["virsh", "-q", "-c", "qemu:///system", "list", "--name"]))
         .split("\n")
@@ -83,7 +99,8 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
         safe(() => run(["virsh", "-q", "-c", "qemu:///system", "destroy", domain]));
       for (const daemon of ["libvirtd", "virtlogd"]) {
         const daemonPid = Number(safe(() => readFileSync(`/proc/${pid}/root/run/${daemon}.pid`, "utf8")).trim());
-        if (daemonPid > 0 && alive(daemonPid)) {
+        // Only a pid in this host's namespace: a stale pid file must not name anything else.
+        if (daemonPid > 0 && processes().includes(daemonPid)) {
           process.kill(daemonPid, "SIGTERM");
           await until(`${daemon} of the second host to exit`, () => !alive(daemonPid), 15_000).catch(() => process.kill(daemonPid, "SIGKILL"));
         }
@@ -94,16 +111,20 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
       );
       process.kill(pid, "SIGKILL");
       await until("the second host's namespaces to go", () => !alive(pid), 10_000);
+    } else if (own === undefined && alive(pid) && holder.exitCode === null) {
+      holder.kill("SIGKILL"); // never got namespaces of its own: nothing else of it to stop
     }
+    own = undefined;
     safe(() => sh(["ip", "-n", opts.lanNetns, "link", "delete", veth]));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await until(
       "the second host's namespaces",
-      () => alive(pid) && netnsId(pid) !== ourNet && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep",
+      () => alive(pid) && nsId(pid, "net") !== ours.net && nsId(pid, "mnt") !== ours.mnt && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep",
       10_000,
     );
+    own = { net: nsId(pid, "net"), mnt: nsId(pid, "mnt") };
     run([
       "bash",
       "-euc",
@@ -161,6 +182,7 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
       hostKey: readFileSync(path.join(dir, "host_key.pub"), "utf8").trim(),
       run,
       processes,
+      pid,
       stop,
     };
   } catch (err) {

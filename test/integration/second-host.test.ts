@@ -2,7 +2,7 @@
 // libvirtd as the first: independent of it, reached over their LAN by SSH with a pinned host key,
 // and gone without a trace when stopped.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,13 @@ const lv = useLibvirt();
 let host2: SecondHost;
 let dir: string;
 
+const safeReadlink = (p: string) => {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+};
 const names = (text: string) =>
   text
     .split("\n")
@@ -35,6 +42,15 @@ describe("a second libvirt host on this machine", () => {
   it("runs a libvirtd of its own: neither host sees the other's pools or networks, and it starts with none", async () => {
     expect(names(onHost2("net-list", "--all", "--name"))).toEqual([]);
     expect(names(onHost2("pool-list", "--all", "--name"))).toEqual([]);
+    const netXml = path.join(dir, "net.xml");
+    writeFileSync(netXml, "<network><name>vmch2-net</name><bridge name='vmch2br'/><ip address='10.232.250.1' netmask='255.255.255.0'/></network>");
+    onHost2("net-define", netXml);
+    try {
+      expect(names(onHost2("net-list", "--all", "--name"))).toEqual(["vmch2-net"]);
+      expect(names(virshSync("net-list", "--all", "--name"))).not.toContain("vmch2-net");
+    } finally {
+      onHost2("net-undefine", "vmch2-net");
+    }
     onHost2("pool-define-as", "vmch2-probe", "dir", "--target", "/var/lib/libvirt/images/vmch2-probe");
     virshSync("pool-define-as", "vmch1-probe", "dir", "--target", "/var/lib/libvirt/images/vmch1-probe");
     try {
@@ -81,10 +97,15 @@ describe("a second libvirt host on this machine", () => {
   it("stops without a trace: its processes, the veth pair and its mounts go; the first host keeps running", async () => {
     const processes = host2.processes();
     expect(processes.length).toBeGreaterThanOrEqual(3); // virtlogd, libvirtd, sshd
+    // Its own mounts live in its own mount namespace, which goes with its last process.
+    expect(readFileSync(`/proc/${host2.pid}/mountinfo`, "utf8")).toMatch(/ \/var\/lib\/libvirt .* vmc-host2 /);
+    const mountNs = readlinkSync(`/proc/${host2.pid}/ns/mnt`);
     await host2.stop();
     expect(processes.filter(alive)).toEqual([]);
+    expect(alive(host2.pid)).toBe(false);
+    const inMountNs = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && safeReadlink(`/proc/${p}/ns/mnt`) === mountNs);
+    expect(inMountNs).toEqual([]);
     expect(() => execFileSync("ip", ["-n", lv.netns(), "link", "show", "vmch5a"], { stdio: "ignore" })).toThrow();
-    expect(execFileSync("findmnt", ["-rn", "-o", "SOURCE"], { encoding: "utf8" })).not.toContain("vmc-host2");
     expect(virshSync("version")).toMatch(/libvirt/i);
   });
 });
