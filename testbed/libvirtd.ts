@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { netnsExists } from "./host-state";
+import { waitFor } from "./wait";
 
 export const LIBVIRT_URI = "qemu:///system";
 const PID_FILE = "/run/libvirtd.pid";
@@ -32,14 +33,6 @@ function alive(pidFile: string): number | undefined {
 
 function sh(argv: string[]): string {
   return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-async function waitFor(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Namespace of a running process, or undefined when it runs in the machine's own. */

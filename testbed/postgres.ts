@@ -6,6 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { alive } from "./host-state";
+import { sleep, waitFor } from "./wait";
 
 export interface Postgres {
   host: string;
@@ -110,9 +111,7 @@ export async function startPostgres(port: number): Promise<Postgres> {
   const pid = server.pid!;
   const stop = async () => {
     if (alive(pid)) process.kill(pid, "SIGINT"); // fast shutdown: clients are cut off
-    const until = Date.now() + 15_000;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    if (alive(pid)) process.kill(pid, "SIGKILL");
+    await waitFor("PostgreSQL to stop", () => !alive(pid), 15_000).catch(() => process.kill(pid, "SIGKILL"));
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -130,7 +129,7 @@ export async function startPostgres(port: number): Promise<Postgres> {
     const until = Date.now() + 30_000;
     while (!/database system is ready to accept connections/.test(readFileSync(log, "utf8"))) {
       if (!alive(pid) || Date.now() > until) throw new Error(`PostgreSQL did not start:\n${readFileSync(log, "utf8")}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const user = "vmc";
     const password = `state-${process.pid}-${Date.now()}`;

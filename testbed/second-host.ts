@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { writeSshdFiles } from "./sshd-files";
 import { alive } from "./host-state";
+import { waitFor } from "./wait";
 
 export interface SecondHost {
   /** Its address on the LAN; its sshd listens there on port 22. */
@@ -35,18 +36,9 @@ export interface SecondHostOptions {
   lan: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const nsId = (pid: number, kind: "net" | "mnt") => readlinkSync(`/proc/${pid}/ns/${kind}`);
 const netnsId = (pid: number) => nsId(pid, "net");
-
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The folders the host has of its own; everything else (the disk, /tmp, /dev/kvm) it shares with this machine. */
 const OWN_TMPFS = ["/run", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"];
@@ -102,15 +94,15 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
         // Only a pid in this host's namespace: a stale pid file must not name anything else.
         if (daemonPid > 0 && processes().includes(daemonPid)) {
           process.kill(daemonPid, "SIGTERM");
-          await until(`${daemon} of the second host to exit`, () => !alive(daemonPid), 15_000).catch(() => process.kill(daemonPid, "SIGKILL"));
+          await waitFor(`${daemon} of the second host to exit`, () => !alive(daemonPid), 15_000).catch(() => process.kill(daemonPid, "SIGKILL"));
         }
       }
       for (const p of processes()) safe(() => process.kill(p, "SIGTERM"));
-      await until("the second host's processes to exit", () => processes().length === 0, 10_000).catch(() =>
+      await waitFor("the second host's processes to exit", () => processes().length === 0, 10_000).catch(() =>
         processes().forEach((p) => safe(() => process.kill(p, "SIGKILL"))),
       );
       process.kill(pid, "SIGKILL");
-      await until("the second host's namespaces to go", () => !alive(pid), 10_000);
+      await waitFor("the second host's namespaces to go", () => !alive(pid), 10_000);
     } else if (own === undefined && alive(pid) && holder.exitCode === null) {
       holder.kill("SIGKILL"); // never got namespaces of its own: nothing else of it to stop
     }
@@ -119,7 +111,7 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await until(
+    await waitFor(
       "the second host's namespaces",
       () => alive(pid) && nsId(pid, "net") !== ours.net && nsId(pid, "mnt") !== ours.mnt && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep",
       10_000,
@@ -138,7 +130,7 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
         "libvirtd -d",
       ].join("\n"),
     ]);
-    await until(
+    await waitFor(
       "the second host's libvirtd to answer",
       () => {
         try {
@@ -163,7 +155,7 @@ export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHo
       detached: true,
     });
     sshd.unref();
-    await until(
+    await waitFor(
       "the second host's sshd",
       () => {
         try {

@@ -7,14 +7,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot, runProcess } from "../../testbed/engine";
 import { alive } from "../../testbed/host-state";
-
-async function until(ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from "../../testbed/wait";
 
 let copy: string;
 let cache: string;
@@ -72,12 +65,12 @@ describe("set-up", () => {
     child.stderr.on("data", (b: Buffer) => (out += b));
     const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
     try {
-      await until(() => out.includes("setup: pulumi CLI") && existsSync(path.join(cache, "build.pid")), 60_000);
+      await waitFor("the CLI step with the build started", () => out.includes("setup: pulumi CLI") && existsSync(path.join(cache, "build.pid")), 60_000);
       const build = Number(readFileSync(path.join(cache, "build.pid"), "utf8"));
       expect(alive(build)).toBe(true);
       child.kill("SIGINT");
       expect(await closed).not.toBe(0);
-      await until(() => !alive(build), 10_000);
+      await waitFor("the build to stop", () => !alive(build), 10_000);
       expect(out).toMatch(/setup: step "pulumi CLI v[\d.]+" failed/);
     } finally {
       child.kill("SIGKILL");

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pulumiBin, type CliResult } from "../../testbed/engine";
 import { writeSshdFiles } from "../../testbed/sshd-files";
+import { sleep } from "../../testbed/wait";
+
+export { sleep, waitFor } from "../../testbed/wait";
 
 export interface Running {
   /** The CLI's pid (the wrapper and `ip netns exec` exec it). */
@@ -29,16 +32,6 @@ export function startPulumi(cwd: string, env: Record<string, string>, args: stri
   const done = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code, out: `${stdout}\n${stderr}`, stdout })));
   return { pid: child.pid!, child, out: () => `${stdout}\n${stderr}`, done };
 }
-
-export async function waitFor(what: string, ok: () => boolean, ms: number, pollMs = 250): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Direct children of a process (the CLI's plugins: language host, dynamic provider). From every
