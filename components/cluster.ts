@@ -1,23 +1,18 @@
-// The whole cluster, in the seed's order: VM host checks and preparation, then the storage pool
-// and the NAT network, the base image, one VirtualMachine per VM, and the firewall rules last.
+// The whole cluster, in the seed's order: on each VM host its checks and preparation, then the
+// storage pool and the NAT network, the base image (HostSite), one VirtualMachine per VM, and each
+// host's firewall rules last.
 // Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConsolePassword } from "../secrets/console-password";
 import { SshKeyPair } from "../secrets/ssh-key-pair";
-import { FirewallRules } from "../host";
-import { BaseImage } from "../libvirt/base-image";
-import type { ConnectionSpec } from "../transport/connection";
-import { NatNetwork } from "../libvirt/network";
-import { StoragePool } from "../libvirt/pool";
-import type { LibvirtTarget } from "../libvirt/virsh";
 import type { Owner } from "../libvirt/xml";
-import type { ClusterModel } from "../model";
+import type { ClusterModel, VmModel } from "../model";
 import { ansibleInventory, ansibleInventoryYaml, knownHosts, sshConfig, staticRouteCommand } from "../outputs";
 import { KnownHostsFile } from "../outputs/known-hosts-file";
 import { withholdSecretsFromDebugLog } from "./debug-log";
+import { HostSite } from "./host-site";
 import { VirtualMachine, type VirtualMachineInfo } from "./virtual-machine";
-import { VmHost } from "./vm-host";
 
 /** The component's own args: a checked model (library/ takes the config's keys as ClusterArgs and checks them). */
 export interface ClusterModelArgs {
@@ -41,23 +36,8 @@ export interface ClusterOutputs {
   /** OpenSSH client config; names the stack's known_hosts file by its absolute path. */
   sshConfig: string;
   knownHosts: string;
-  /** The route LAN clients need to reach the cluster subnet through the VM host. */
+  /** The routes LAN clients need to reach the cluster subnets through their VM hosts, one per line. */
   route: string;
-}
-
-/** The host connection as provider input; the SSH private key travels as a secret. */
-export function connectionSpec(model: ClusterModel): pulumi.Output<ConnectionSpec> {
-  const host = model.host;
-  if (host.type === "local") return pulumi.output({ type: "local" as const, sudo: host.sudo, netns: host.netns });
-  return pulumi.secret({
-    type: "ssh" as const,
-    host: host.host,
-    port: host.port,
-    user: host.user,
-    privateKey: host.privateKey,
-    hostKey: host.hostKey.sha256Fingerprint,
-    sudo: host.sudo,
-  });
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -75,45 +55,11 @@ export class Cluster extends pulumi.ComponentResource {
     const { model } = args;
     const parent = { parent: this };
     const owner: Owner = { project: args.project, stack: args.stack, cluster: model.cluster };
-    const connection = connectionSpec(model);
-    const target: pulumi.Output<LibvirtTarget> = connection.apply((c) => ({ connection: c }));
-
-    const host = new VmHost(`${name}-host`, { connection, domainType: model.domainType }, parent);
-    const afterHost = { parent: this, dependsOn: host.ready };
-
-    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir, owner }, afterHost);
-    const network = new NatNetwork(
-      `${name}-network`,
-      {
-        target,
-        name: model.network.name,
-        bridge: model.network.bridge,
-        address: model.network.gateway,
-        netmask: model.network.netmask,
-        dhcpStart: model.network.dhcpStart,
-        dhcpEnd: model.network.dhcpEnd,
-        hosts: model.vms.map((vm) => ({ mac: vm.mac, name: vm.name, ip: vm.ip })),
-        domain: model.network.domain,
-        // The FQDN first: dnsmasq answers reverse lookups with a host's first name.
-        dnsHosts: model.vms.map((vm) => ({ ip: vm.ip, hostnames: [vm.fqdn, vm.name] })),
-        owner,
-      },
-      afterHost,
+    // One site per VM host; a single `host` keeps the resource names it always had.
+    const sites = new Map(
+      model.sites.map((site) => [site.name, new HostSite(this, site.name === undefined ? name : `${name}-${site.name}`, { model, site, owner })]),
     );
-    const checksum = model.image.checksum;
-    const base = new BaseImage(
-      `${name}-base-image`,
-      {
-        target,
-        pool: pool.name,
-        name: `${model.cluster}-base.qcow2`,
-        url: model.image.url,
-        fileName: model.image.fileName,
-        owner: pool.owner,
-        ...(checksum.kind === "sha512" ? { sha512: checksum.sha512 } : { checksumsUrl: checksum.checksumsUrl }),
-      },
-      parent,
-    );
+    const siteOf = (vm: VmModel) => sites.get(vm.site)!;
     const provisionerKey = new SshKeyPair(`${name}-provisioner-key`, { comment: `vm-cluster@${model.cluster}` }, parent);
     // One password for the whole cluster: the console is a last resort, and one secret is easier to keep.
     const consolePassword = model.consolePassword ? new ConsolePassword(`${name}-console-password`, {}, parent) : undefined;
@@ -125,20 +71,14 @@ export class Cluster extends pulumi.ComponentResource {
           {
             vm,
             domainType: model.domainType,
-            network: model.network,
+            network: siteOf(vm).site.network,
             sshPublicKey: model.sshPublicKey,
             sshIdentityFile: model.sshIdentityFile,
             caCertificate: model.caCertificatePem === undefined ? undefined : { name: model.cluster, pem: model.caCertificatePem },
             readinessTimeoutSeconds: model.readinessTimeoutSeconds,
             disableCloudInitAfterBoot: model.disableCloudInitAfterBoot,
-            target,
+            ...siteOf(vm).vmInputs,
             owner,
-            pool: pool.name,
-            poolOwner: pool.owner,
-            poolPath: pool.path,
-            networkName: network.name,
-            basePath: base.path,
-            baseVirtualSize: base.virtualSize,
             provisionerKey,
             consolePasswordHash: consolePassword?.hash,
             consoleLogDir: args.consoleLogDir ?? "/var/log/libvirt/qemu",
@@ -147,19 +87,8 @@ export class Cluster extends pulumi.ComponentResource {
         ),
     );
 
-    // Last, as in the seed: the rules open the cluster to the LAN once its VMs are up.
-    new FirewallRules(
-      `${name}-firewall`,
-      {
-        connection,
-        cluster: model.cluster,
-        lanInterface: model.lan.interface,
-        bridge: network.bridge,
-        clusterCidr: model.network.cidr,
-        lanCidr: model.lan.subnet,
-      },
-      { parent: this, dependsOn: vms.map((vm) => vm.ready) },
-    );
+    // Last, as in the seed: each host's rules open its part of the cluster once its VMs are up.
+    for (const site of sites.values()) site.openFirewall(vms.filter((_, i) => model.vms[i]!.site === site.site.name).map((vm) => vm.ready));
 
     const infos = pulumi.all(vms.map((vm) => vm.info));
     const knownHostsText = infos.apply((all) => knownHosts(model, Object.fromEntries(all.map((info) => [info.name, [info.hostPublicKey]]))));
@@ -180,7 +109,7 @@ export class Cluster extends pulumi.ComponentResource {
         inventoryYaml: ansibleInventoryYaml(model, handoff),
         sshConfig: sshConfig(model, handoff),
         knownHosts: text,
-        route: staticRouteCommand(model),
+        route: model.sites.map((site) => staticRouteCommand(site)).join("\n"),
       };
     });
     // Secret by its own flag too, not only by additionalSecretOutputs, which the engine applies and mocks do not.

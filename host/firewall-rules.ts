@@ -35,6 +35,9 @@ export function firewallInputProblems(inputs: ClusterFirewallSpec): { property: 
   for (const key of ["clusterCidr", "lanCidr"] as const) {
     if (!parseCidr(inputs[key])) problems.push({ property: key, reason: `"${inputs[key]}" is not an IPv4 CIDR like 172.17.2.0/24` });
   }
+  for (const peer of inputs.peerCidrs ?? []) {
+    if (!parseCidr(peer)) problems.push({ property: "peerCidrs", reason: `"${peer}" is not an IPv4 CIDR like 172.17.2.0/24` });
+  }
   return problems;
 }
 
@@ -121,6 +124,8 @@ export interface FirewallRulesArgs {
   bridge: pulumi.Input<string>;
   clusterCidr: pulumi.Input<string>;
   lanCidr: pulumi.Input<string>;
+  /** The other hosts' cluster subnets; left out for a single host. */
+  peerCidrs?: string[];
 }
 
 /** FORWARD both ways between LAN and cluster bridge, MASQUERADE out of the LAN: one cluster's rules. */

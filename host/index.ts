@@ -10,3 +10,4 @@ export * from "./firewall-rules";
 export * from "./distro";
 export * from "./iptables";
 export { DEFAULT_STATE_DIR, defaultUser } from "./shared-change";
+export * from "./peer-routes";

@@ -16,6 +16,8 @@ export interface ClusterFirewallSpec {
   clusterCidr: string;
   /** The host's LAN subnet (the seed's vmhost_net). */
   lanCidr: string;
+  /** The other hosts' cluster subnets (with `hosts`): reached by their own addresses, not masqueraded. */
+  peerCidrs?: string[];
 }
 
 export interface IptablesRule {
@@ -34,12 +36,19 @@ export function firewallTag(cluster: string): string {
 /**
  * FORWARD accept both ways between LAN and bridge for the two subnets, and MASQUERADE for the
  * cluster subnet leaving through the LAN interface (the seed's `-o kvmbr0` named the wrong way).
+ * With other hosts: their subnets forwarded to the bridge and left unmasqueraded.
  */
 export function clusterRules(s: ClusterFirewallSpec): IptablesRule[] {
   return [
     { table: "filter", chain: "FORWARD", insert: true, match: ["-s", s.clusterCidr, "-d", s.lanCidr, "-i", s.bridge, "-o", s.lanInterface], target: "ACCEPT" },
     { table: "filter", chain: "FORWARD", insert: true, match: ["-s", s.lanCidr, "-d", s.clusterCidr, "-i", s.lanInterface, "-o", s.bridge], target: "ACCEPT" },
     { table: "nat", chain: "POSTROUTING", insert: false, match: ["-s", s.clusterCidr, "-o", s.lanInterface], target: "MASQUERADE" },
+    ...(s.peerCidrs ?? []).flatMap((peer): IptablesRule[] => [
+      // Before libvirt's own MASQUERADE of the subnet: the other host sees the VM's address.
+      { table: "nat", chain: "POSTROUTING", insert: true, match: ["-s", s.clusterCidr, "-d", peer], target: "RETURN" },
+      // libvirt's NAT network lets in only replies; the other hosts' VMs may open connections.
+      { table: "filter", chain: "FORWARD", insert: true, match: ["-s", peer, "-d", s.clusterCidr, "-o", s.bridge], target: "ACCEPT" },
+    ]),
   ];
 }
 

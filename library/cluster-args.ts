@@ -12,15 +12,14 @@ export interface ClusterArgs {
    */
   readonly cluster: string;
   /**
-   * The VM host and how to reach it: this machine (the default) or a remote one over SSH.
+   * The VM host and how to reach it: this machine or a remote one over SSH. Leave out for this machine; for several hosts use `hosts` instead.
    */
   readonly host?: {
     /**
      * `local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH.
-     * Default: `local`.
      * On change: replaces the whole cluster.
      */
-    readonly type?: "local";
+    readonly type: "local";
     /**
      * Run the host's commands through `sudo -n`, for a user other than root with password-less sudo.
      * Default: `false`.
@@ -72,44 +71,199 @@ export interface ClusterArgs {
     readonly hostKey: string;
   };
   /**
-   * The VM host's LAN side: the firewall rules forward traffic between it and the cluster network.
+   * Several VM hosts for one cluster, by name (instead of `host` and `lan`): each has its own checks, packages, pool, base image and part of the cluster network, and routes the other hosts' parts over the LAN without NAT. Each entry is a `host` object with `lan` (its `address` set) and optionally `network`. Example: `{ nuc1: { type: local, lan: {...} }, nuc2: { type: ssh, ..., lan: {...} } }`.
+   * On change: adds or removes only those hosts and their VMs.
    */
-  readonly lan: {
+  readonly hosts?: Readonly<Record<string, {
     /**
-     * The VM host's LAN interface (`ip -br link` lists them). Example: `eno1`.
+     * `local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH.
+     * On change: replaces everything on this host.
+     */
+    readonly type: "local";
+    /**
+     * Run the host's commands through `sudo -n`, for a user other than root with password-less sudo.
+     * Default: `false`.
+     * On change: in place.
+     */
+    readonly sudo?: boolean;
+    /**
+     * An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it.
+     * On change: replaces everything on this host.
+     */
+    readonly netns?: string;
+    /**
+     * The LAN side of this host: the firewall rules forward traffic between it and the cluster network.
+     */
+    readonly lan: {
+      /**
+       * The LAN interface of this host (`ip -br link` lists them). Example: `eno1`.
+       * On change: in place.
+       */
+      readonly interface: string;
+      /**
+       * The LAN's network; it must not overlap the cluster network. Example: `172.17.1.0/24`.
+       * On change: in place.
+       */
+      readonly subnet: string;
+      /**
+       * The address of this host on the LAN, in `subnet`: the other hosts route its VMs' subnet through it, and the `route` output names it. Required with several hosts. Example: `172.17.1.10`.
+       * On change: in place.
+       */
+      readonly address?: string;
+    };
+    /**
+     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.
+     */
+    readonly network?: {
+      /**
+       * This host's subnet, /30 or larger, inside `network.cidr` and apart from the other hosts'. Example: `172.17.2.128/25`.
+       * On change: replaces this host's network, restarts its VMs.
+       */
+      readonly cidr: string;
+      /**
+       * The VM host's address on this host's bridge: the VMs' gateway. Leave out for the first address of `hosts.<name>.network.cidr`. Example: `172.17.2.1`.
+       * On change: replaces this host's network, restarts its VMs.
+       */
+      readonly gateway?: string;
+      /**
+       * First address of the DHCP range, in `hosts.<name>.network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Leave out for the address after the gateway. Example: `172.17.2.2`.
+       * On change: replaces this host's network.
+       */
+      readonly dhcpStart?: string;
+      /**
+       * Last address of the DHCP range, not before `dhcpStart`. Leave out for the last address before the broadcast address. Example: `172.17.2.254`.
+       * On change: replaces this host's network.
+       */
+      readonly dhcpEnd?: string;
+    };
+  } | {
+    /**
+     * `local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH.
+     * On change: replaces everything on this host.
+     */
+    readonly type: "ssh";
+    /**
+     * Run the host's commands through `sudo -n`, for a user other than root with password-less sudo.
+     * Default: `false`.
+     * On change: in place.
+     */
+    readonly sudo?: boolean;
+    /**
+     * The LAN side of this host: the firewall rules forward traffic between it and the cluster network.
+     */
+    readonly lan: {
+      /**
+       * The LAN interface of this host (`ip -br link` lists them). Example: `eno1`.
+       * On change: in place.
+       */
+      readonly interface: string;
+      /**
+       * The LAN's network; it must not overlap the cluster network. Example: `172.17.1.0/24`.
+       * On change: in place.
+       */
+      readonly subnet: string;
+      /**
+       * The address of this host on the LAN, in `subnet`: the other hosts route its VMs' subnet through it, and the `route` output names it. Required with several hosts. Example: `172.17.1.10`.
+       * On change: in place.
+       */
+      readonly address?: string;
+    };
+    /**
+     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.
+     */
+    readonly network?: {
+      /**
+       * This host's subnet, /30 or larger, inside `network.cidr` and apart from the other hosts'. Example: `172.17.2.128/25`.
+       * On change: replaces this host's network, restarts its VMs.
+       */
+      readonly cidr: string;
+      /**
+       * The VM host's address on this host's bridge: the VMs' gateway. Leave out for the first address of `hosts.<name>.network.cidr`. Example: `172.17.2.1`.
+       * On change: replaces this host's network, restarts its VMs.
+       */
+      readonly gateway?: string;
+      /**
+       * First address of the DHCP range, in `hosts.<name>.network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Leave out for the address after the gateway. Example: `172.17.2.2`.
+       * On change: replaces this host's network.
+       */
+      readonly dhcpStart?: string;
+      /**
+       * Last address of the DHCP range, not before `dhcpStart`. Leave out for the last address before the broadcast address. Example: `172.17.2.254`.
+       * On change: replaces this host's network.
+       */
+      readonly dhcpEnd?: string;
+    };
+    /**
+     * DNS name or IP address of the VM host. Example: `vmhost.example`.
+     * On change: replaces everything on this host.
+     */
+    readonly host: string;
+    /**
+     * SSH port of the VM host.
+     * Default: `22`.
+     * On change: replaces everything on this host.
+     */
+    readonly port?: number;
+    /**
+     * User to log in as: `root`, or a user with password-less sudo and `sudo: true`.
+     * On change: in place.
+     */
+    readonly user: string;
+    /**
+     * The SSH private key, without a passphrase: its path on the machine that runs Pulumi (`~/` is expanded; e.g. `~/.ssh/id_ed25519`), or the key text itself (recognised by its `-----BEGIN`), best set as a secret.
+     * On change: in place.
+     */
+    readonly privateKey: string;
+    /**
+     * The host key the VM host must present, so no other machine can pose as it: its `SHA256:...` fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host, or a known_hosts line.
+     * On change: in place.
+     */
+    readonly hostKey: string;
+  }>>;
+  /**
+   * The VM host's LAN side: the firewall rules forward traffic between it and the cluster network. Required, except with `hosts`, where each has its own.
+   */
+  readonly lan?: {
+    /**
+     * The LAN interface of the VM host (`ip -br link` lists them). Example: `eno1`.
      * On change: in place.
      */
     readonly interface: string;
     /**
-     * The LAN's network; it must not overlap `network.cidr`. Example: `172.17.1.0/24`.
+     * The LAN's network; it must not overlap the cluster network. Example: `172.17.1.0/24`.
      * On change: in place.
      */
     readonly subnet: string;
+    /**
+     * The address of the VM host on the LAN, in `subnet`: the other hosts route its VMs' subnet through it, and the `route` output names it. Required with several hosts. Example: `172.17.1.10`.
+     * On change: nothing on the host.
+     */
+    readonly address?: string;
   };
   /**
    * The cluster's own NAT network, a libvirt network named after the cluster.
    */
   readonly network: {
     /**
-     * The cluster's subnet, /30 or larger, apart from the LAN. Example: `172.17.2.0/24`.
+     * The cluster's subnet, /30 or larger, apart from the LAN; with `hosts`, the range their parts come from. Example: `172.17.2.0/24`.
      * On change: replaces the cluster network, restarts every VM.
      */
     readonly cidr: string;
     /**
-     * The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`.
+     * The VM host's address on the cluster's bridge: the VMs' gateway. Leave out for the first address of `network.cidr` (with `hosts`, set it per host). Example: `172.17.2.1`.
      * On change: replaces the cluster network, restarts every VM.
      */
-    readonly gateway: string;
+    readonly gateway?: string;
     /**
-     * First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.
+     * First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Leave out for the address after the gateway. Example: `172.17.2.2`.
      * On change: replaces the cluster network.
      */
-    readonly dhcpStart: string;
+    readonly dhcpStart?: string;
     /**
-     * Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`.
+     * Last address of the DHCP range, not before `dhcpStart`. Leave out for the last address before the broadcast address. Example: `172.17.2.254`.
      * On change: replaces the cluster network.
      */
-    readonly dhcpEnd: string;
+    readonly dhcpEnd?: string;
     /**
      * The Linux bridge libvirt creates for the network, at most 15 characters, not `lan.interface`. Leave out for `vmc-<cluster>` (shortened with a hash when longer than 15). Example: `kvmbr0`.
      * On change: replaces the cluster network.
@@ -136,6 +290,11 @@ export interface ClusterArgs {
      * On change: restarts this VM.
      */
     readonly ip: string;
+    /**
+     * The entry of `hosts` this VM runs on; may be left out when there is one. Not with `host`. Example: `nuc2`.
+     * On change: replaces this VM.
+     */
+    readonly host?: string;
     /**
      * The VM's MAC address, locally administered unicast. Leave out for a stable `52:54:00:xx:xx:xx` derived from the cluster and VM names.
      * On change: replaces this VM.

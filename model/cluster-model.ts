@@ -16,6 +16,8 @@ export type HostModel =
       readonly privateKey: string;
       readonly hostKey: HostKeyPin;
       readonly sudo: boolean;
+      /** The private key's path as written (for ssh_config's jump to this host); none when given as text. */
+      readonly privateKeyFile?: string;
     };
 
 /** The host's LAN side, for the FORWARD rules between it and the cluster network. */
@@ -23,6 +25,17 @@ export interface LanModel {
   readonly interface: string;
   /** Canonical CIDR. */
   readonly subnet: string;
+  /** The host's own address on the LAN: where the other hosts route its VMs' subnet. */
+  readonly address?: string;
+}
+
+/** One VM host of the cluster with its LAN side and its part of the cluster network. */
+export interface SiteModel {
+  /** The `hosts` entry's name; none for a cluster on the single `host`. */
+  readonly name?: string;
+  readonly host: HostModel;
+  readonly lan: LanModel;
+  readonly network: NetworkModel;
 }
 
 export interface NetworkModel {
@@ -45,6 +58,8 @@ export interface NetworkModel {
 export interface VmModel extends VmNames {
   /** Host name inside the guest, RFC 1123 label. */
   readonly name: string;
+  /** The `hosts` entry it runs on (SiteModel.name); none on the single `host`. */
+  readonly site?: string;
   readonly ip: string;
   /** Lowercase `52:54:00:xx:xx:xx` unless configured. */
   readonly mac: string;
@@ -82,9 +97,8 @@ export interface ImageModel {
 
 export interface ClusterModel {
   readonly cluster: string;
-  readonly host: HostModel;
-  readonly lan: LanModel;
-  readonly network: NetworkModel;
+  /** The VM hosts: one for `host`, the entries of `hosts` in order. */
+  readonly sites: readonly SiteModel[];
   readonly pool: { readonly name: string; readonly dir: string };
   /** iptables comment on every rule of this cluster. */
   readonly firewallTag: string;

@@ -4,6 +4,7 @@
 import { stableMac } from "./mac";
 import { type Ipv4Cidr, broadcastAddress, cidrContains, cidrsOverlap, formatCidr, formatIpv4, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import type { ClusterConfig } from "./schema";
+import { type SiteConfig, siteAddresses, siteConfigs, splitCidr } from "./sites";
 
 export interface ConfigProblem {
   readonly path: readonly (string | number)[];
@@ -17,35 +18,52 @@ type Vm = ClusterConfig["vms"][number];
 
 export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  // The bridge name plays no part in the address rules.
-  const addressesClean = ["cidr", "gateway", "dhcpStart", "dhcpEnd"].every((key) => clean("network", key));
-  const network = addressesClean ? parseCidr(config.network.cidr) : undefined;
-  if (network) problems.push(...checkNetwork(config.network, network));
-  if (network && clean("lan")) problems.push(...checkLan(config, network, clean("network", "bridge")));
-
-  // Field by field, so a VM with a bad disk size still has its address checked.
   const vms = (Array.isArray(config.vms) ? config.vms : []).map((vm, index) => ({ vm, index }));
   const withClean = (key: keyof Vm) => vms.filter(({ index }) => clean("vms", index, key));
-  if (network) {
+  problems.push(...checkHostKeys(config, clean, withClean("host")));
+  const sites = clean("hosts") && clean("host") ? siteConfigs(config) : [];
+  // A site's addresses are judged when its network's keys parsed; its LAN when its lan did.
+  const cidrClean = clean("network", "cidr");
+  const networks = sites.map((site) => {
+    const keysClean = ["cidr", "gateway", "dhcpStart", "dhcpEnd"].every((key) => clean(...site.networkPath, key));
+    return keysClean && (cidrClean || !site.shared) ? parseCidr(site.network.cidr) : undefined;
+  });
+  sites.forEach((site, i) => {
+    const network = networks[i];
+    if (network) problems.push(...checkNetwork(site, network));
+  });
+  if (config.hosts !== undefined && cidrClean && clean("hosts")) problems.push(...checkShares(config, sites, networks));
+  const lans = sites.map((site) => (site.lan !== undefined && clean(...site.lanPath) ? site.lan : undefined));
+  sites.forEach((site, i) => {
+    const lan = lans[i];
+    if (lan !== undefined) problems.push(...checkLan(site, lan, sites, networks, clean("network", "bridge") ? config.network.bridge : undefined));
+  });
+  problems.push(...checkLanAddresses(sites, lans), ...sameMachines(sites));
+
+  // Field by field, so a VM with a bad disk size still has its address checked.
+  const siteOfVm = (vm: Vm) => (config.hosts === undefined ? 0 : sites.findIndex((site) => site.name === (vm.host ?? Object.keys(config.hosts!)[0])));
+  sites.forEach((site, i) => {
+    const network = networks[i];
+    if (!network) return;
+    const own = vms.filter(({ vm, index }) => clean("vms", index, "host") && siteOfVm(vm) === i);
     const room = vmRoom(network);
-    if (vms.length > room) {
+    if (own.length > room) {
       const larger = { ...network, prefix: Math.max(network.prefix - 1, 0) };
       problems.push({
-        path: ["vms"],
+        path: sites.length > 1 ? [...site.hostPath] : ["vms"],
         message:
-          `${vms.length} VMs do not fit network.cidr ${formatCidr(network)}: a /${network.prefix} holds at most ${room} VMs (its host addresses less the gateway); ` +
-          `give a larger network.cidr (a /${larger.prefix} holds ${vmRoom(larger)}) or fewer VMs`,
-        explainsVmAddressesFrom: room,
+          `${own.length} VMs do not fit ${key(site.networkPath)}.cidr ${formatCidr(network)}: a /${network.prefix} holds at most ${room} VMs (its host addresses less the gateway); ` +
+          `give a larger ${key(site.networkPath)}.cidr (a /${larger.prefix} holds ${vmRoom(larger)}) or fewer VMs`,
+        ...(sites.length === 1 && { explainsVmAddressesFrom: room }),
       });
     }
-  }
-  if (network) {
-    const gateway = parseIpv4(config.network.gateway);
-    for (const { vm, index } of withClean("ip")) {
-      const problem = addressProblem(vm.ip, network, "a VM", gateway);
+    const gateway = siteAddresses(network, site.network).gateway;
+    for (const { vm, index } of own) {
+      if (!clean("vms", index, "ip")) continue;
+      const problem = addressProblem(vm.ip, network, "a VM", site, gateway);
       if (problem) problems.push({ path: ["vms", index, "ip"], message: problem });
     }
-  }
+  });
   const nameProblems = duplicates(withClean("name"), "name", (vm) => vm.name, "name");
   problems.push(...nameProblems, ...duplicates(withClean("ip"), "ip", (vm) => vm.ip, "address"));
   // A derived MAC needs the cluster and VM names; configured ones are compared regardless.
@@ -147,39 +165,180 @@ function groupCycle(children: Readonly<Record<string, readonly string[]>>): stri
   return undefined;
 }
 
-function checkNetwork(network: ClusterConfig["network"], cidr: Ipv4Cidr): ConfigProblem[] {
+/** `hosts.nuc1.network` for a path. */
+function key(path: readonly (string | number)[]): string {
+  return path.join(".");
+}
+
+function checkNetwork(site: SiteConfig, cidr: Ipv4Cidr): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const at = (key: string, message: string | undefined) => {
-    if (message !== undefined) problems.push({ path: ["network", key], message });
+  const at = (name: string, message: string | undefined) => {
+    if (message !== undefined) problems.push({ path: [...site.networkPath, name], message });
   };
-  const gateway = parseIpv4(network.gateway)!;
-  const start = parseIpv4(network.dhcpStart)!;
-  const end = parseIpv4(network.dhcpEnd)!;
-  at("gateway", addressProblem(network.gateway, cidr, "the gateway (the host's address on the bridge)"));
-  at("dhcpStart", addressProblem(network.dhcpStart, cidr, "the DHCP range"));
-  at("dhcpEnd", addressProblem(network.dhcpEnd, cidr, "the DHCP range"));
+  const written = site.network;
+  const { gateway, dhcpStart: start, dhcpEnd: end } = siteAddresses(cidr, written);
+  const [g, s, e] = [gateway, start, end].map(formatIpv4) as [string, string, string];
+  if (written.gateway !== undefined) at("gateway", addressProblem(g, cidr, "the gateway (the host's address on the bridge)", site));
+  if (written.dhcpStart !== undefined) at("dhcpStart", addressProblem(s, cidr, "the DHCP range", site));
+  if (written.dhcpEnd !== undefined) at("dhcpEnd", addressProblem(e, cidr, "the DHCP range", site));
+  // A range of written and derived ends is judged at the key written.
+  const rangeKey = written.dhcpStart !== undefined ? "dhcpStart" : written.dhcpEnd !== undefined ? "dhcpEnd" : "gateway";
   if (start > end) {
-    at("dhcpEnd", `${network.dhcpEnd} comes before dhcpStart ${network.dhcpStart}; the range is reversed, swap the two`);
+    at(written.dhcpEnd !== undefined ? "dhcpEnd" : rangeKey, `${e} comes before dhcpStart ${s}; the range is reversed, swap the two`);
   } else if (gateway >= start && gateway <= end) {
-    at("dhcpStart", `the DHCP range ${network.dhcpStart}-${network.dhcpEnd} includes the gateway ${network.gateway}; start the range after it`);
+    at(rangeKey, `the DHCP range ${s}-${e} includes the gateway ${g}; start the range after it`);
   }
   return problems;
 }
 
-function checkLan(config: ClusterConfig, network: Ipv4Cidr, bridgeClean: boolean): ConfigProblem[] {
+/** With `hosts`: each host's subnet inside `network.cidr`, apart from the others', and a share for every host that takes one. */
+function checkShares(config: ClusterConfig, sites: readonly SiteConfig[], networks: readonly (Ipv4Cidr | undefined)[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const lan = parseCidr(config.lan.subnet)!;
-  if (cidrsOverlap(lan, network)) {
-    problems.push({
-      path: ["network", "cidr"],
-      message: `${config.network.cidr} overlaps lan.subnet ${config.lan.subnet}; give the cluster a subnet the LAN does not use, so it can be routed`,
-    });
+  const whole = parseCidr(config.network.cidr)!;
+  if (sites.length === 0) return [{ path: ["hosts"], message: "list at least one host, or use host for a single VM host" }];
+  const parts = splitCidr(whole, sites.length);
+  if (sites.some((site) => site.shared) && (parts.length === 0 || parts[0]!.prefix > 30)) {
+    return [
+      {
+        path: ["network", "cidr"],
+        message: `${formatCidr(whole)} is too small to share among ${sites.length} hosts (each part needs /30 or larger); give a larger network.cidr or set hosts.<name>.network`,
+      },
+    ];
   }
-  if (bridgeClean && config.network.bridge === config.lan.interface) {
+  sites.forEach((site, i) => {
+    const network = networks[i];
+    if (!network) return;
+    if (!site.shared && (!cidrContains(whole, networkAddress(network)) || network.prefix < whole.prefix)) {
+      problems.push({
+        path: [...site.networkPath, "cidr"],
+        message: `${formatCidr(network)} is outside network.cidr ${formatCidr(whole)}; every host's subnet is a part of it`,
+      });
+      return;
+    }
+    const earlier = sites.findIndex((_, j) => j < i && networks[j] !== undefined && cidrsOverlap(networks[j]!, network));
+    if (earlier >= 0) {
+      problems.push({
+        path: [...site.networkPath, "cidr"],
+        message: `${formatCidr(network)} overlaps ${sites[earlier]!.name}'s subnet ${formatCidr(networks[earlier]!)}; each host needs a subnet of its own (a host without network takes its share of network.cidr by its place in hosts)`,
+      });
+    }
+  });
+  return problems;
+}
+
+function checkLan(
+  site: SiteConfig,
+  lan: NonNullable<ClusterConfig["lan"]>,
+  sites: readonly SiteConfig[],
+  networks: readonly (Ipv4Cidr | undefined)[],
+  bridge: string | undefined,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const subnet = parseCidr(lan.subnet)!;
+  sites.forEach((other, i) => {
+    const network = networks[i];
+    if (!network || !cidrsOverlap(subnet, network)) return;
+    problems.push({
+      path: [...other.networkPath, "cidr"],
+      message: `${formatCidr(network)} overlaps ${key(site.lanPath)}.subnet ${lan.subnet}; give the cluster a subnet the LAN does not use, so it can be routed`,
+    });
+  });
+  if (lan.address !== undefined) {
+    const address = parseIpv4(lan.address)!;
+    if (!cidrContains(subnet, address) || address === networkAddress(subnet) || address === broadcastAddress(subnet)) {
+      problems.push({
+        path: [...site.lanPath, "address"],
+        message: `${lan.address} is not a host address in ${key(site.lanPath)}.subnet ${lan.subnet}; give this host's own LAN address`,
+      });
+    }
+  }
+  if (bridge !== undefined && bridge === lan.interface) {
     problems.push({
       path: ["network", "bridge"],
-      message: `"${config.network.bridge}" is the LAN interface (lan.interface); the cluster needs a bridge of its own, or leave bridge out`,
+      message: `"${bridge}" is the LAN interface (${key(site.lanPath)}.interface); the cluster needs a bridge of its own, or leave bridge out`,
     });
+  }
+  return problems;
+}
+
+/** With several hosts: each has a LAN address, on every other host's LAN (the routes to its VMs go through it). */
+function checkLanAddresses(sites: readonly SiteConfig[], lans: readonly (NonNullable<ClusterConfig["lan"]> | undefined)[]): ConfigProblem[] {
+  if (sites.length < 2) return [];
+  const problems: ConfigProblem[] = [];
+  sites.forEach((site, i) => {
+    const lan = lans[i];
+    if (lan === undefined) return;
+    if (lan.address === undefined) {
+      problems.push({
+        path: [...site.lanPath, "address"],
+        message: "is required with several hosts: the other hosts route this host's VMs through its LAN address",
+      });
+      return;
+    }
+    const address = parseIpv4(lan.address)!;
+    sites.forEach((other, j) => {
+      const otherLan = lans[j];
+      if (j === i || otherLan === undefined) return;
+      if (!cidrContains(parseCidr(otherLan.subnet)!, address)) {
+        problems.push({
+          path: [...site.lanPath, "address"],
+          message: `${lan.address} is not on ${other.name}'s LAN ${otherLan.subnet} (${key(other.lanPath)}.subnet); the hosts route each other's VMs over one LAN`,
+        });
+      } else if (j < i && otherLan.address === lan.address) {
+        problems.push({ path: [...site.lanPath, "address"], message: `${lan.address} is already ${other.name}'s LAN address; each host has its own` });
+      }
+    });
+  });
+  return problems;
+}
+
+/** Two entries of `hosts` that reach the same machine would make the same libvirt objects twice. */
+function sameMachines(sites: readonly SiteConfig[]): ConfigProblem[] {
+  const seen = new Map<string, SiteConfig>();
+  const problems: ConfigProblem[] = [];
+  for (const site of sites) {
+    const host = site.host;
+    const id = host.type === "local" ? `local ${host.netns ?? ""}` : `ssh ${host.host}:${host.port}`;
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, site);
+    else problems.push({ path: [...site.hostPath], message: `reaches the same VM host as hosts.${first.name}; each entry of hosts is a host of its own` });
+  }
+  return problems;
+}
+
+/** Keys of the single-host form beside `hosts`, and each VM's `host` against the entries of `hosts`. */
+function checkHostKeys(config: ClusterConfig, clean: Clean, vms: readonly { vm: Vm; index: number }[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.hosts === undefined) {
+    if (config.lan === undefined && clean("lan"))
+      problems.push({ path: ["lan"], message: "is required: the VM host's LAN interface and subnet ({ interface, subnet })" });
+    for (const { vm, index } of vms) {
+      if (vm.host !== undefined)
+        problems.push({
+          path: ["vms", index, "host"],
+          message: `names an entry of hosts, and this stack has a single host; leave it out, or list the hosts in hosts`,
+        });
+    }
+    return problems;
+  }
+  if (config.host !== undefined)
+    problems.push({ path: ["host"], message: "set either host (one VM host) or hosts (several), not both; move it into hosts.<name>" });
+  if (config.lan !== undefined) problems.push({ path: ["lan"], message: "with hosts, each host has its own lan; move it into hosts.<name>.lan" });
+  for (const name of ["gateway", "dhcpStart", "dhcpEnd"] as const) {
+    if (config.network[name] !== undefined)
+      problems.push({
+        path: ["network", name],
+        message: `with hosts, each host has its own; set hosts.<name>.network.${name}, or leave it out for the default`,
+      });
+  }
+  if (!clean("hosts")) return problems;
+  const names = Object.keys(config.hosts);
+  for (const { vm, index } of vms) {
+    if (vm.host === undefined && names.length > 1) {
+      problems.push({ path: ["vms", index, "host"], message: `is required with several hosts: name the one this VM runs on (${names.join(", ")})` });
+    } else if (vm.host !== undefined && !Object.hasOwn(config.hosts, vm.host)) {
+      problems.push({ path: ["vms", index, "host"], message: `there is no host "${vm.host}" in hosts; use one of ${names.join(", ")}` });
+    }
   }
   return problems;
 }
@@ -190,14 +349,17 @@ export function vmRoom(cidr: Ipv4Cidr): number {
 }
 
 /** Why `text` cannot be a host address in `cidr`, phrased for `role`; undefined when it can. */
-function addressProblem(text: string, cidr: Ipv4Cidr, role: string, gateway?: number): string | undefined {
+function addressProblem(text: string, cidr: Ipv4Cidr, role: string, site: SiteConfig, gateway?: number): string | undefined {
   const address = parseIpv4(text)!;
   const first = formatIpv4(networkAddress(cidr) + 1);
   const last = formatIpv4(broadcastAddress(cidr) - 1);
-  if (!cidrContains(cidr, address)) return `${text} is outside network.cidr ${formatCidr(cidr)}; ${role} needs an address from ${first} to ${last}`;
+  const where = site.shared ? `${site.name}'s share of network.cidr, ${formatCidr(cidr)}` : `${key(site.networkPath)}.cidr ${formatCidr(cidr)}`;
+  if (!cidrContains(cidr, address)) return `${text} is outside ${where}; ${role} needs an address from ${first} to ${last}`;
   if (address === networkAddress(cidr)) return `${text} is the network address of ${formatCidr(cidr)}; use one from ${first} to ${last}`;
   if (address === broadcastAddress(cidr)) return `${text} is the broadcast address of ${formatCidr(cidr)}; use one from ${first} to ${last}`;
-  return address === gateway ? `${text} is the gateway (network.gateway); give the VM another address` : undefined;
+  return address === gateway
+    ? `${text} is the gateway (${site.network.gateway === undefined ? `the first address of ${formatCidr(cidr)}` : `${key(site.networkPath)}.gateway`}); give the VM another address`
+    : undefined;
 }
 
 /** One problem per later VM repeating an earlier VM's value. */

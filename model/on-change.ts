@@ -29,6 +29,12 @@ export const ON_CHANGE = [
   "replaces the cluster network, restarts every VM",
   /** Everything is removed (from the old host) and made anew. */
   "replaces the whole cluster",
+  /** With `hosts`: what is on that host is removed and made anew; the other hosts keep theirs. */
+  "replaces everything on this host",
+  "replaces this host's network, restarts its VMs",
+  "replaces this host's network",
+  /** A host's checks, packages, pool, base image, network and VMs; the other hosts' routes to it. */
+  "adds or removes only those hosts and their VMs",
 ] as const;
 
 export type OnChange = (typeof ON_CHANGE)[number];

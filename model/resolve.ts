@@ -5,26 +5,37 @@ import { formatCidr, formatIpv4, netmask, parseCidr } from "./ipv4";
 import { stableMac } from "./mac";
 import { clusterNames, dataDiskVolume, vmNames } from "./names";
 import type { ClusterConfig } from "./schema";
+import { siteAddresses, siteConfigs } from "./sites";
 
 export function resolveModel(config: ClusterConfig): ClusterModel {
   const names = clusterNames(config.cluster);
-  const cidr = parseCidr(config.network.cidr)!;
   const domain = config.network.domain ?? names.defaultDomain;
   return {
     cluster: config.cluster,
-    host: config.host,
-    lan: { interface: config.lan.interface, subnet: formatCidr(parseCidr(config.lan.subnet)!) },
-    network: {
-      name: names.network,
-      bridge: config.network.bridge ?? names.defaultBridge,
-      cidr: formatCidr(cidr),
-      prefix: cidr.prefix,
-      netmask: formatIpv4(netmask(cidr.prefix)),
-      gateway: config.network.gateway,
-      dhcpStart: config.network.dhcpStart,
-      dhcpEnd: config.network.dhcpEnd,
-      domain,
-    },
+    sites: siteConfigs(config).map((site) => {
+      const cidr = parseCidr(site.network.cidr)!;
+      const addresses = siteAddresses(cidr, site.network);
+      return {
+        ...(site.name !== undefined && { name: site.name }),
+        host: site.host,
+        lan: {
+          interface: site.lan!.interface,
+          subnet: formatCidr(parseCidr(site.lan!.subnet)!),
+          ...(site.lan!.address !== undefined && { address: site.lan!.address }),
+        },
+        network: {
+          name: names.network,
+          bridge: config.network.bridge ?? names.defaultBridge,
+          cidr: formatCidr(cidr),
+          prefix: cidr.prefix,
+          netmask: formatIpv4(netmask(cidr.prefix)),
+          gateway: formatIpv4(addresses.gateway),
+          dhcpStart: formatIpv4(addresses.dhcpStart),
+          dhcpEnd: formatIpv4(addresses.dhcpEnd),
+          domain,
+        },
+      };
+    }),
     pool: { name: names.pool, dir: config.poolDir ?? names.defaultPoolDir },
     firewallTag: names.firewallTag,
     vms: config.vms.map((vm) => {
@@ -33,6 +44,8 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
       const cloudConfig = mergeCloudConfigs(config.defaults.cloudConfig, vm.cloudConfig);
       return {
         name: vm.name,
+        // One entry in hosts: its VMs may leave host out.
+        ...(config.hosts !== undefined && { site: vm.host ?? Object.keys(config.hosts)[0]! }),
         ip: vm.ip,
         mac: vm.mac ?? stableMac(config.cluster, vm.name),
         memoryMiB: vm.memoryMiB ?? sizes.memoryMiB ?? config.defaults.memoryMiB,

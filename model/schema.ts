@@ -25,8 +25,8 @@ import type { Parsed } from "./parsed";
 import { normalPoolDir, poolDirProblem } from "./pool-dir";
 import { parseSize } from "./size";
 import { strictObject } from "./strict-object";
-import { looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
-import "./on-change";
+import { type HostKeyPin, looksLikePrivateKey, parseHostKeyPin, parsePublicKey } from "./ssh-key";
+import type { OnChange } from "./on-change";
 
 // Pulumi hands top-level scalars over as strings ("2048", "true"); nested JSON keeps its types.
 const toNumber = (v: unknown) => (typeof v === "string" && /^\s*-?[0-9]+\s*$/.test(v) ? Number(v) : v);
@@ -153,9 +153,14 @@ const poolDir = checked(poolDirProblem).transform(normalPoolDir);
  * `.pub` exists. None for a path those files cannot carry.
  */
 function identityFileOf(publicKeyFile: string): string | undefined {
-  // A relative path is made absolute (it is read from the project folder), so the outputs work from any folder.
-  const file = publicKeyFile.startsWith("~") ? publicKeyFile : path.resolve(publicKeyFile);
-  return file.endsWith(".pub") && isSshConfigPath(file) ? file.slice(0, -".pub".length) : undefined;
+  const file = sshPath(publicKeyFile);
+  return file?.endsWith(".pub") ? file.slice(0, -".pub".length) : undefined;
+}
+
+/** A key file's path for ssh_config: relative made absolute (it is read from the project folder), so the outputs work from any folder. */
+function sshPath(file: string): string | undefined {
+  const absolute = file.startsWith("~") ? file : path.resolve(file);
+  return isSshConfigPath(absolute) ? absolute : undefined;
 }
 
 /** Text from a file or given inline, parsed; a problem is reported at `key`. Key text never goes into messages. */
@@ -205,14 +210,13 @@ function cloudConfig(io: ConfigIo, description: string) {
 
 const CLOUD_CONFIG_RULES = `Set exactly one of \`file\` and \`inline\`. Its keys: ${CLOUD_CONFIG_KEYS.map((k) => `\`${k}\``).join(", ")}; what vm-cluster sets itself (host name, root's keys and password, host keys, the CA, /etc/hosts) is refused, named. Its \`runcmd\` runs after vm-cluster's, under \`set -e\` (a failing command fails \`pulumi up\`), before \`pulumi up\` returns. cloud-init reads it at a first boot only: a change reaches a new VM, or one reset to a fresh first boot (see Changing a running cluster).`;
 
-function hostSchema(io: ConfigIo) {
+/** A host entry: how to reach it, plus `extra` keys (a site's LAN and network in `hosts`). */
+function hostEntry<E extends z.ZodRawShape>(io: ConfigIo, extra: E, replaced: OnChange) {
   const sudo = flag
     .default(false)
     .meta({ onChange: "in place", description: "Run the host's commands through `sudo -n`, for a user other than root with password-less sudo." });
   const local = strictObject({
-    type: z
-      .literal("local")
-      .meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z.literal("local").meta({ onChange: replaced, description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     sudo,
     // A network namespace that keeps the cluster's bridge, dnsmasq and firewall rules off the
     // machine's own network: the demo and the tests on a machine that must not route VM traffic.
@@ -224,23 +228,22 @@ function hostSchema(io: ConfigIo) {
     )
       .optional()
       .meta({
-        onChange: "replaces the whole cluster",
+        onChange: replaced,
         description:
           "An existing network namespace to run every host command in (`ip netns exec`), so the cluster's bridge, dnsmasq and firewall rules stay off the machine's own network. The demo and the tests use it.",
       }),
+    ...extra,
   });
   const ssh = strictObject({
-    type: z
-      .literal("ssh")
-      .meta({ onChange: "replaces the whole cluster", description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
+    type: z.literal("ssh").meta({ onChange: replaced, description: "`local`: the machine that runs Pulumi; `ssh`: a remote machine, reached over SSH." }),
     host: checked((s) => (isHostAddress(s) ? undefined : `"${s}" is not a host name or IP address`)).meta({
-      onChange: "replaces the whole cluster",
+      onChange: replaced,
       description: "DNS name or IP address of the VM host. Example: `vmhost.example`.",
     }),
     port: z
       .preprocess(toNumber, z.number().int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT }))
       .default(defaults.DEFAULT_SSH_PORT)
-      .meta({ onChange: "replaces the whole cluster", description: "SSH port of the VM host." }),
+      .meta({ onChange: replaced, description: "SSH port of the VM host." }),
     user: checked((s) => (USER_NAME.test(s) ? undefined : `"${s}" is not a user name (lowercase letters, digits, "_", "-")`)).meta({
       onChange: "in place",
       description: "User to log in as: `root`, or a user with password-less sudo and `sudo: true`.",
@@ -256,26 +259,99 @@ function hostSchema(io: ConfigIo) {
         "The host key the VM host must present, so no other machine can pose as it: its `SHA256:...` fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host, or a known_hosts line.",
     }),
     sudo,
+    ...extra,
   });
   return z
     .discriminatedUnion("type", [local, ssh], {
       error: (issue) => (issue.code === "invalid_union" ? 'set type to "local" (this machine) or "ssh"' : undefined),
     })
-    .transform((host, ctx) => {
-      if (host.type === "local") return host;
-      // A literal key is recognisable by its PEM armour; anything else is a path.
-      const source = host.privateKey.includes("-----BEGIN") ? { text: host.privateKey } : { file: host.privateKey };
-      const privateKey = load(io, ctx, "privateKey", source, "a private key", (text) =>
-        looksLikePrivateKey(text) ? { ok: true, value: text } : { ok: false, reason: "expected a -----BEGIN ... PRIVATE KEY----- block" },
-      );
-      const hostKey = parseHostKeyPin(host.hostKey);
-      if (!hostKey.ok) {
-        ctx.addIssue({ code: "custom", path: ["hostKey"], message: `not a SHA256:... fingerprint or known_hosts line: ${hostKey.reason}` });
-      }
-      return privateKey !== undefined && hostKey.ok ? { ...host, privateKey, hostKey: hostKey.value } : z.NEVER;
-    })
-    .default({ type: "local", sudo: false })
-    .meta({ description: "The VM host and how to reach it: this machine (the default) or a remote one over SSH." });
+    .transform((entry, ctx) => withHostKeys(io, ctx, entry as (LocalHostIn | SshHostIn) & Extra<E>));
+}
+
+/** The output of a host entry's extra keys; nothing for none (an empty object's output would be Record<string, never>). */
+type Extra<E extends z.ZodRawShape> = keyof E extends never ? unknown : z.output<z.ZodObject<E>>;
+
+interface LocalHostIn {
+  type: "local";
+  sudo: boolean;
+  netns?: string;
+}
+
+interface SshHostIn {
+  type: "ssh";
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  hostKey: string;
+  sudo: boolean;
+}
+
+type SshHostOut = Omit<SshHostIn, "hostKey"> & { hostKey: HostKeyPin; privateKeyFile?: string };
+
+/** An ssh host's private key read and its host key parsed; a local host as it is. */
+function withHostKeys<X>(io: ConfigIo, ctx: z.RefinementCtx, host: (LocalHostIn | SshHostIn) & X): (LocalHostIn & X) | (SshHostOut & X) {
+  if (host.type === "local") return host;
+  // A literal key is recognisable by its PEM armour; anything else is a path.
+  const source = host.privateKey.includes("-----BEGIN") ? { text: host.privateKey } : { file: host.privateKey };
+  const privateKey = load(io, ctx, "privateKey", source, "a private key", (text) =>
+    looksLikePrivateKey(text) ? { ok: true, value: text } : { ok: false, reason: "expected a -----BEGIN ... PRIVATE KEY----- block" },
+  );
+  const hostKey = parseHostKeyPin(host.hostKey);
+  if (!hostKey.ok) {
+    ctx.addIssue({ code: "custom", path: ["hostKey"], message: `not a SHA256:... fingerprint or known_hosts line: ${hostKey.reason}` });
+  }
+  // The path as written, for ssh_config's jump to this host; none for key text.
+  const privateKeyFile = "file" in source && source.file !== undefined ? sshPath(source.file) : undefined;
+  return privateKey !== undefined && hostKey.ok
+    ? { ...host, privateKey, hostKey: hostKey.value, ...(privateKeyFile !== undefined && { privateKeyFile }) }
+    : z.NEVER;
+}
+
+const hostName = checked((s) =>
+  HOST_LABEL.test(s) && s.length <= 20
+    ? undefined
+    : `"${s}" is not a host entry name: use 1-20 lowercase letters, digits and "-", not starting or ending with "-"`,
+);
+
+function lanSchema(whose: string, addressChange: OnChange) {
+  return strictObject({
+    interface: interfaceName.meta({ onChange: "in place", description: `The LAN interface of ${whose} (\`ip -br link\` lists them). Example: \`eno1\`.` }),
+    subnet: cidr().meta({ onChange: "in place", description: "The LAN's network; it must not overlap the cluster network. Example: `172.17.1.0/24`." }),
+    address: ipv4.optional().meta({
+      onChange: addressChange,
+      description: `The address of ${whose} on the LAN, in \`subnet\`: the other hosts route its VMs' subnet through it, and the \`route\` output names it. Required with several hosts. Example: \`172.17.1.10\`.`,
+    }),
+  }).meta({ description: `The LAN side of ${whose}: the firewall rules forward traffic between it and the cluster network.` });
+}
+
+/** A cluster subnet with its gateway and DHCP range, which default to the first address and the rest. */
+function siteAddressShape(key: string, whose: string) {
+  const [restarts, replaces]: OnChange[] =
+    key === "network"
+      ? ["replaces the cluster network, restarts every VM", "replaces the cluster network"]
+      : ["replaces this host's network, restarts its VMs", "replaces this host's network"];
+  return {
+    cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }).meta({
+      onChange: restarts,
+      description:
+        key === "network"
+          ? "The cluster's subnet, /30 or larger, apart from the LAN; with `hosts`, the range their parts come from. Example: `172.17.2.0/24`."
+          : "This host's subnet, /30 or larger, inside `network.cidr` and apart from the other hosts'. Example: `172.17.2.128/25`.",
+    }),
+    gateway: ipv4.optional().meta({
+      onChange: restarts,
+      description: `The VM host's address on ${whose} bridge: the VMs' gateway. Leave out for the first address of \`${key}.cidr\`${key === "network" ? " (with `hosts`, set it per host)" : ""}. Example: \`172.17.2.1\`.`,
+    }),
+    dhcpStart: ipv4.optional().meta({
+      onChange: replaces,
+      description: `First address of the DHCP range, in \`${key}.cidr\`; the range must not include the gateway and may include the VMs' reserved addresses. Leave out for the address after the gateway. Example: \`172.17.2.2\`.`,
+    }),
+    dhcpEnd: ipv4.optional().meta({
+      onChange: replaces,
+      description: `Last address of the DHCP range, not before \`dhcpStart\`. Leave out for the last address before the broadcast address. Example: \`172.17.2.254\`.`,
+    }),
+  };
 }
 
 /** The config sections, each checked on its own (see crossCheck for rules spanning sections). */
@@ -288,6 +364,10 @@ export function configSectionsSchema(io: ConfigIo) {
     ip: ipv4.meta({
       onChange: "restarts this VM",
       description: "The VM's address in `network.cidr`, handed out by a DHCP reservation; one per VM, not the gateway. Example: `172.17.2.2`.",
+    }),
+    host: hostName.optional().meta({
+      onChange: "replaces this VM",
+      description: "The entry of `hosts` this VM runs on; may be left out when there is one. Not with `host`. Example: `nuc2`.",
     }),
     mac: mac.optional().meta({
       onChange: "replaces this VM",
@@ -347,29 +427,36 @@ export function configSectionsSchema(io: ConfigIo) {
       description:
         "The cluster's name: 1-20 lowercase letters and digits, a letter first, no `-`. The names on the VM host derive from it: network `<cluster>`, pool `<cluster>-pool`, domains `<cluster>-<vm>`. Example: `anemoi`.",
     }),
-    host: hostSchema(io),
-    lan: strictObject({
-      interface: interfaceName.meta({ onChange: "in place", description: "The VM host's LAN interface (`ip -br link` lists them). Example: `eno1`." }),
-      subnet: cidr().meta({ onChange: "in place", description: "The LAN's network; it must not overlap `network.cidr`. Example: `172.17.1.0/24`." }),
-    }).meta({ description: "The VM host's LAN side: the firewall rules forward traffic between it and the cluster network." }),
-    network: strictObject({
-      cidr: cidr({ maxPrefix: 30, why: "a /31 or /32 leaves no address for the gateway and the VMs" }).meta({
-        onChange: "replaces the cluster network, restarts every VM",
-        description: "The cluster's subnet, /30 or larger, apart from the LAN. Example: `172.17.2.0/24`.",
-      }),
-      gateway: ipv4.meta({
-        onChange: "replaces the cluster network, restarts every VM",
-        description: "The VM host's address on the cluster bridge: the VMs' gateway. Example: `172.17.2.1`.",
-      }),
-      dhcpStart: ipv4.meta({
-        onChange: "replaces the cluster network",
+    host: hostEntry(io, {}, "replaces the whole cluster").optional().meta({
+      description: "The VM host and how to reach it: this machine or a remote one over SSH. Leave out for this machine; for several hosts use `hosts` instead.",
+    }),
+    hosts: z
+      .record(
+        hostName,
+        hostEntry(
+          io,
+          {
+            lan: lanSchema("this host", "in place"),
+            network: strictObject(siteAddressShape("hosts.<name>.network", "this host's")).optional().meta({
+              description:
+                "This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.",
+            }),
+          },
+          "replaces everything on this host",
+        ),
+      )
+      .optional()
+      .meta({
+        onChange: "adds or removes only those hosts and their VMs",
         description:
-          "First address of the DHCP range, in `network.cidr`; the range must not include the gateway and may include the VMs' reserved addresses. Example: `172.17.2.2`.",
+          "Several VM hosts for one cluster, by name (instead of `host` and `lan`): each has its own checks, packages, pool, base image and part of the cluster network, and routes the other hosts' parts over the LAN without NAT. Each entry is a `host` object with `lan` (its `address` set) and optionally `network`. Example: `{ nuc1: { type: local, lan: {...} }, nuc2: { type: ssh, ..., lan: {...} } }`.",
       }),
-      dhcpEnd: ipv4.meta({
-        onChange: "replaces the cluster network",
-        description: "Last address of the DHCP range, not before `dhcpStart`. Example: `172.17.2.254`.",
-      }),
+    lan: lanSchema("the VM host", "nothing on the host").optional().meta({
+      description:
+        "The VM host's LAN side: the firewall rules forward traffic between it and the cluster network. Required, except with `hosts`, where each has its own.",
+    }),
+    network: strictObject({
+      ...siteAddressShape("network", "the cluster's"),
       bridge: interfaceName.optional().meta({
         onChange: "replaces the cluster network",
         description:

@@ -1,6 +1,5 @@
 // One-line commands shown as stack outputs.
-import type { ClusterModel, VmModel } from "../model/cluster-model";
-import { cidrContains, parseCidr, parseIpv4 } from "../model/ipv4";
+import type { SiteModel, VmModel } from "../model/cluster-model";
 import { shellQuote } from "../transport/command";
 
 export interface SshCommandOptions {
@@ -23,15 +22,9 @@ export function consoleCommand(vm: Pick<VmModel, "domain">): string {
 }
 
 /**
- * The route a LAN client needs to reach the cluster network through the VM host. Without the
- * host's LAN address the line keeps a placeholder for the user to fill in.
+ * The route a LAN client needs to reach a host's part of the cluster network through that host.
+ * Without the host's LAN address (`lan.address`) the line keeps a placeholder for the user to fill in.
  */
-export function staticRouteCommand(model: Pick<ClusterModel, "network" | "lan">, hostLanIp?: string): string {
-  if (hostLanIp !== undefined) {
-    const address = parseIpv4(hostLanIp);
-    if (address === undefined || !cidrContains(parseCidr(model.lan.subnet)!, address)) {
-      throw new Error(`host LAN address ${hostLanIp} is not an IPv4 address in lan.subnet ${model.lan.subnet}`);
-    }
-  }
-  return `ip route add ${model.network.cidr} via ${hostLanIp ?? "<vm-host-lan-ip>"}`;
+export function staticRouteCommand(site: Pick<SiteModel, "network" | "lan">): string {
+  return `ip route add ${site.network.cidr} via ${site.lan.address ?? "<vm-host-lan-ip>"}`;
 }

@@ -99,7 +99,7 @@ function typeName(field: Field, path: string): string {
       return unwrap(s._zod.def.element).schema._zod.def.type === "string" ? "list of strings" : "list";
     case "record": {
       const value = unwrap(s._zod.def.valueType).schema;
-      if (value._zod.def.type === "object") return "mapping";
+      if (value._zod.def.type === "object" || value._zod.def.type === "union") return "mapping";
       if (value._zod.def.type === "array" && unwrap(value._zod.def.element).schema._zod.def.type === "string") return "mapping to lists of strings";
       throw new Error(`${path}: the reference describes mappings to objects or to lists of strings only`);
     }
@@ -167,6 +167,7 @@ function fieldRows(key: string, schema: Schema, parent: string, condition: strin
     case "record": {
       // The keys of each entry, under a placeholder for the entry's name.
       const value = unwrap(s._zod.def.valueType).schema;
+      if (value._zod.def.type === "union") return [row, ...unionRows(value as z.core.$ZodUnion, `${path}.${ENTRY}`, inner, () => undefined)];
       return value._zod.def.type === "object" ? [row, ...shapeRows(value._zod.def.shape, `${path}.${ENTRY}`, inner, () => undefined)] : [row];
     }
     default:

@@ -89,11 +89,11 @@ describe("README's config commands", () => {
     const stackFile = readFileSync(path.join(project, "Pulumi.readme.yaml"), "utf8");
     expect(stackFile).not.toContain(privateKey.split("\n")[1]);
     const model = loadClusterModel(all, { readFile: (file) => readFileSync(file, "utf8"), homeDir: home });
-    expect(model.host).toMatchObject({ type: "ssh", host: "vmhost.example", port: 22, user: "root", hostKey: { sha256Fingerprint: fingerprint } });
-    expect(model.host.type === "ssh" && model.host.privateKey.trim()).toBe(privateKey.trim());
+    expect(model.sites[0]!.host).toMatchObject({ type: "ssh", host: "vmhost.example", port: 22, user: "root", hostKey: { sha256Fingerprint: fingerprint } });
+    expect(model.sites[0]!.host.type === "ssh" && model.sites[0]!.host.privateKey.trim()).toBe(privateKey.trim());
     expect(model).toMatchObject({ cluster: "anemoi", domainType: "qemu", sshIdentityFile: "~/.ssh/id_ed25519" });
     expect(model.sshPublicKey).toBe(readFileSync(path.join(home, ".ssh", "id_ed25519.pub"), "utf8").trim());
-    expect(model.network.cidr).toBe("172.17.2.0/24");
+    expect(model.sites[0]!.network.cidr).toBe("172.17.2.0/24");
     expect(model.vms.map((vm) => [vm.name, vm.ip, vm.memoryMiB])).toEqual([["boreas", "172.17.2.2", 4096]]);
   }, 300_000);
 
@@ -124,7 +124,7 @@ describe("README's config commands", () => {
     const stored = JSON.parse(config.all["vm-cluster:host"]!).privateKey as string;
     expect(stored).toBe("~/.ssh/id_ed25519");
     const model = loadClusterModel(config.all, { readFile: (file) => readFileSync(file, "utf8"), homeDir: home });
-    expect(model.host.type === "ssh" && model.host.privateKey).toBe(readFileSync(expandHome(stored, home), "utf8"));
+    expect(model.sites[0]!.host.type === "ssh" && model.sites[0]!.host.privateKey).toBe(readFileSync(expandHome(stored, home), "utf8"));
   }, 120_000);
 
   it("`ip -br link` lists the interfaces to choose lan.interface from", async () => {

@@ -17,6 +17,9 @@ import {
   firewallBackendProvider,
   firewallRulesProvider,
   hostPackagesProvider,
+  peerRoutesProvider,
+  describeRoute,
+  type PeerRoutesInputs,
   ipForwardProvider,
   libvirtDaemonProvider,
   virtualizationCheckProvider,
@@ -55,6 +58,7 @@ const PROVIDERS: Record<string, Provider> = {
   GuestSettings: guestSettingsProvider,
   SshKeyPair: sshKeyPairProvider,
   ConsolePassword: consolePasswordProvider,
+  PeerRoutes: peerRoutesProvider,
   // Not KnownHostsFile: its diff also reads the file on this machine, which no config change touches.
 };
 
@@ -74,6 +78,10 @@ async function stateOf(kind: string, given: Props): Promise<Props> {
       return { ...inputs, supported: false };
     case "FirewallRules":
       return { ...inputs, rules: clusterRules(inputs as unknown as FirewallRulesInputs).map(describeRule) };
+    case "PeerRoutes": {
+      const routes = inputs as unknown as PeerRoutesInputs;
+      return { ...inputs, present: routes.routes.map((route) => describeRoute(route, routes.lanInterface)) };
+    }
     case "StoragePool":
       return { ...inputs, createdDir: true, active: true, autostart: true };
     case "NatNetwork":
@@ -192,6 +200,8 @@ async function plan(a: Built, b: Built): Promise<Map<string, Step>> {
 interface Concerned {
   readonly vms: readonly number[];
   readonly restart: OnChange;
+  /** With `hosts`: the host a key is about, and whose VMs are `vms`. */
+  readonly site?: string;
 }
 const FIRST_VM: Concerned = { vms: [0], restart: "restarts this VM" };
 
@@ -199,8 +209,27 @@ const FIRST_VM: Concerned = { vms: [0], restart: "restarts this VM" };
 function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concerned): string {
   const name = (m: ClusterModel, suffix: string) => `${m.cluster}-${suffix}`;
   const gone = (na: string, nb: string) => na !== nb || ["replace", "delete"].includes(steps.get(na)?.op ?? "");
-  const network = gone(name(a.model, "network"), name(b.model, "network"));
-  const pool = gone(name(a.model, "pool"), name(b.model, "pool"));
+  // A host's resources: `<cluster>-<host>-...` with `hosts`, `<cluster>-...` for the single host.
+  const siteName = (m: ClusterModel, site: string | undefined, suffix: string) => name(m, site === undefined ? suffix : `${site}-${suffix}`);
+  const sitesA = a.model.sites.map((site) => site.name);
+  const sitesB = b.model.sites.map((site) => site.name);
+  if (sitesA.length !== sitesB.length) {
+    // Hosts removed: all of theirs goes, nothing of the others changes.
+    const removed = sitesA.filter((site) => !sitesB.includes(site));
+    const ofRemoved = (n: string) => removed.some((site) => n.startsWith(name(a.model, `${site}-`)));
+    const vmsOfRemoved = a.model.vms.filter((vm) => removed.includes(vm.site)).map((vm) => name(a.model, `${vm.name}-`));
+    // A host left alone has no other host to route to.
+    const ours = (n: string) => ofRemoved(n) || vmsOfRemoved.some((prefix) => n.startsWith(prefix)) || (sitesB.length === 1 && n.endsWith("-routes"));
+    const wrong = [...steps].filter(([n, step]) => (ours(n) ? step.op !== "delete" : !["same", "update"].includes(step.op)));
+    const networksUpdated = [...steps].filter(([n, step]) => n.endsWith("-network") && step.op === "update").length;
+    return wrong.length === 0 && removed.length > 0 && networksUpdated > 0
+      ? "adds or removes only those hosts and their VMs"
+      : `mixed: ${wrong.map(([n, s]) => `${n} ${s.op}`).join(", ")}`;
+  }
+  const networksGone = sitesB.filter((site, i) => gone(siteName(a.model, sitesA[i], "network"), siteName(b.model, site, "network")));
+  const poolsGone = sitesB.filter((site, i) => gone(siteName(a.model, sitesA[i], "pool"), siteName(b.model, site, "pool")));
+  const network = networksGone.length === sitesB.length;
+  const pool = poolsGone.length === sitesB.length;
   const both = Math.min(a.model.vms.length, b.model.vms.length);
   const vms = Array.from({ length: both }, (_, i) => {
     const [va, vb] = [a.model.vms[i]!, b.model.vms[i]!];
@@ -217,6 +246,14 @@ function effect(a: Built, b: Built, steps: Map<string, Step>, concerned: Concern
   const only = (e: string) => vms.every((v, i) => v === (concerned.vms.includes(i) ? e : "none"));
   if (network && pool && every("replace")) return "replaces the whole cluster";
   const parts: string[] = [];
+  // One host's network of several: that host's words.
+  if (networksGone.length > 0 && !network) {
+    const thisOne = networksGone.length === 1 && networksGone[0] === concerned.site;
+    if (!thisOne) return `mixed: networks of ${networksGone.join(", ")}`;
+    if (poolsGone.length === 1 && poolsGone[0] === concerned.site && only("replace")) return "replaces everything on this host";
+    if (only("restart")) return "replaces this host's network, restarts its VMs";
+    return every("none") ? "replaces this host's network" : `mixed: ${vms.join(", ")}`;
+  }
   if (network) parts.push("replaces the cluster network");
   if (every("replace")) parts.push("replaces every VM");
   else if (only("replace")) parts.push("replaces this VM");
@@ -347,6 +384,66 @@ const CHANGES: Record<string, { base?: Config; change: (config: Config) => Confi
   "vm-cluster:consolePassword": { change: () => ({ "vm-cluster:consolePassword": true }) },
   "vm-cluster:disableCloudInitAfterBoot": { change: () => ({ "vm-cluster:disableCloudInitAfterBoot": true }) },
 };
+
+/** anemoi across two hosts: boreas and zephyrus on nuc1 (this machine), notus and eurus on nuc2 (over SSH). */
+const LAN = { interface: "eno1", subnet: "172.17.1.0/24" };
+const NUC1 = { type: "local", lan: { ...LAN, address: "172.17.1.10" } };
+const NUC2 = { ...SSH_HOST, lan: { ...LAN, address: "172.17.1.11" } };
+const TWO_HOSTS: Config = {
+  "vm-cluster:host": undefined,
+  "vm-cluster:lan": undefined,
+  "vm-cluster:network": { cidr: "172.17.2.0/24", bridge: "kvmbr0" },
+  "vm-cluster:hosts": { nuc1: NUC1, nuc2: NUC2 },
+  "vm-cluster:vms": anemoiVms().map((vm, i) => (i < 2 ? { ...vm, host: "nuc1" } : { ...vm, host: "nuc2", ip: `172.17.2.${64 + i}` })),
+};
+const ON_NUC1: Concerned = { vms: [0, 1], restart: "restarts this VM", site: "nuc1" };
+const ON_NUC2: Concerned = { vms: [2, 3], restart: "restarts this VM", site: "nuc2" };
+const nuc = (host: "nuc1" | "nuc2", change: Config) => () => ({
+  "vm-cluster:hosts": { ...TWO_HOSTS["vm-cluster:hosts"], [host]: { ...TWO_HOSTS["vm-cluster:hosts"][host], ...change } },
+});
+const nucLan = (host: "nuc1" | "nuc2", change: Config) => nuc(host, { lan: { ...TWO_HOSTS["vm-cluster:hosts"][host].lan, ...change } });
+const NUC2_NETWORK = { cidr: "172.17.2.64/26" };
+const NUC2_OWN: Config = { ...TWO_HOSTS, ...nuc("nuc2", { network: NUC2_NETWORK })() };
+const nuc2Network = (change: Config) => () => ({
+  "vm-cluster:hosts": { ...TWO_HOSTS["vm-cluster:hosts"], nuc2: { ...NUC2, network: { ...NUC2_NETWORK, ...change } } },
+});
+
+Object.assign(CHANGES, {
+  "vm-cluster:lan.address": { change: section("lan", { address: "172.17.1.10" }) },
+  "vm-cluster:hosts": {
+    base: TWO_HOSTS,
+    change: () => ({ "vm-cluster:hosts": { nuc1: NUC1 }, "vm-cluster:vms": TWO_HOSTS["vm-cluster:vms"].slice(0, 2) }),
+  },
+  "vm-cluster:hosts.<name>.type": { base: TWO_HOSTS, change: nuc("nuc1", { ...SSH_HOST, host: "nuc1.example" }), concerns: ON_NUC1 },
+  "vm-cluster:hosts.<name>.sudo": { base: TWO_HOSTS, change: nuc("nuc1", { sudo: true }), concerns: ON_NUC1 },
+  "vm-cluster:hosts.<name>.netns": { base: TWO_HOSTS, change: nuc("nuc1", { netns: "vmc-other" }), concerns: ON_NUC1 },
+  "vm-cluster:hosts.<name>.host": { base: TWO_HOSTS, change: nuc("nuc2", { host: "nuc3.example" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.port": { base: TWO_HOSTS, change: nuc("nuc2", { port: 2222 }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.user": { base: TWO_HOSTS, change: nuc("nuc2", { user: "admin", sudo: true }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.privateKey": { base: TWO_HOSTS, change: nuc("nuc2", { privateKey: OTHER_PRIVATE_KEY }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.hostKey": { base: TWO_HOSTS, change: nuc("nuc2", { hostKey: `SHA256:${"B".repeat(43)}` }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.lan.interface": { base: TWO_HOSTS, change: nucLan("nuc2", { interface: "eno2" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.lan.subnet": {
+    base: TWO_HOSTS,
+    change: () => ({
+      "vm-cluster:hosts": {
+        nuc1: { ...NUC1, lan: { ...NUC1.lan, subnet: "172.17.0.0/23" } },
+        nuc2: { ...NUC2, lan: { ...NUC2.lan, subnet: "172.17.0.0/23" } },
+      },
+    }),
+  },
+  "vm-cluster:hosts.<name>.lan.address": { base: TWO_HOSTS, change: nucLan("nuc2", { address: "172.17.1.12" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.network.cidr": { base: NUC2_OWN, change: nuc2Network({ cidr: "172.17.2.64/27" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.network.gateway": { base: NUC2_OWN, change: nuc2Network({ gateway: "172.17.2.126", dhcpEnd: "172.17.2.125" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.network.dhcpStart": { base: NUC2_OWN, change: nuc2Network({ dhcpStart: "172.17.2.80" }), concerns: ON_NUC2 },
+  "vm-cluster:hosts.<name>.network.dhcpEnd": { base: NUC2_OWN, change: nuc2Network({ dhcpEnd: "172.17.2.100" }), concerns: ON_NUC2 },
+  "vm-cluster:vms[].host": {
+    base: TWO_HOSTS,
+    change: (c: Config) => ({
+      "vm-cluster:vms": c["vm-cluster:vms"].map((vm: Config, i: number) => (i === 0 ? { ...vm, host: "nuc2", ip: "172.17.2.80" } : vm)),
+    }),
+  },
+});
 
 /** The anemoi stack's config (parsed values) with `over` applied; an undefined value removes the key. */
 function configWith(over: Config): Config {

@@ -73,9 +73,9 @@ describe("Pulumi.anemoi.yaml", () => {
     // host_vars/anemoi.yml: names, addresses, sizes; the key and CA files are read through ~/.
     expect(io.reads).toEqual([`${HOME}/.ssh/anemoi_rsa.pub`, `${HOME}/ca.crt`]);
     expect(model.cluster).toBe("anemoi");
-    expect(model.host).toEqual({ type: "local", sudo: false });
-    expect(model.lan).toEqual({ interface: "eno1", subnet: "172.17.1.0/24" });
-    expect(model.network).toEqual({
+    expect(model.sites[0]!.host).toEqual({ type: "local", sudo: false });
+    expect(model.sites[0]!.lan).toEqual({ interface: "eno1", subnet: "172.17.1.0/24" });
+    expect(model.sites[0]!.network).toEqual({
       name: "anemoi",
       bridge: "kvmbr0",
       cidr: "172.17.2.0/24",
@@ -117,7 +117,7 @@ describe("Pulumi.anemoi.yaml", () => {
 describe("parseClusterConfig: valid configs", () => {
   it("applies defaults and derives the bridge name when none is given", () => {
     const model = parseOk(baseRaw());
-    expect(model.network.bridge).toBe("vmc-anemoi");
+    expect(model.sites[0]!.network.bridge).toBe("vmc-anemoi");
     expect(model.caCertificatePem).toBeUndefined();
     expect(model.vms[0]).toMatchObject({ memoryMiB: 2048, vcpus: 1, diskBytes: 35 * GiB });
   });
@@ -147,7 +147,7 @@ describe("parseClusterConfig: valid configs", () => {
   });
 
   it("pins an SSH host by fingerprint, or by a known_hosts line whose fingerprint it computes", () => {
-    const byFingerprint = parseOk({ ...baseRaw(), host: ssh() }).host;
+    const byFingerprint = parseOk({ ...baseRaw(), host: ssh() }).sites[0]!.host;
     expect(byFingerprint).toMatchObject({
       type: "ssh",
       port: 22,
@@ -156,7 +156,8 @@ describe("parseClusterConfig: valid configs", () => {
       hostKey: { sha256Fingerprint: ED25519_FINGERPRINT },
     });
     // The expected fingerprint is what ssh-keygen -lf printed for this key.
-    const byLine = parseOk({ ...baseRaw(), host: ssh({ hostKey: `vmhost.example,10.0.0.5 ${ED25519_PUBLIC_KEY}`, port: "2222", sudo: "true" }) }).host;
+    const byLine = parseOk({ ...baseRaw(), host: ssh({ hostKey: `vmhost.example,10.0.0.5 ${ED25519_PUBLIC_KEY}`, port: "2222", sudo: "true" }) }).sites[0]!
+      .host;
     expect(byLine).toMatchObject({ port: 2222, sudo: true, hostKey: { sha256Fingerprint: ED25519_FINGERPRINT, publicKey: { type: "ssh-ed25519" } } });
   });
 
@@ -209,7 +210,7 @@ describe("parseClusterConfig: Kubernetes-lab shape", () => {
       ["eurus.lab.example", []],
     ]);
     expect(model.inventoryChildren).toEqual({ k8s_cluster: ["kube_control_plane", "kube_node"], lab: ["k8s_cluster"] });
-    expect(model.network.domain).toBe("lab.example");
+    expect(model.sites[0]!.network.domain).toBe("lab.example");
   });
 
   it("puts each data disk in the pool as <domain>_<name>.raw, which no VM's own volumes can be", () => {
@@ -503,7 +504,7 @@ describe("parseClusterConfig: every problem at once", () => {
   it("lists every unknown key on a line of its own", () => {
     const problems = problemsOf((r) => Object.assign(r.lan, { iface: "eno1", subnetz: "x" }));
     expect(problems).toEqual([
-      expect.stringMatching(/^vm-cluster:lan\.iface: unknown key; the keys allowed here are interface, subnet$/),
+      expect.stringMatching(/^vm-cluster:lan\.iface: unknown key; the keys allowed here are interface, subnet, address$/),
       expect.stringMatching(/^vm-cluster:lan\.subnetz: unknown key/),
     ]);
   });

@@ -81,6 +81,6 @@ describe("the library's ClusterArgs", () => {
       expect(source, row.path).toMatch(new RegExp(`\\* ${escape(row.description.slice(0, 40))}[^]*?readonly ${key}\\??:`));
     }
     expect(source).toContain('readonly type: "ssh";');
-    expect(source).toContain('readonly type?: "local";');
+    expect(source).toContain('readonly type: "local";');
   });
 });

@@ -166,9 +166,9 @@ describe("knownHosts", () => {
 
 describe("commands", () => {
   it("routes the cluster network through the host's LAN address", () => {
-    expect(staticRouteCommand(model, "172.17.1.4")).toBe("ip route add 172.17.2.0/24 via 172.17.1.4");
-    expect(staticRouteCommand(model)).toBe("ip route add 172.17.2.0/24 via <vm-host-lan-ip>");
-    expect(() => staticRouteCommand(model, "10.0.0.4")).toThrow(/lan\.subnet 172\.17\.1\.0\/24/);
+    const site = model.sites[0]!;
+    expect(staticRouteCommand({ ...site, lan: { ...site.lan, address: "172.17.1.4" } })).toBe("ip route add 172.17.2.0/24 via 172.17.1.4");
+    expect(staticRouteCommand(site)).toBe("ip route add 172.17.2.0/24 via <vm-host-lan-ip>");
   });
 
   it("connects as root with strict host key checking", () => {
