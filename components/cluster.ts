@@ -57,7 +57,10 @@ export class Cluster extends pulumi.ComponentResource {
     const owner: Owner = { project: args.project, stack: args.stack, cluster: model.cluster };
     // One site per VM host; a single `host` keeps the resource names it always had.
     const sites = new Map(
-      model.sites.map((site) => [site.name, new HostSite(this, site.name === undefined ? name : `${name}-${site.name}`, { model, site, owner })]),
+      model.sites.map((site, i) => {
+        const prefix = site.name === undefined ? name : `${name}-${site.name}`;
+        return [site.name, new HostSite(this, prefix, { model, site, owner, ...(i === 0 && site.name !== undefined && { formerly: name }) })];
+      }),
     );
     const siteOf = (vm: VmModel) => sites.get(vm.site)!;
     const provisionerKey = new SshKeyPair(`${name}-provisioner-key`, { comment: `vm-cluster@${model.cluster}` }, parent);

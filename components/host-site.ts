@@ -18,6 +18,12 @@ export interface HostSiteArgs {
   model: ClusterModel;
   site: SiteModel;
   owner: Owner;
+  /**
+   * The prefix this host's resources had before (the single host's `<cluster>`, for the first entry
+   * of `hosts`): the engine takes them as the same resources, so moving a running cluster's `host`
+   * into `hosts` replaces nothing on it. A child's alias follows from its parent's.
+   */
+  formerly?: string;
 }
 
 /** The host connection as provider input; the SSH private key travels as a secret. */
@@ -48,11 +54,12 @@ export class HostSite {
   ) {
     const { model, site, owner } = args;
     this.site = site;
+    const was = (suffix: string) => this.was(suffix);
     this.connection = connectionSpec(site.host);
     const target: pulumi.Output<LibvirtTarget> = this.connection.apply((c) => ({ connection: c }));
-    const host = new VmHost(`${name}-host`, { connection: this.connection, domainType: model.domainType }, { parent });
+    const host = new VmHost(`${name}-host`, { connection: this.connection, domainType: model.domainType }, { parent, ...was("host") });
     const afterHost = { parent, dependsOn: host.ready };
-    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir, owner }, afterHost);
+    const pool = new StoragePool(`${name}-pool`, { target, name: model.pool.name, path: model.pool.dir, owner }, { ...afterHost, ...was("pool") });
     const own = model.vms.filter((vm) => vm.site === site.name);
     this.network = new NatNetwork(
       `${name}-network`,
@@ -71,7 +78,7 @@ export class HostSite {
         dnsHosts: model.vms.map((vm) => ({ ip: vm.ip, hostnames: [vm.fqdn, vm.name] })),
         owner,
       },
-      afterHost,
+      { ...afterHost, ...was("network") },
     );
     const checksum = model.image.checksum;
     const base = new BaseImage(
@@ -85,7 +92,7 @@ export class HostSite {
         owner: pool.owner,
         ...(checksum.kind === "sha512" ? { sha512: checksum.sha512 } : { checksumsUrl: checksum.checksumsUrl }),
       },
-      { parent },
+      { parent, ...was("base-image") },
     );
     this.vmInputs = {
       target,
@@ -96,6 +103,11 @@ export class HostSite {
       basePath: base.path,
       baseVirtualSize: base.virtualSize,
     };
+  }
+
+  /** The alias of the resource `<prefix>-<suffix>` had under its former prefix, if any. */
+  private was(suffix: string): pulumi.CustomResourceOptions {
+    return this.args.formerly === undefined ? {} : { aliases: [{ name: `${this.args.formerly}-${suffix}` }] };
   }
 
   /** Last, as in the seed: the rules open this host's part of the cluster once `vmsReady` are up. */
@@ -114,7 +126,7 @@ export class HostSite {
         lanCidr: site.lan.subnet,
         ...(peers.length > 0 && { peerCidrs: peers.map((peer) => peer.network.cidr) }),
       },
-      after,
+      { ...after, ...this.was("firewall") },
     );
     if (peers.length === 0) return;
     new PeerRoutes(

@@ -40,8 +40,12 @@ const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { encoding:
 const nsId = (pid: number, kind: "net" | "mnt") => readlinkSync(`/proc/${pid}/ns/${kind}`);
 const netnsId = (pid: number) => nsId(pid, "net");
 
-/** The folders the host has of its own; everything else (the disk, /tmp, /dev/kvm) it shares with this machine. */
-const OWN_TMPFS = ["/run", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"];
+/**
+ * The folders the host has of its own: libvirt's, and where vm-cluster keeps what it changed on a
+ * host (so two hosts of one stack do not share it). Everything else (the disk, /tmp, /dev/kvm) it
+ * shares with this machine.
+ */
+const OWN_TMPFS = ["/run", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt", "/var/lib/vm-cluster", "/etc/sysctl.d"];
 
 export async function startSecondHost(opts: SecondHostOptions): Promise<SecondHost> {
   const dir = mkdtempSync(path.join(tmpdir(), "vmc-host2-"));
