@@ -3,7 +3,10 @@
 // (testbed/second-host.ts) reached over SSH across their LAN. One small VM on each (software
 // emulation, 384 MiB):
 //
-//   up           both hosts prepared, each with its own pool, network and base image, in one run
+//   one host     the stack starts on host A alone (`host`, `lan`), with a1
+//   two hosts    `host` and `lan` move into `hosts` and host B comes with b1: preview shows nothing of
+//                host A replaced or made anew (its resources are taken for the same ones), up
+//                prepares B with its own pool, network and base image
 //   reach        this machine reaches both VMs by ssh_config; a1 pings b1 by address and by name, and
 //                SSHes to it by name: b1 sees a1's own address (no NAT between the hosts' subnets);
 //                Ansible reaches both through the one inventory
@@ -53,23 +56,12 @@ async function ok(...args: string[]): Promise<CliResult> {
   return r;
 }
 
-function writeStackFile(vms: { name: string; ip: string; host: string }[]): void {
-  const lanSubnet = `10.232.${LAN}.0/24`;
+const LAN_SUBNET = `10.232.${LAN}.0/24`;
+
+function writeStackFile(layout: Record<string, unknown>): void {
   const config = {
     "vm-cluster:cluster": CLUSTER,
-    "vm-cluster:hosts": {
-      a: { type: "local", lan: { interface: `vmch${LAN}a`, subnet: lanSubnet, address: host2!.lanAddress } },
-      b: {
-        type: "ssh",
-        host: host2!.address,
-        user: "root",
-        privateKey: hostKeyFile,
-        hostKey: host2!.hostKey,
-        lan: { interface: `vmch${LAN}b`, subnet: lanSubnet, address: host2!.address },
-      },
-    },
-    "vm-cluster:network": { cidr: `${NET}.0/24` },
-    "vm-cluster:vms": vms,
+    ...layout,
     "vm-cluster:defaults": { disk: "3G", memoryMiB: 384, vcpus: 1 },
     "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
     "vm-cluster:image": image,
@@ -77,6 +69,43 @@ function writeStackFile(vms: { name: string; ip: string; host: string }[]): void
     "vm-cluster:readinessTimeoutSeconds": 300,
   };
   writeFileSync(path.join(project, `Pulumi.${STACK}.yaml`), toYaml({ config }));
+}
+
+/** Host A's subnet, written out as a single-host stack has it. */
+const A_NETWORK = { cidr: `${NET}.0/26`, gateway: `${NET}.1`, dhcpStart: `${NET}.2`, dhcpEnd: `${NET}.62` };
+
+/** The cluster on host A alone. */
+function oneHost(): void {
+  writeStackFile({
+    "vm-cluster:lan": { interface: `vmch${LAN}a`, subnet: LAN_SUBNET, address: host2!.lanAddress },
+    "vm-cluster:network": A_NETWORK,
+    "vm-cluster:vms": [A1],
+  });
+}
+
+function twoHosts(vms: { name: string; ip: string; host: string }[]): void {
+  writeStackFile({
+    "vm-cluster:hosts": {
+      // As README's "From one host to several" says: the old network moves into the first entry.
+      a: { type: "local", lan: { interface: `vmch${LAN}a`, subnet: LAN_SUBNET, address: host2!.lanAddress }, network: A_NETWORK },
+      b: {
+        type: "ssh",
+        host: host2!.address,
+        user: "root",
+        privateKey: hostKeyFile,
+        hostKey: host2!.hostKey,
+        lan: { interface: `vmch${LAN}b`, subnet: LAN_SUBNET, address: host2!.address },
+      },
+    },
+    "vm-cluster:network": { cidr: `${NET}.0/24` },
+    "vm-cluster:vms": vms,
+  });
+}
+
+/** `pulumi preview --json`: each step's operation and resource name. */
+async function plannedSteps(): Promise<{ op: string; name: string }[]> {
+  const r = await ok("preview", "--json");
+  return (JSON.parse(r.stdout).steps as { op: string; urn: string }[]).map(({ op, urn }) => ({ op, name: urn.split("::").pop()! }));
 }
 
 /**
@@ -130,10 +159,7 @@ beforeAll(async () => {
   cleanClusterByHand(CLUSTER, lv.netns());
   beforeA = snapshot(ns);
   beforeB = snapshot(onB);
-  writeStackFile([
-    { ...A1, host: "a" },
-    { ...B1, host: "b" },
-  ]);
+  oneHost();
   await ok("stack", "init");
   stackMade = true;
 }, 600_000);
@@ -150,7 +176,27 @@ afterAll(async () => {
 }, 900_000);
 
 describe("a cluster across two hosts", () => {
-  it("comes up on both hosts in one run, each with its own pool, network and base image", async () => {
+  it("starts on one host", async () => {
+    await ok("up", "--yes", "--skip-preview");
+    expect(ns("virsh", "-q", "-c", "qemu:///system", "list", "--name")).toContain(`${CLUSTER}-a1`);
+  }, 900_000);
+
+  it("grows a second host: nothing of the first is replaced, the second gets its own pool, network and base image", async () => {
+    twoHosts([
+      { ...A1, host: "a" },
+      { ...B1, host: "b" },
+    ]);
+    const steps = await plannedSteps();
+    const changed = steps.filter((step) => step.op !== "same");
+    // Host A's resources keep their state under their new names: updated at most (the routes to B are new).
+    expect(changed.filter((step) => !["update", "create"].includes(step.op))).toEqual([]);
+    const made = changed.filter((step) => step.op === "create").map((step) => step.name);
+    expect(made.filter((name) => !name.startsWith(`${CLUSTER}-b`))).toEqual([`${CLUSTER}-a-routes`]);
+    expect(made).toEqual(expect.arrayContaining([`${CLUSTER}-b-host`, `${CLUSTER}-b-pool`, `${CLUSTER}-b-network`, `${CLUSTER}-b1-domain`]));
+    // Under its new name, A's network is the same one, given b1's names; its pool and a1 are untouched.
+    expect(changed).toContainEqual({ op: "update", name: `${CLUSTER}-a-network` });
+    expect(changed.map((step) => step.name)).not.toEqual(expect.arrayContaining([`${CLUSTER}-a-pool`]));
+    expect(changed.filter((step) => step.name.startsWith(`${CLUSTER}-a1-`))).toEqual([]);
     await ok("up", "--yes", "--skip-preview");
     const virshA = (...args: string[]) => ns("virsh", "-q", "-c", "qemu:///system", ...args);
     const virshB = (...args: string[]) => onB("virsh", "-q", "-c", "qemu:///system", ...args);
@@ -192,7 +238,7 @@ describe("a cluster across two hosts", () => {
   }, 300_000);
 
   it("moves a VM to the other host as a replace that preview shows, removing it from the first", async () => {
-    writeStackFile([
+    twoHosts([
       { name: "a1", ip: `${NET}.71`, host: "b" },
       { ...B1, host: "b" },
     ]);

@@ -27,22 +27,11 @@ import {
   baseRaw,
   ed25519Line,
   fakeIo,
+  parseOk,
+  problemsOf,
 } from "./fixtures/cluster-config";
 
 const GiB = 1024 ** 3;
-
-function parseOk(raw: Record<string, unknown>): ClusterModel {
-  const result = parseClusterConfig(raw, fakeIo());
-  if (!result.ok) throw new Error(`expected a valid config, got:\n${result.problems.join("\n")}`);
-  return result.model;
-}
-
-function problemsOf(edit: (raw: Record<string, any>) => void): string[] {
-  const raw = baseRaw();
-  edit(raw);
-  const result = parseClusterConfig(raw, fakeIo());
-  return result.ok ? [] : result.problems;
-}
 
 const ssh = (extra: Record<string, unknown> = {}) => ({
   type: "ssh",

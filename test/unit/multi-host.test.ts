@@ -1,10 +1,13 @@
 // A cluster across several VM hosts (`hosts`): the config's rules, the model's sites and shares of
 // network.cidr, the resources each host gets under mocks, and the hand-off files that reach VMs
 // through their host where this machine has no route to them.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { type ClusterModel, parseClusterConfig } from "../../model";
+import { README } from "../support/readme";
+import { parseClusterConfig } from "../../model";
 import { ansibleInventory, knownHosts, sshConfig } from "../../outputs";
-import { ED25519_FINGERPRINT, ED25519_PUBLIC_KEY, baseRaw, fakeIo } from "./fixtures/cluster-config";
+import { ED25519_FINGERPRINT, ED25519_PUBLIC_KEY, baseRaw, fakeIo, parseOk, problemsOf } from "./fixtures/cluster-config";
 import { buildCluster, resolve } from "./fixtures/mock-cluster";
 
 const value = (input: unknown): Promise<any> => resolve(input as never);
@@ -31,18 +34,7 @@ function twoHosts(): Record<string, any> {
   };
 }
 
-function parseOk(raw: Record<string, unknown>): ClusterModel {
-  const result = parseClusterConfig(raw, fakeIo());
-  if (!result.ok) throw new Error(`expected a valid config, got:\n${result.problems.join("\n")}`);
-  return result.model;
-}
-
-function problemsOf(edit: (raw: Record<string, any>) => void): string[] {
-  const raw = twoHosts();
-  edit(raw);
-  const result = parseClusterConfig(raw, fakeIo());
-  return result.ok ? [] : result.problems;
-}
+const problemsWith = (edit: (raw: Record<string, any>) => void) => problemsOf(edit, twoHosts);
 
 describe("hosts: the config", () => {
   it("gives each host a quarter of network.cidr by its place, with the first address as gateway and the rest for DHCP", () => {
@@ -115,7 +107,7 @@ describe("hosts: the config", () => {
     ["a network too small to share", (r) => (r.network.cidr = "172.17.2.0/29"), "network.cidr", "too small to share among 2 hosts"],
     ["a bad entry name", (r) => (r.hosts = { NUC: r.hosts.nuc1 }), "hosts.NUC", "not a host entry name"],
   ])("refuses %s, naming the key and the fix", (_what, edit, key, message) => {
-    const problems = problemsOf(edit);
+    const problems = problemsWith(edit);
     expect(problems, problems.join("\n")).toEqual(expect.arrayContaining([expect.stringContaining(`vm-cluster:${key}: `)]));
     expect(problems.find((p) => p.startsWith(`vm-cluster:${key}: `))).toContain(message);
   });
@@ -127,6 +119,18 @@ describe("hosts: the config", () => {
     expect(result.ok ? [] : result.problems).toEqual([
       expect.stringMatching(/^vm-cluster:vms\[0\]\.host: names an entry of hosts, and this stack has a single host/),
     ]);
+  });
+});
+
+describe("README's Several VM hosts", () => {
+  it("shows a stack config that is valid as it stands (but its host key placeholder), with the subnets it names", () => {
+    const section = readFileSync(README, "utf8").split("\n## Several VM hosts\n")[1]!.split("\n## ")[0]!;
+    const block = /```yaml\n([^]*?)```/.exec(section)![1]!.replace('"SHA256:..."', ED25519_FINGERPRINT);
+    const config = (parseYaml(block) as { config: Record<string, unknown> }).config;
+    const raw = Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^vm-cluster:/, ""), value]));
+    const model = parseOk({ ...raw, sshPublicKey: { file: "~/.ssh/anemoi_rsa.pub" } });
+    expect(model.sites.map((site) => site.network.cidr)).toEqual(["172.17.2.0/26", "172.17.2.64/26"]);
+    expect(section).toContain("nuc1 172.17.2.0/26, nuc2 172.17.2.64/26");
   });
 });
 
