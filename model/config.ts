@@ -83,6 +83,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   number: "a number",
   boolean: "true or false",
   object: "a mapping of keys to values",
+  record: "a mapping of names to values",
   array: "a list",
 };
 

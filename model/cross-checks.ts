@@ -21,7 +21,7 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
   const vms = (Array.isArray(config.vms) ? config.vms : []).map((vm, index) => ({ vm, index }));
   const withClean = (key: keyof Vm) => vms.filter(({ index }) => clean("vms", index, key));
   problems.push(...checkHostKeys(config, clean, withClean("host")));
-  const sites = clean("hosts") && clean("host") ? siteConfigs(config) : [];
+  const sites = clean("hosts") && clean("host") && config.network !== undefined ? siteConfigs(config) : [];
   // A site's addresses are judged when its network's keys parsed; its LAN when its lan did.
   const cidrClean = clean("network", "cidr");
   const networks = sites.map((site) => {
@@ -325,7 +325,7 @@ function checkHostKeys(config: ClusterConfig, clean: Clean, vms: readonly { vm: 
     problems.push({ path: ["host"], message: "set either host (one VM host) or hosts (several), not both; move it into hosts.<name>" });
   if (config.lan !== undefined) problems.push({ path: ["lan"], message: "with hosts, each host has its own lan; move it into hosts.<name>.lan" });
   for (const name of ["gateway", "dhcpStart", "dhcpEnd"] as const) {
-    if (config.network[name] !== undefined)
+    if (config.network?.[name] !== undefined)
       problems.push({
         path: ["network", name],
         message: `with hosts, each host has its own; set hosts.<name>.network.${name}, or leave it out for the default`,

@@ -308,10 +308,11 @@ function withHostKeys<X>(io: ConfigIo, ctx: z.RefinementCtx, host: (LocalHostIn 
     : z.NEVER;
 }
 
+// A letter first: an all-digit name would be sorted first among the entries, out of written order.
 const hostName = checked((s) =>
-  HOST_LABEL.test(s) && s.length <= 20
+  HOST_LABEL.test(s) && s.length <= 20 && /^[a-z]/.test(s)
     ? undefined
-    : `"${s}" is not a host entry name: use 1-20 lowercase letters, digits and "-", not starting or ending with "-"`,
+    : `"${s}" is not a host entry name: use 1-20 lowercase letters, digits and "-", starting with a letter, not ending with "-"`,
 );
 
 function lanSchema(whose: string, addressChange: OnChange) {

@@ -106,6 +106,10 @@ describe("hosts: the config", () => {
     ],
     ["a network too small to share", (r) => (r.network.cidr = "172.17.2.0/29"), "network.cidr", "too small to share among 2 hosts"],
     ["a bad entry name", (r) => (r.hosts = { NUC: r.hosts.nuc1 }), "hosts.NUC", "not a host entry name"],
+    ["an entry name of digits only", (r) => (r.hosts = { "2": r.hosts.nuc1 }), "hosts.2", "starting with a letter"],
+    ["no network", (r) => delete r.network, "network", "is required"],
+    ["a host without its LAN", (r) => delete r.hosts.nuc2.lan, "hosts.nuc2.lan", "is required"],
+    ["hosts that is not a mapping", (r) => (r.hosts = "nuc1"), "hosts", "expected a mapping"],
   ])("refuses %s, naming the key and the fix", (_what, edit, key, message) => {
     const problems = problemsWith(edit);
     expect(problems, problems.join("\n")).toEqual(expect.arrayContaining([expect.stringContaining(`vm-cluster:${key}: `)]));
