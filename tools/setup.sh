@@ -10,13 +10,15 @@ cache="${VM_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm-cluster}"
 pin=$(node -p 'require("./package.json").config.pulumiCliVersion')
 
 current_step="" cli_build="" ticker="" cli_out="" cli_log=""
+# The real stderr, for the failure line: the exit trap may run inside a redirected command.
+exec 3>&2
 # On any exit (a failure, Ctrl-C): stop what still runs in the background, then name the failed step.
 on_exit() {
   local rc=$1
   if [ -n "$ticker" ]; then kill "$ticker" 2>/dev/null || true; fi
   if [ -n "$cli_build" ]; then kill -- "-$cli_build" 2>/dev/null || true; fi
   rm -f "$cli_out" "$cli_log"
-  if [ "$rc" -ne 0 ] && [ -n "$current_step" ]; then echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&2; fi
+  if [ "$rc" -ne 0 ] && [ -n "$current_step" ]; then echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&3; fi
 }
 trap 'on_exit $?' EXIT
 step() { current_step=$1; echo "setup: $1" >&2; }
