@@ -49,12 +49,22 @@ export function loadClusterModel(allConfig: Record<string, string>, io: ConfigIo
  * value, the top-level key).
  */
 export function configWarnings(allConfig: Record<string, string>, secretKeys: readonly string[], stack: string): string[] {
-  const key = `${CONFIG_NAMESPACE}:host`;
-  const host = configValue(allConfig[key] ?? "");
-  const privateKey = typeof host === "object" && host !== null ? (host as Record<string, unknown>).privateKey : undefined;
-  if (typeof privateKey !== "string" || !privateKey.includes("-----BEGIN") || secretKeys.includes(key)) return [];
-  return [
-    `${key}.privateKey holds the key itself in plain text in Pulumi.${stack}.yaml, where anyone who can read that file has it: ` +
-      `encrypt it with \`pulumi config set --secret --path 'vm-cluster:host.privateKey' -- "$(cat ~/.ssh/<key>)"\`, or give the key's path instead`,
+  const object = (value: unknown) => (typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {});
+  const hostsKey = `${CONFIG_NAMESPACE}:hosts`;
+  // The host's key, and each entry of hosts' (a structured value is secret as a whole, by its top-level key).
+  const keys: [string, string, unknown][] = [
+    [`${CONFIG_NAMESPACE}:host`, `${CONFIG_NAMESPACE}:host.privateKey`, object(configValue(allConfig[`${CONFIG_NAMESPACE}:host`] ?? "")).privateKey],
+    ...Object.entries(object(configValue(allConfig[hostsKey] ?? ""))).map(([name, entry]): [string, string, unknown] => [
+      hostsKey,
+      `${hostsKey}.${name}.privateKey`,
+      object(entry).privateKey,
+    ]),
   ];
+  return keys
+    .filter(([top, , privateKey]) => typeof privateKey === "string" && privateKey.includes("-----BEGIN") && !secretKeys.includes(top))
+    .map(
+      ([, key]) =>
+        `${key} holds the key itself in plain text in Pulumi.${stack}.yaml, where anyone who can read that file has it: ` +
+        `encrypt it with \`pulumi config set --secret --path '${key}' -- "$(cat ~/.ssh/<key>)"\`, or give the key's path instead`,
+    );
 }

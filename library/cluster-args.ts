@@ -112,7 +112,7 @@ export interface ClusterArgs {
       readonly address?: string;
     };
     /**
-     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.
+     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed, or when the number of hosts goes past four or back (or past eight).
      */
     readonly network?: {
       /**
@@ -169,7 +169,7 @@ export interface ClusterArgs {
       readonly address?: string;
     };
     /**
-     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.
+     * This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed, or when the number of hosts goes past four or back (or past eight).
      */
     readonly network?: {
       /**

@@ -21,7 +21,8 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
   const vms = (Array.isArray(config.vms) ? config.vms : []).map((vm, index) => ({ vm, index }));
   const withClean = (key: keyof Vm) => vms.filter(({ index }) => clean("vms", index, key));
   problems.push(...checkHostKeys(config, clean, withClean("host")));
-  const sites = clean("hosts") && clean("host") && config.network !== undefined ? siteConfigs(config) : [];
+  const networkObject = typeof config.network === "object" && config.network !== null;
+  const sites = clean("hosts") && clean("host") && networkObject ? siteConfigs(config) : [];
   // A site's addresses are judged when its network's keys parsed; its LAN when its lan did.
   const cidrClean = clean("network", "cidr");
   const networks = sites.map((site) => {
@@ -298,7 +299,8 @@ function sameMachines(sites: readonly SiteConfig[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const site of sites) {
     const host = site.host;
-    const id = host.type === "local" ? `local ${host.netns ?? ""}` : `ssh ${host.host}:${host.port}`;
+    // A network namespace is no other machine: every local entry drives this machine's one libvirtd.
+    const id = host.type === "local" ? "local" : `ssh ${host.host.toLowerCase()}:${host.port}`;
     const first = seen.get(id);
     if (first === undefined) seen.set(id, site);
     else problems.push({ path: [...site.hostPath], message: `reaches the same VM host as hosts.${first.name}; each entry of hosts is a host of its own` });

@@ -440,7 +440,7 @@ export function configSectionsSchema(io: ConfigIo) {
             lan: lanSchema("this host", "in place"),
             network: strictObject(siteAddressShape("hosts.<name>.network", "this host's")).optional().meta({
               description:
-                "This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed or a fifth is added.",
+                "This host's part of the cluster network. Leave out for its share of `network.cidr` by its place in `hosts`: the first quarter for the first host, the second for the second, and so on (eighths from five hosts on, sixteenths from nine). Set it to keep a host's subnet when a host before it is removed, or when the number of hosts goes past four or back (or past eight).",
             }),
           },
           "replaces everything on this host",

@@ -22,4 +22,15 @@ describe("configWarnings", () => {
     expect(configWarnings({ "vm-cluster:host": '{"type":"local"}' }, [], "anemoi")).toEqual([]);
     expect(configWarnings({}, [], "anemoi")).toEqual([]);
   });
+
+  it("warns of each entry of hosts whose key is text, naming that entry's key", () => {
+    const hosts = (privateKey: string) => ({
+      "vm-cluster:hosts": JSON.stringify({ nuc1: { type: "local" }, nuc2: { type: "ssh", host: "nuc2", user: "root", privateKey, hostKey: "SHA256:x" } }),
+    });
+    const warnings = configWarnings(hosts(PRIVATE_KEY_TEXT), [], "anemoi");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`pulumi config set --secret --path 'vm-cluster:hosts.nuc2.privateKey'`);
+    expect(configWarnings(hosts(PRIVATE_KEY_TEXT), ["vm-cluster:hosts"], "anemoi")).toEqual([]);
+    expect(configWarnings(hosts("~/.ssh/id_ed25519"), [], "anemoi")).toEqual([]);
+  });
 });

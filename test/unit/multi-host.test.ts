@@ -108,6 +108,13 @@ describe("hosts: the config", () => {
     ["a bad entry name", (r) => (r.hosts = { NUC: r.hosts.nuc1 }), "hosts.NUC", "not a host entry name"],
     ["an entry name of digits only", (r) => (r.hosts = { "2": r.hosts.nuc1 }), "hosts.2", "starting with a letter"],
     ["no network", (r) => delete r.network, "network", "is required"],
+    ["a network of null", (r) => (r.network = null), "network", "expected a mapping"],
+    [
+      "two local entries (a namespace is no other machine)",
+      (r) => (r.hosts.nuc2 = { type: "local", netns: "lab", lan: { ...LAN, address: "172.17.1.11" } }),
+      "hosts.nuc2",
+      "same VM host as hosts.nuc1",
+    ],
     ["a host without its LAN", (r) => delete r.hosts.nuc2.lan, "hosts.nuc2.lan", "is required"],
     ["hosts that is not a mapping", (r) => (r.hosts = "nuc1"), "hosts", "expected a mapping"],
   ])("refuses %s, naming the key and the fix", (_what, edit, key, message) => {
