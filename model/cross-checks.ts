@@ -4,7 +4,7 @@
 import { stableMac } from "./mac";
 import { type Ipv4Cidr, broadcastAddress, cidrContains, cidrsOverlap, formatCidr, formatIpv4, networkAddress, parseCidr, parseIpv4 } from "./ipv4";
 import type { ClusterConfig } from "./schema";
-import { type SiteConfig, siteAddresses, siteConfigs, splitCidr } from "./sites";
+import { type SiteConfig, siteAddresses, siteConfigs, siteNameOf, splitCidr } from "./sites";
 
 export interface ConfigProblem {
   readonly path: readonly (string | number)[];
@@ -42,7 +42,7 @@ export function crossCheck(config: ClusterConfig, clean: Clean): ConfigProblem[]
   problems.push(...checkLanAddresses(sites, lans), ...sameMachines(sites));
 
   // Field by field, so a VM with a bad disk size still has its address checked.
-  const siteOfVm = (vm: Vm) => (config.hosts === undefined ? 0 : sites.findIndex((site) => site.name === (vm.host ?? Object.keys(config.hosts!)[0])));
+  const siteOfVm = (vm: Vm) => sites.findIndex((site) => site.name === siteNameOf(config, vm));
   sites.forEach((site, i) => {
     const network = networks[i];
     if (!network) return;

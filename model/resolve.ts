@@ -5,7 +5,7 @@ import { formatCidr, formatIpv4, netmask, parseCidr } from "./ipv4";
 import { stableMac } from "./mac";
 import { clusterNames, dataDiskVolume, vmNames } from "./names";
 import type { ClusterConfig } from "./schema";
-import { siteAddresses, siteConfigs } from "./sites";
+import { siteAddresses, siteConfigs, siteNameOf } from "./sites";
 
 export function resolveModel(config: ClusterConfig): ClusterModel {
   const names = clusterNames(config.cluster);
@@ -44,8 +44,7 @@ export function resolveModel(config: ClusterConfig): ClusterModel {
       const cloudConfig = mergeCloudConfigs(config.defaults.cloudConfig, vm.cloudConfig);
       return {
         name: vm.name,
-        // One entry in hosts: its VMs may leave host out.
-        ...(config.hosts !== undefined && { site: vm.host ?? Object.keys(config.hosts)[0]! }),
+        ...(config.hosts !== undefined && { site: siteNameOf(config, vm)! }),
         ip: vm.ip,
         mac: vm.mac ?? stableMac(config.cluster, vm.name),
         memoryMiB: vm.memoryMiB ?? sizes.memoryMiB ?? config.defaults.memoryMiB,

@@ -49,6 +49,11 @@ export function siteConfigs(config: Pick<ClusterConfig, "host" | "hosts" | "lan"
   });
 }
 
+/** The `hosts` entry a VM runs on: its `host`, or the one entry when it leaves it out; none for a single `host`. */
+export function siteNameOf(config: Pick<ClusterConfig, "hosts">, vm: { readonly host?: string }): string | undefined {
+  return config.hosts === undefined ? undefined : (vm.host ?? Object.keys(config.hosts)[0]);
+}
+
 /**
  * The first `count` of equal parts of `cidr`: quarters for up to four hosts, then as many as the next
  * power of two. Up to four, adding or removing the last host leaves the others' parts as they are.
