@@ -6,6 +6,7 @@ import type { CloudConfig as UserCloudConfig } from "../model";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS, SSHD_DROP_IN_PATH } from "../model/guest-paths";
 import type { HostKeyPair } from "../secrets/host-key";
 import { toYaml } from "./yaml";
+import { shellQuote } from "../transport/command";
 
 /** Host key types a guest may be given; DSA is gone from current OpenSSH. */
 export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
@@ -44,6 +45,29 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/
 // guest has no network to reach a mirror. A missing python3 (needed by Ansible) fails the final
 // stage instead, so `cloud-init status --wait` reports it.
 const REQUIRE_PYTHON3 = 'command -v python3 >/dev/null || { echo "vm-cluster: python3 is missing from the image; Ansible needs it" >&2; exit 1; }';
+
+/**
+ * Trusts the CA files written under `caDir` as update-ca-certificates would, without its cost:
+ * it re-reads every certificate in the store one process at a time, ~33 s under software
+ * emulation. On a first boot the store is the image's, already consistent, so adding ours is a
+ * link named like its own, the PEM appended to the bundle, and one `openssl rehash`. Where hooks
+ * want to hear of new certificates (update.d, e.g. Java's keystore) or the bundle is missing, the
+ * real tool runs. A later update-ca-certificates run rebuilds the same store from scratch.
+ */
+export function trustCaScript(caDir: string = CA_DIR, certsDir = "/etc/ssl/certs", hooksDir = "/etc/ca-certificates/update.d"): string {
+  const [ca, certs, hooks] = [caDir, certsDir, hooksDir].map((p) => shellQuote([p]));
+  return [
+    `if [ -z "$(ls -A ${hooks} 2>/dev/null)" ] && [ -f ${certs}/ca-certificates.crt ]; then`,
+    `  for crt in ${ca}/*.crt; do`,
+    `    pem=${certs}/"$(basename "$crt" .crt)".pem`,
+    `    if [ ! -e "$pem" ]; then ln -s "$crt" "$pem"; sed -e '$a\\' "$crt" >> ${certs}/ca-certificates.crt; fi`,
+    "  done",
+    `  openssl rehash ${certs} >/dev/null`,
+    "else",
+    "  update-ca-certificates",
+    "fi",
+  ].join("\n");
+}
 
 interface UserEntry {
   name: string;
@@ -123,7 +147,7 @@ export function userData(args: UserDataArgs): string {
     "set -e",
     REQUIRE_PYTHON3,
   ];
-  if (caFiles.length > 0) runcmd.push(["update-ca-certificates"]);
+  if (caFiles.length > 0) runcmd.push(trustCaScript());
   runcmd.push(...(own?.runcmd ?? []));
   // Last, so every step above has run before cloud-init is switched off for later boots.
   if (args.disableCloudInitAfterBoot) runcmd.push(["touch", CLOUD_INIT_DISABLED_FILE]);

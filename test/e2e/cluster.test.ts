@@ -12,7 +12,7 @@ import { copyProject, engineSandbox, pulumiCli, type EngineSandbox } from "../..
 import { useLibvirt } from "../support/libvirt-fixture";
 import { startTestImageMirror, type Mirror } from "../../testbed/mirror";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
-import { throwawayCa } from "../support/ca";
+import { throwawayCa } from "../../testbed/ca";
 import { consoleLogin } from "../support/console";
 
 const lv = useLibvirt();
@@ -235,6 +235,11 @@ describe("a 3-VM cluster", () => {
       // ssh hands the remote shell one command line: quote as a user would.
       expect(sshVm(A, vm, ["python3 -c 'print(6*7)'"]).trim()).toBe("42");
       expect(sshVm(A, vm, ["cat", `/etc/ssl/certs/${A.cluster}.pem`]).trim()).toBe(caPem);
+      // Trusted as TLS clients look it up: by its subject hash in the directory, and in the bundle.
+      const pem = `/etc/ssl/certs/${A.cluster}.pem`;
+      expect(sshVm(A, vm, [`openssl verify -CApath /etc/ssl/certs ${pem} && openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt ${pem}`])).toBe(
+        `${pem}: OK\n${pem}: OK\n`,
+      );
     }
     // Password login is refused: the server offers no password method at all.
     let refused = "";

@@ -20,7 +20,7 @@ import { alive } from "../../testbed/host-state";
 import { startTestImageMirror, type Mirror } from "../../testbed/mirror";
 import { startPostgres, type Postgres } from "../../testbed/postgres";
 import { cleanClusterByHand } from "../support/clean-by-hand";
-import { throwawayCa } from "../support/ca";
+import { throwawayCa } from "../../testbed/ca";
 import { useLibvirt } from "../support/libvirt-fixture";
 import { readmeCommand, runShell, userShellEnv } from "../support/readme";
 import { childrenOf, leakAt, sleep, startPulumi, waitFor, type Running } from "../faults/fault-bed";

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, engineSandbox, projectRoot, pulumiCli, runProcess, toolsRoot, type EngineSandbox } from "../../testbed/engine";
-import { throwawayCa } from "../support/ca";
+import { throwawayCa } from "../../testbed/ca";
 import { readmeCommand, runShell } from "../support/readme";
 
 let sandbox: EngineSandbox;

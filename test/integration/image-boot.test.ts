@@ -11,7 +11,7 @@ import { parse, stringify } from "yaml";
 import { metaData, networkConfig, seedIso, userData } from "../../cloudinit";
 import { generateHostKey } from "../../secrets/host-key";
 import { parsePublicKey, sha256Fingerprint } from "../../model/ssh-key";
-import { throwawayCa } from "../support/ca";
+import { throwawayCa } from "../../testbed/ca";
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, "../..");

@@ -1,13 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { metaData, networkConfig, userData, type UserDataArgs } from "../../cloudinit";
+import { metaData, networkConfig, trustCaScript, userData, type UserDataArgs } from "../../cloudinit";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE } from "../../model/guest-paths";
 import { generateHostKey } from "../../secrets/host-key";
-import { throwawayCa } from "../support/ca";
+import { throwawayCa } from "../../testbed/ca";
 
 // PyYAML, which cloud-init uses, implements YAML 1.1.
 const parse11 = (text: string) => parse(text, { version: "1.1" });
@@ -94,7 +94,8 @@ describe("userData", () => {
     const pem = throwawayCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "domain-ca", pem } }));
     expect(doc.write_files.slice(2)).toEqual([{ path: `${CA_DIR}/domain-ca.crt`, content: pem, owner: "root:root", permissions: "0644" }]);
-    expect(doc.runcmd.at(-1)).toEqual(["update-ca-certificates"]);
+    expect(doc.runcmd.at(-1)).toBe(trustCaScript());
+    expect(parse11(userData(base)).runcmd).not.toContain(trustCaScript());
   });
 
   it("splits a CA bundle into one file per certificate, as update-ca-certificates expects", () => {
@@ -109,8 +110,67 @@ describe("userData", () => {
   it("disables cloud-init as the very last command when asked", () => {
     const pem = throwawayCa("Test Domain CA");
     const doc = parse11(userData({ ...base, caCertificate: { name: "ca", pem }, disableCloudInitAfterBoot: true }));
-    expect(doc.runcmd.slice(-2)).toEqual([["update-ca-certificates"], ["touch", CLOUD_INIT_DISABLED_FILE]]);
+    expect(doc.runcmd.slice(-2)).toEqual([trustCaScript(), ["touch", CLOUD_INIT_DISABLED_FILE]]);
     expect(parse11(userData({ ...base, disableCloudInitAfterBoot: false })).runcmd).not.toContainEqual(["touch", CLOUD_INIT_DISABLED_FILE]);
+  });
+});
+
+describe("trustCaScript", () => {
+  /** A trust store as an image ships it (a bundle, one system CA linked by name and hash), our CA files, and a stand-in update-ca-certificates. */
+  function store(opts: { hook?: boolean; bundle?: boolean } = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "vmc-trust-"));
+    const [certs, ca, hooks, bin] = ["certs", "ca", "hooks", "bin"].map((d) => join(dir, d));
+    for (const d of [certs, ca, hooks, bin]) mkdirSync(d);
+    const system = throwawayCa("System Root");
+    writeFileSync(join(dir, "system.crt"), system);
+    if (opts.bundle !== false) writeFileSync(join(certs, "ca-certificates.crt"), system);
+    execFileSync("ln", ["-s", join(dir, "system.crt"), join(certs, "System_Root.pem")]);
+    execFileSync("openssl", ["rehash", certs], { stdio: "ignore" });
+    const ours = [throwawayCa("Lab CA 1"), throwawayCa("Lab CA 2")];
+    // The last one without a final newline: the bundle must still hold whole PEM blocks.
+    writeFileSync(join(ca, "lab-1.crt"), ours[0]!);
+    writeFileSync(join(ca, "lab-2.crt"), ours[1]!.trimEnd());
+    if (opts.hook) writeFileSync(join(hooks, "jks-keystore"), "#!/bin/sh\n");
+    writeFileSync(join(bin, "update-ca-certificates"), `#!/bin/sh\ntouch ${join(dir, "full-update-ran")}\n`);
+    chmodSync(join(bin, "update-ca-certificates"), 0o755);
+    const run = () =>
+      execFileSync("sh", ["-e", "-c", trustCaScript(ca, certs, hooks)], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: "pipe" });
+    const verify = (file: string) => execFileSync("openssl", ["verify", "-CApath", certs, file], { encoding: "utf8", stdio: "pipe" }).trim();
+    const fullUpdateRan = () => readdirSync(dir).includes("full-update-ran");
+    return { dir, certs, ca, ours, system, run, verify, fullUpdateRan, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it("adds our CAs as update-ca-certificates would: linked by name and by hash, appended to the bundle once", () => {
+    const s = store();
+    try {
+      s.run();
+      expect(s.fullUpdateRan()).toBe(false);
+      expect(readlinkSync(join(s.certs, "lab-1.pem"))).toBe(join(s.ca, "lab-1.crt"));
+      expect(readlinkSync(join(s.certs, "lab-2.pem"))).toBe(join(s.ca, "lab-2.crt"));
+      // openssl finds each by its subject hash, as TLS clients using the directory do.
+      expect(s.verify(join(s.ca, "lab-1.crt"))).toMatch(/: OK$/);
+      expect(s.verify(join(s.ca, "lab-2.crt"))).toMatch(/: OK$/);
+      const bundle = () => readFileSync(join(s.certs, "ca-certificates.crt"), "utf8");
+      expect(bundle()).toBe(`${s.system}${s.ours[0]}${s.ours[1]!.trimEnd()}\n`);
+      // A second run (cloud-init run again by hand) adds nothing twice.
+      s.run();
+      expect(bundle()).toBe(`${s.system}${s.ours[0]}${s.ours[1]!.trimEnd()}\n`);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it("runs the real update-ca-certificates where hooks want to hear of new certificates, or the bundle is missing", () => {
+    for (const opts of [{ hook: true }, { bundle: false }]) {
+      const s = store(opts);
+      try {
+        s.run();
+        expect(s.fullUpdateRan()).toBe(true);
+        expect(readdirSync(s.certs)).not.toContain("lab-1.pem");
+      } finally {
+        s.cleanup();
+      }
+    }
   });
 });
 
