@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import { programCommand, runOutcome, type RunRequestFields } from "./run-command";
+import { COMPILED_PROGRAM_ENV, compiledProgram, programTranspiler } from "./compiled-program";
 
 // The stubs ship inside @pulumi/pulumi without type declarations for their paths; load them at run time.
 const languageGrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
@@ -85,7 +86,14 @@ function main(): void {
       };
       let cmd;
       try {
-        cmd = programCommand(fields, process.env, (id, from) => require.resolve(id, { paths: [from] }));
+        // Compiled JavaScript instead of ts-node, unless asked to type-check (PULUMI_NODEJS_TRANSPILE_ONLY=false).
+        const compiled =
+          fields.typescript && process.env.PULUMI_NODEJS_TRANSPILE_ONLY !== "false"
+            ? compiledProgram(fields.programDirectory, fields.entryPoint, programTranspiler)
+            : undefined;
+        if (compiled !== undefined) Object.assign(fields, { entryPoint: compiled.entry, typescript: false });
+        const env = { ...process.env, [COMPILED_PROGRAM_ENV]: compiled?.dir };
+        cmd = programCommand(fields, env, (id, from) => require.resolve(id, { paths: [from] }));
       } catch (err) {
         const res = new languagePb.RunResponse();
         res.setError((err as Error).message);

@@ -134,8 +134,8 @@ fi
 if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ]; then
   PULUMI_CONFIG_PASSPHRASE_FILE="$root/.state/passphrase"; export PULUMI_CONFIG_PASSPHRASE_FILE
 fi
-# The program is type-checked by npm test (tsc), not again by ts-node: its first run after a change
-# loads in a third of the time (later runs hit ts-node's cache either way).
+# The program is type-checked by npm test (tsc), not again when it runs: our language host then runs it
+# compiled once per state of its sources (.tools/program/), not through ts-node each time.
 : "\${PULUMI_NODEJS_TRANSPILE_ONLY:=true}"
 PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_BACKEND_URL PULUMI_NODEJS_TRANSPILE_ONLY PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION

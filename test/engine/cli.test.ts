@@ -1,9 +1,10 @@
 // The literal `pulumi` commands a user types, on a throw-away copy of a small TypeScript project,
 // run through our language host (no official one exists on our machines).
-import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineSandbox, projectRoot, pulumiCli, type EngineSandbox } from "../../testbed/engine";
+import { CACHE_DIR } from "../../engine/compiled-program";
 
 const secret = `s3cret-${process.pid}-${Date.now()}`;
 
@@ -50,6 +51,23 @@ describe("literal pulumi CLI through our language host", () => {
 
     expect(await ok("up", "--yes")).toMatch(/1 unchanged/);
     expect(await ok("destroy", "--yes")).toMatch(/1 deleted/);
+  });
+
+  it("runs the program as JavaScript compiled once per state of its sources, and compiles an edit", async () => {
+    const compiles = () => readdirSync(path.join(project, CACHE_DIR)).filter((d) => existsSync(path.join(project, CACHE_DIR, d, "index.js")));
+    await ok("config", "set", "greeting", "compiled");
+    await ok("up", "--yes");
+    const first = compiles();
+    expect(first).toHaveLength(1);
+    await ok("preview");
+    expect(compiles()).toEqual(first);
+    // An edit is run as edited: a compile of its own.
+    appendFileSync(path.join(project, "index.ts"), 'export const edited = "yes";\n');
+    await ok("up", "--yes");
+    expect(JSON.parse(await ok("stack", "output", "--json")).edited).toBe("yes");
+    expect(compiles()).toHaveLength(2);
+    expect(await ok("destroy", "--yes")).toMatch(/deleted/);
+    await ok("config", "set", "greeting", "hello there");
   });
 
   it("runs the program transpiled only, as the wrapper sets; PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks it", async () => {
