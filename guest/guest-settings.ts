@@ -14,6 +14,7 @@ import { withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
 import { withGuest, type GuestAccess } from "./guest-ssh";
 import type { InputsOf } from "../provider/args";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface GuestFile {
   path: string;
@@ -180,7 +181,7 @@ export const guestSettingsProvider: pulumi.dynamic.ResourceProvider<GuestSetting
 });
 
 /** The VM's settings as configured; an update applies a change in the running guest. */
-export class GuestSettings extends pulumi.dynamic.Resource {
+export class GuestSettings extends DynamicResource {
   constructor(name: string, args: GuestSettingsArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       guestSettingsProvider,

@@ -9,6 +9,7 @@ import { withGuest } from "./guest-ssh";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
 import { isUnknown } from "../provider/unknown";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface ReadinessInputs {
   target: LibvirtTarget;
@@ -118,7 +119,7 @@ export function waitAgainFor(olds: ReadinessInputs, news: ReadinessInputs): stri
 }
 
 /** Exists once its VM answered SSH and cloud-init finished; depend on it to use the VM. */
-export class Readiness extends pulumi.dynamic.Resource {
+export class Readiness extends DynamicResource {
   constructor(name: string, args: ReadinessArgs, opts?: pulumi.CustomResourceOptions) {
     super(readinessProvider, name, args, { ...opts, additionalSecretOutputs: ["provisionerPrivateKey"] }, "vm-cluster", "Readiness");
   }

@@ -9,6 +9,7 @@ import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
 import { showWarnings } from "./warnings";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export const DEFAULT_NETWORK_CONF = "/etc/libvirt/network.conf";
 export const FIREWALL_BACKEND = "iptables";
@@ -145,7 +146,7 @@ export interface FirewallBackendArgs {
 }
 
 /** `firewall_backend = "iptables"` in libvirt's network.conf where libvirt has it (10.4+). */
-export class FirewallBackend extends pulumi.dynamic.Resource {
+export class FirewallBackend extends DynamicResource {
   declare readonly libvirtVersion: pulumi.Output<string>;
   declare readonly supported: pulumi.Output<boolean>;
   declare readonly backend: pulumi.Output<string | null>;

@@ -10,6 +10,7 @@ import { parseCidr } from "../model/ipv4";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { clusterRules, deleteSavedRuleArgv, describeRule, firewallTag, ruleArgv, taggedRules, type ClusterFirewallSpec, type IptablesRule } from "./iptables";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface FirewallRulesInputs extends ClusterFirewallSpec {
   connection: ConnectionSpec;
@@ -129,7 +130,7 @@ export interface FirewallRulesArgs {
 }
 
 /** FORWARD both ways between LAN and cluster bridge, MASQUERADE out of the LAN: one cluster's rules. */
-export class FirewallRules extends pulumi.dynamic.Resource {
+export class FirewallRules extends DynamicResource {
   declare readonly rules: pulumi.Output<string[]>;
 
   constructor(name: string, args: FirewallRulesArgs, opts?: pulumi.CustomResourceOptions) {

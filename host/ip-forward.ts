@@ -8,6 +8,7 @@ import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";
 import { addUser, DEFAULT_STATE_DIR, defaultUser, forgetPrevious, isUser, recordPrevious, removeUser, sharedChangePaths } from "./shared-change";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export const IP_FORWARD = "net.ipv4.ip_forward";
 export const DEFAULT_SYSCTL_DIR = "/etc/sysctl.d";
@@ -113,7 +114,7 @@ export interface IpForwardArgs {
 }
 
 /** IPv4 forwarding on, now and at boot; the previous value comes back when the last stack is destroyed. */
-export class IpForward extends pulumi.dynamic.Resource {
+export class IpForward extends DynamicResource {
   declare readonly value: pulumi.Output<string>;
   declare readonly persisted: pulumi.Output<boolean>;
   declare readonly registered: pulumi.Output<boolean>;

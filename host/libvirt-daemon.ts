@@ -7,6 +7,7 @@ import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";
 import { showWarnings } from "./warnings";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export type ServiceManager = "systemd" | "direct";
 
@@ -131,7 +132,7 @@ export interface LibvirtDaemonArgs {
 }
 
 /** libvirt running on the host: systemd units enabled and started, or the daemons started directly. */
-export class LibvirtDaemon extends pulumi.dynamic.Resource {
+export class LibvirtDaemon extends DynamicResource {
   declare readonly manager: pulumi.Output<ServiceManager>;
   declare readonly units: pulumi.Output<string[]>;
   declare readonly running: pulumi.Output<boolean>;

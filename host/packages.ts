@@ -7,6 +7,7 @@ import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
 import { readFileIfExists } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 /** A package install downloads from a mirror: slower than any other host command. */
 const INSTALL_SECONDS = 3600;
@@ -87,7 +88,7 @@ export interface HostPackagesArgs {
 }
 
 /** libvirt, QEMU, dnsmasq, iptables, curl and an SSH client, installed where missing; kept on destroy. */
-export class HostPackages extends pulumi.dynamic.Resource {
+export class HostPackages extends DynamicResource {
   declare readonly family: pulumi.Output<DistroFamily>;
   declare readonly distro: pulumi.Output<string>;
   declare readonly packages: pulumi.Output<string[]>;

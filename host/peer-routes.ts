@@ -11,6 +11,7 @@ import { INTERFACE_NAME } from "../model/identifiers";
 import { parseCidr, parseIpv4 } from "../model/ipv4";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { hostDiff, hostIdentity } from "./host-diff";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface PeerRoute {
   /** Another host's cluster subnet. */
@@ -121,7 +122,7 @@ export interface PeerRoutesArgs {
 }
 
 /** This host's routes to the other hosts' VMs, over the LAN. */
-export class PeerRoutes extends pulumi.dynamic.Resource {
+export class PeerRoutes extends DynamicResource {
   declare readonly present: pulumi.Output<string[]>;
 
   constructor(name: string, args: PeerRoutesArgs, opts?: pulumi.CustomResourceOptions) {

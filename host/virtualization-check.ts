@@ -6,6 +6,7 @@ import { connect, type ConnectionSpec, type HostConnection } from "../transport/
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 /** libvirt's domain type: `kvm` (hardware virtualization) or `qemu` (software emulation, slow). */
 export type DomainType = "kvm" | "qemu";
@@ -155,7 +156,7 @@ export interface VirtualizationCheckArgs {
 }
 
 /** Fails the update, before anything changes on the host, when the host cannot run the guests. */
-export class VirtualizationCheck extends pulumi.dynamic.Resource {
+export class VirtualizationCheck extends DynamicResource {
   declare readonly cpuVirtualization: pulumi.Output<"VT-x" | "AMD-V" | "none">;
   declare readonly kvmUsable: pulumi.Output<boolean>;
   declare readonly problems: pulumi.Output<string[]>;

@@ -10,6 +10,7 @@ import { virsh, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./volume";
 import { parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface BaseImageInputs {
   target: LibvirtTarget;
@@ -175,7 +176,7 @@ export const baseImageProvider: pulumi.dynamic.ResourceProvider<BaseImageInputs,
   },
 );
 
-export class BaseImage extends pulumi.dynamic.Resource {
+export class BaseImage extends DynamicResource {
   declare readonly path: pulumi.Output<string>;
   declare readonly verifiedSha512: pulumi.Output<string>;
   declare readonly virtualSize: pulumi.Output<number>;

@@ -8,6 +8,7 @@ import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } fro
 import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface DiskInputs {
   target: LibvirtTarget;
@@ -169,7 +170,7 @@ export const diskProvider: pulumi.dynamic.ResourceProvider<DiskInputs, DiskState
   },
 });
 
-export class Disk extends pulumi.dynamic.Resource {
+export class Disk extends DynamicResource {
   declare readonly path: pulumi.Output<string>;
   declare readonly createdAt: pulumi.Output<string | undefined>;
 

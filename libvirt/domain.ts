@@ -14,6 +14,7 @@ import { leftAloneWarning, providerWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 import { isUnknown } from "../provider/unknown";
 import type { InputsOf } from "../provider/args";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface DomainInputs {
   target: LibvirtTarget;
@@ -301,7 +302,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
   },
 });
 
-export class Domain extends pulumi.dynamic.Resource {
+export class Domain extends DynamicResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly consoleLog: pulumi.Output<string>;
   declare readonly startedAt: pulumi.Output<string>;

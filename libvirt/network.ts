@@ -20,6 +20,7 @@ import {
 } from "./xml";
 import { leftAloneWarning } from "../provider/warning";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface NatNetworkInputs {
   target: LibvirtTarget;
@@ -252,7 +253,7 @@ export const natNetworkProvider: pulumi.dynamic.ResourceProvider<NatNetworkInput
   },
 );
 
-export class NatNetwork extends pulumi.dynamic.Resource {
+export class NatNetwork extends DynamicResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly bridge: pulumi.Output<string>;
 

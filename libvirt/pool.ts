@@ -7,6 +7,7 @@ import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, tar
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 import { leftAloneWarning } from "../provider/warning";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface StoragePoolInputs {
   target: LibvirtTarget;
@@ -193,7 +194,7 @@ export const storagePoolProvider: pulumi.dynamic.ResourceProvider<StoragePoolInp
 );
 
 /** The cluster's own storage pool (the seed's `<cluster>-pool`). */
-export class StoragePool extends pulumi.dynamic.Resource {
+export class StoragePool extends DynamicResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly path: pulumi.Output<string>;
   /** The owner the pool's UUID was derived from when it was made: what proves its volumes ours. */

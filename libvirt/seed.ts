@@ -14,6 +14,7 @@ import { deleteOwnedVolume, deleteVolume, leftoverVolume, volumePath } from "./v
 import type { Owner } from "./xml";
 import { undoThenThrow, withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface SeedInputs extends NoCloudDocuments {
   target: LibvirtTarget;
@@ -110,7 +111,7 @@ export const seedProvider: pulumi.dynamic.ResourceProvider<SeedInputs, SeedState
   },
 });
 
-export class Seed extends pulumi.dynamic.Resource {
+export class Seed extends DynamicResource {
   declare readonly path: pulumi.Output<string>;
   declare readonly cloudConfigChanged: pulumi.Output<boolean>;
 

@@ -7,6 +7,7 @@ import { deleteFirst } from "../provider/delete-first";
 import * as pulumi from "@pulumi/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface KnownHostsFileInputs {
   /** Absolute, or relative to the project folder (where the engine runs its providers). */
@@ -111,7 +112,7 @@ export const knownHostsFileProvider: pulumi.dynamic.ResourceProvider<KnownHostsF
   },
 });
 
-export class KnownHostsFile extends pulumi.dynamic.Resource {
+export class KnownHostsFile extends DynamicResource {
   declare readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: KnownHostsFileArgs, opts?: pulumi.CustomResourceOptions) {

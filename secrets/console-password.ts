@@ -5,6 +5,7 @@ import { randomInt, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CRYPT_ALPHABET, sha512Crypt } from "./sha512-crypt";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 /** Typed at a console: no 0/O, 1/l/I look-alikes. 20 of these 57 characters carry over 116 bits. */
 export const PASSWORD_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -44,7 +45,7 @@ export interface ConsolePasswordArgs {
   rotation?: pulumi.Input<string>;
 }
 
-export class ConsolePassword extends pulumi.dynamic.Resource {
+export class ConsolePassword extends DynamicResource {
   declare readonly password: pulumi.Output<string>;
   declare readonly hash: pulumi.Output<string>;
 

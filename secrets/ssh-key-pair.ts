@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { generateHostKey } from "./host-key";
 import { withClearErrors } from "../provider/clear-errors";
+import { DynamicResource } from "../provider/dynamic-resource";
 
 export interface SshKeyPairInputs {
   /** After the public key, e.g. "root@boreas". Changing it changes nothing: keys are replaced only when asked. */
@@ -36,7 +37,7 @@ export interface SshKeyPairArgs {
   rotation?: pulumi.Input<string>;
 }
 
-export class SshKeyPair extends pulumi.dynamic.Resource {
+export class SshKeyPair extends DynamicResource {
   declare readonly publicKey: pulumi.Output<string>;
   declare readonly privateKey: pulumi.Output<string>;
 
