@@ -1,14 +1,18 @@
 // `npm run bench`: how long vm-cluster takes on this host, against a floor of plain virsh, in one run.
 //
-//   1. floor: one VM (same test image, same kind of seed) with plain virsh → SSH + cloud-init done
-//   2. `pulumi up --yes` from nothing to all-ready for each N in BENCH_SIZES (default 1,2,4), one
-//      stack per N, destroyed before the next; a per-resource timeline from the engine's events
-//   3. on the largest cluster: no-op `pulumi up --yes` and `pulumi preview` (median of BENCH_REPEATS);
-//      the same for an empty program (a project with no resources): the engine's own start
-//   4. `pulumi destroy --yes` of every cluster (the largest is the headline)
+//   1. the empty program (a project with no resources): `pulumi up --yes`, `preview` and `refresh
+//      --yes`, median of BENCH_REPEATS each: the engine's own cost
+//   2. for each N in BENCH_SIZES (default 1,2,4): the floor, N VMs with plain virsh all at once (same
+//      image, seed, CA certificate and readiness condition) → SSH + cloud-init done; then `pulumi up
+//      --yes` from nothing to all-ready on a stack of N, with a per-resource timeline from the
+//      engine's events; the ratio of the two
+//   3. on the largest cluster: no-op `pulumi up --yes`, `preview` and `refresh --yes`, as ratios to
+//      the empty program's
+//   4. `pulumi destroy --yes` of every cluster
 //   5. disk bytes per VM after up (overlay + seed) and the base image's
 //
-// Results: bench/results/latest.json and latest.md. Guests are 384 MiB, 1 vCPU, no CA certificate.
+// Results: bench/results/latest.json, latest.md and latest-timeline.svg (the largest up's steps
+// against its floor). Guests are 384 MiB, 1 vCPU, with a CA certificate.
 // Everything runs in the libvirt daemon's network namespace (reused when one runs, as the tests do),
 // and everything the run makes is removed again, also on failure or Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -20,10 +24,13 @@ import { copyProject, engineSandbox, projectRoot, pulumiBin, type EngineSandbox 
 import { startLibvirtd, stopLibvirtd } from "../testbed/libvirtd";
 import { startMirror } from "../testbed/mirror";
 import { DEFAULT_IMAGE_CACHE } from "../libvirt/base-image";
+import { POLL_MS as PRODUCT_POLL_MS } from "../guest/readiness";
+import { throwawayCa } from "../testbed/ca";
 import { byType, criticalPath, EventSink, idleMs, timeline, workSteps, type PathSegment } from "./events";
 import { fileBytes, qemuImgInfo, runFloor } from "./floor";
 import { renderMarkdown } from "./report";
-import type { Settings, Machine, CommandRun, VmDisk, ClusterDisk, UpResult, OwnCost, Results } from "./results";
+import { renderTimelineSvg } from "./timeline-svg";
+import type { Settings, Machine, CommandRun, VmDisk, ClusterDisk, UpResult, OwnCost, Results, FloorRun, RepeatedRuns } from "./results";
 import { interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
 
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
@@ -35,8 +42,6 @@ const FLOOR_SUBNET = 170;
 const subnetOf = (n: number) => 170 + n;
 const clusterOf = (n: number) => `vmcbench${n}`;
 const stackOf = (n: number) => `bench-${n}`;
-/** The product's readiness poll interval (guest/readiness.ts POLL_MS), for the notes. */
-const PRODUCT_POLL_MS = 2000;
 
 function readSettings(kvmUsable: boolean): Settings {
   const raw = process.env.BENCH_SIZES ?? "1,2,4";
@@ -113,8 +118,7 @@ async function pulumi(
   const engineRun = args.some((a) => ["up", "preview", "destroy", "refresh"].includes(a));
   const child = spawn(pulumiBin, engineRun ? [...args, "--event-log", sink.address] : args, {
     cwd,
-    // TS_NODE_CACHE_DIRECTORY: the program's ts-node compile cache in the sandbox, not in /tmp.
-    env: { ...process.env, ...sandbox.env, PULUMI_DEBUG_COMMANDS: "true", TS_NODE_CACHE_DIRECTORY: path.join(sandbox.dir, "ts-node-cache"), ...extraEnv },
+    env: { ...process.env, ...sandbox.env, PULUMI_DEBUG_COMMANDS: "true", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   currentChild = child;
@@ -205,14 +209,13 @@ function ownCosts(path: PathSegment[], floorBootMs: number | undefined): OwnCost
     if (s.kind === "head" || s.kind === "tail") add(s.label, s.ms);
     else if (s.kind === "gap") add("engine gaps between steps on the path (registration, provider check/diff)", s.ms);
     else if (s.type === "Readiness") {
-      if (floorBootMs !== undefined)
-        add("readiness beyond the floor's boot (2 s poll interval, ssh retries, guests sharing the cores)", Math.max(0, s.ms - floorBootMs));
+      if (floorBootMs !== undefined) add("readiness beyond the floor's boot of the same N (poll interval, ssh retries)", Math.max(0, s.ms - floorBootMs));
     } else add(`${s.type} step on the path`, s.ms);
   }
   return [...sums.entries()].map(([what, ms]) => ({ what, ms })).sort((a, b) => b.ms - a.ms);
 }
 
-function writeStackFile(project: string, n: number, mirrorUrl: string, keyFile: string, netns: string, domainType: string): void {
+function writeStackFile(project: string, n: number, mirrorUrl: string, keyFile: string, caFile: string, netns: string, domainType: string): void {
   const net = `10.231.${subnetOf(n)}`;
   const config = {
     "vm-cluster:cluster": clusterOf(n),
@@ -222,7 +225,7 @@ function writeStackFile(project: string, n: number, mirrorUrl: string, keyFile: 
     "vm-cluster:vms": VM_NAMES.slice(0, n).map((name, i) => ({ name, ip: `${net}.${10 + i}` })),
     "vm-cluster:defaults": { disk: DISK, memoryMiB: MEMORY_MIB, vcpus: 1 },
     "vm-cluster:sshPublicKey": { file: `${keyFile}.pub` },
-    // No caCertificate: update-ca-certificates costs ~33 s per VM under emulation.
+    "vm-cluster:caCertificate": { file: caFile },
     "vm-cluster:image": { url: `${mirrorUrl}test-image.qcow2`, checksumsUrl: `${mirrorUrl}SHA512SUMS` },
     "vm-cluster:domainType": domainType,
     "vm-cluster:readinessTimeoutSeconds": 900,
@@ -264,7 +267,15 @@ export async function main(): Promise<number> {
   const machine = await machineInfo();
   const settings = readSettings(machine.kvm.usable);
   const largest = settings.sizes[settings.sizes.length - 1]!;
-  const results: Partial<Results> & { ups: UpResult[]; notes: string[] } = { schema: 1, startedAt, complete: false, machine, ups: [], notes: [] };
+  const results: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; notes: string[] } = {
+    schema: 2,
+    startedAt,
+    complete: false,
+    machine,
+    ups: [],
+    floors: [],
+    notes: [],
+  };
   // BENCH_RESULTS_DIR: the tests run the quick benchmark without touching the committed results.
   let stoppedOwnDaemon = false;
   const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, "results");
@@ -274,7 +285,7 @@ export async function main(): Promise<number> {
     stoppedOwnDaemon = daemon.startedPids.length > 0;
     cleanups.push({ what: "libvirtd (only if this run started it)", fn: () => stopLibvirtd(daemon) });
     const netns = daemon.netns;
-    results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: false, productReadinessPollMs: PRODUCT_POLL_MS, netns };
+    results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: true, productReadinessPollMs: PRODUCT_POLL_MS, netns };
     log(
       `libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, domain type ${settings.domainType}`,
     );
@@ -288,6 +299,10 @@ export async function main(): Promise<number> {
     cleanups.push({ what: "sandbox folder", fn: () => sandbox.cleanup() });
     const keyFile = path.join(sandbox.dir, "id_ed25519");
     await ok(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench@vm-cluster", "-f", keyFile]);
+    // The same CA certificate for the floor's VMs and ours, as a user's domain CA.
+    const caPem = throwawayCa("vm-cluster bench CA");
+    const caFile = path.join(sandbox.dir, "ca.crt");
+    writeFileSync(caFile, caPem);
 
     log("test image (built once, then cached)");
     const image = (await ok(["bash", path.join(projectRoot, "test/image/build-image.sh")], { timeoutMs: 900_000 })).trim().split("\n").pop()!;
@@ -302,30 +317,7 @@ export async function main(): Promise<number> {
     const sink = await EventSink.start();
     cleanups.push({ what: "event sink", fn: () => sink.stop() });
 
-    // 1. the floor
-    log("floor: one VM with plain virsh");
-    const floorOthersBefore = await runningDomains();
-    const floorRun = await runFloor(
-      {
-        netns,
-        image,
-        workDir: sandbox.dir,
-        userPublicKey: readFileSync(`${keyFile}.pub`, "utf8").trim(),
-        userKeyFile: keyFile,
-        subnet: FLOOR_SUBNET,
-        memoryMiB: MEMORY_MIB,
-        diskBytes: DISK_BYTES,
-        pollMs: settings.floorPollMs,
-        timeoutMs: 900_000,
-        domainType: settings.domainType,
-      },
-      log,
-    );
-    const floor = { ...floorRun, otherVms: [floorOthersBefore, await runningDomains()] as [number, number] };
-    results.floor = floor;
-    log(`floor: ${secs(floor.totalMs)} from nothing (setup ${secs(floor.setupMs)}, boot ${secs(floor.bootMs)})`);
-
-    // 3a. the empty program: the engine's and the language host's own start
+    // 1. the empty program: the engine's and the language host's own cost
     const empty = path.join(sandbox.dir, "empty");
     mkdirSync(empty);
     writeFileSync(
@@ -338,28 +330,63 @@ export async function main(): Promise<number> {
     symlinkSync(path.join(projectRoot, "node_modules"), path.join(empty, "node_modules"));
     must(await pulumi(sink, sandbox, empty, "empty-stack-init", ["stack", "init", "empty"]));
     const firstUp = strip(must(await pulumi(sink, sandbox, empty, "empty-up-first", ["--stack", "empty", "up", "--yes"])));
-    const emptyUps: CommandRun[] = [];
-    const emptyPreviews: CommandRun[] = [];
-    for (let i = 0; i < settings.repeats; i++) {
-      emptyUps.push(strip(must(await pulumi(sink, sandbox, empty, `empty-up-${i + 1}`, ["--stack", "empty", "up", "--yes"]))));
-      emptyPreviews.push(strip(must(await pulumi(sink, sandbox, empty, `empty-preview-${i + 1}`, ["--stack", "empty", "preview"]))));
-    }
-    results.empty = {
-      firstUp,
-      upRuns: emptyUps,
-      previewRuns: emptyPreviews,
-      upMedianMs: median(emptyUps.map((r) => r.wallMs)),
-      previewMedianMs: median(emptyPreviews.map((r) => r.wallMs)),
+    const repeated = async (cwd: string, stack: string, label: string): Promise<RepeatedRuns> => {
+      const runs: Record<"up" | "preview" | "refresh", CommandRun[]> = { up: [], preview: [], refresh: [] };
+      for (let i = 0; i < settings.repeats; i++) {
+        for (const [what, args] of [
+          ["up", ["up", "--yes"]],
+          ["preview", ["preview"]],
+          ["refresh", ["refresh", "--yes"]],
+        ] as const) {
+          runs[what].push(strip(must(await pulumi(sink, sandbox, cwd, `${label}-${what}-${i + 1}`, ["--stack", stack, ...args]))));
+        }
+      }
+      const medianOf = (list: CommandRun[]) => median(list.map((r) => r.wallMs));
+      return {
+        upRuns: runs.up,
+        previewRuns: runs.preview,
+        refreshRuns: runs.refresh,
+        upMedianMs: medianOf(runs.up),
+        previewMedianMs: medianOf(runs.preview),
+        refreshMedianMs: medianOf(runs.refresh),
+      };
     };
-    log(`empty program: up ${secs(results.empty.upMedianMs)}, preview ${secs(results.empty.previewMedianMs)} (medians)`);
+    results.empty = { firstUp, ...(await repeated(empty, "empty", "empty")) };
+    log(
+      `empty program: up ${secs(results.empty.upMedianMs)}, preview ${secs(results.empty.previewMedianMs)}, refresh ${secs(results.empty.refreshMedianMs)} (medians)`,
+    );
 
-    // 2-5. the clusters
+    // 2-5. the clusters, each after its floor
     const project = path.join(sandbox.dir, "project");
     copyProject(project);
     for (const n of settings.sizes) {
       const stack = stackOf(n);
       const cluster = clusterOf(n);
-      writeStackFile(project, n, mirror.url, keyFile, netns, settings.domainType);
+      log(`floor: ${n} VM(s) with plain virsh, all at once`);
+      const floorOthersBefore = await runningDomains();
+      const floorRun = await runFloor(
+        {
+          netns,
+          image,
+          workDir: sandbox.dir,
+          userPublicKey: readFileSync(`${keyFile}.pub`, "utf8").trim(),
+          userKeyFile: keyFile,
+          subnet: FLOOR_SUBNET,
+          vms: VM_NAMES.slice(0, n),
+          memoryMiB: MEMORY_MIB,
+          diskBytes: DISK_BYTES,
+          caPem,
+          pollMs: settings.floorPollMs,
+          timeoutMs: 900_000,
+          domainType: settings.domainType,
+        },
+        log,
+      );
+      const floor: FloorRun = { ...floorRun, otherVms: [floorOthersBefore, await runningDomains()] };
+      results.floors.push(floor);
+      log(`floor, ${n} VM(s): ${secs(floor.totalMs)} from nothing (setup ${secs(floor.setupMs)}, boot ${secs(floor.bootMs)})`);
+
+      writeStackFile(project, n, mirror.url, keyFile, caFile, netns, settings.domainType);
       must(await pulumi(sink, sandbox, project, `${stack}-init`, ["stack", "init", stack]));
       let up = true;
       cleanups.push({
@@ -376,9 +403,9 @@ export async function main(): Promise<number> {
         },
       });
       if (results.coldPreview === undefined) {
-        // The first program run of a fresh project copy compiles every module (ts-node's cache is
-        // cold); later runs reuse it. Pay that once here, untimed in the ups, so all sizes compare.
-        log(`${stack}: first preview of the fresh project copy (ts-node's compile cache cold)`);
+        // The first program run of a fresh project copy compiles the program (.tools/program/);
+        // later runs reuse it. Pay that once here, untimed in the ups, so all sizes compare.
+        log(`${stack}: first preview of the fresh project copy (the program compiled first)`);
         results.coldPreview = strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-cold-cache`, ["--stack", stack, "preview"])));
       }
       const imageCacheWarm = existsSync(cachedOnHost);
@@ -403,25 +430,15 @@ export async function main(): Promise<number> {
       results.ups.push(result);
 
       if (n === largest) {
-        log(`${stack}: no-op up and preview, ${settings.repeats} each`);
-        const ups: CommandRun[] = [];
-        const previews: CommandRun[] = [];
-        for (let i = 0; i < settings.repeats; i++) {
-          ups.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-noop-up-${i + 1}`, ["--stack", stack, "up", "--yes"]))));
-          previews.push(strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-${i + 1}`, ["--stack", stack, "preview"]))));
-        }
-        results.noop = {
-          n,
-          upRuns: ups,
-          previewRuns: previews,
-          upMedianMs: median(ups.map((r) => r.wallMs)),
-          previewMedianMs: median(previews.map((r) => r.wallMs)),
-        };
-        for (const r of ups) {
+        log(`${stack}: no-op up, preview and refresh, ${settings.repeats} each`);
+        results.noop = { n, ...(await repeated(project, stack, `${stack}-noop`)) };
+        for (const r of [...results.noop.upRuns, ...results.noop.refreshRuns]) {
           const changes = r.timeline.runs[r.timeline.runs.length - 1]?.changes ?? {};
           if (Object.keys(changes).some((k) => k !== "same")) results.notes.push(`${r.label} was not a no-op: ${JSON.stringify(changes)}`);
         }
-        log(`${stack}: no-op up ${secs(results.noop.upMedianMs)}, preview ${secs(results.noop.previewMedianMs)} (medians)`);
+        log(
+          `${stack}: no-op up ${secs(results.noop.upMedianMs)}, preview ${secs(results.noop.previewMedianMs)}, refresh ${secs(results.noop.refreshMedianMs)} (medians)`,
+        );
       }
 
       log(`${stack}: destroy`);
@@ -456,7 +473,18 @@ export async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(full, null, 2) + "\n");
   writeFileSync(path.join(resultsDir, "latest.md"), renderMarkdown(full));
-  log(`wrote ${path.relative(process.cwd(), path.join(resultsDir, "latest.md"))} and latest.json${full.complete ? "" : " (incomplete: see error)"}`);
+  const pictured = full.ups[full.ups.length - 1];
+  if (pictured)
+    writeFileSync(
+      path.join(resultsDir, "latest-timeline.svg"),
+      timelinePicture(
+        pictured,
+        full.floors.find((f) => f.n === pictured.n),
+      ),
+    );
+  log(
+    `wrote ${path.relative(process.cwd(), path.join(resultsDir, "latest.md"))}, latest.json and latest-timeline.svg${full.complete ? "" : " (incomplete: see error)"}`,
+  );
   if (failure) {
     log(`failed: ${(failure as Error)?.message ?? failure}`);
     return 1;
@@ -464,30 +492,41 @@ export async function main(): Promise<number> {
   return 0;
 }
 
+/** The largest up's steps, its critical path marked, and when each of the same N's floor VMs was ready. */
+function timelinePicture(u: UpResult, floor: FloorRun | undefined): string {
+  return renderTimelineSvg({
+    title: `pulumi up --yes, ${u.n} VM${u.n > 1 ? "s" : ""}, nothing → all ready: ${secs(u.up.wallMs)}${floor ? ` (floor ${secs(floor.totalMs)})` : ""}`,
+    timeline: u.up.timeline,
+    criticalPath: u.criticalPath,
+    references: (floor?.vms ?? []).map((v) => ({ label: `floor: ${v.vm} ready`, ms: v.readyAt })),
+  });
+}
+
 /** Ratios, own costs and notes from the raw measurements. */
-function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Results {
-  const floorMs = r.floor?.totalMs;
+function finish(r: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; notes: string[] }): Results {
   const upOverFloor: Record<string, number> = {};
   const own: Record<string, OwnCost[]> = {};
   for (const u of r.ups) {
-    if (floorMs) upOverFloor[String(u.n)] = u.up.wallMs / floorMs;
-    own[String(u.n)] = ownCosts(u.criticalPath, r.floor?.bootMs);
+    const floor = r.floors.find((f) => f.n === u.n);
+    if (floor) upOverFloor[String(u.n)] = u.up.wallMs / floor.totalMs;
+    own[String(u.n)] = ownCosts(u.criticalPath, floor?.bootMs);
   }
   const ratios: Results["ratios"] = { upOverFloor };
   if (r.noop && r.empty) {
     ratios.noopUpOverEmptyUp = r.noop.upMedianMs / r.empty.upMedianMs;
     ratios.previewOverEmptyPreview = r.noop.previewMedianMs / r.empty.previewMedianMs;
+    ratios.refreshOverEmptyRefresh = r.noop.refreshMedianMs / r.empty.refreshMedianMs;
   }
   const notes = [
     ...r.notes,
     "Times are wall-clock on one monotonic clock; engine events are stamped when they arrive over the CLI's --event-log gRPC stream (their own timestamps are whole seconds).",
     "`pulumi up --yes` runs the program twice: a preview pass, then the update; both are in the up's time, as a user or CI sees it.",
-    `The floor polls every ${r.settings?.floorPollMs ?? "?"} ms; the product's readiness polls every ${PRODUCT_POLL_MS} ms (lease, then ssh).`,
-    "CA certificate off: with one, update-ca-certificates costs ~33 s per VM under emulation.",
+    `The floor polls each VM every ${r.settings?.floorPollMs ?? "?"} ms; the product's readiness polls every ${PRODUCT_POLL_MS} ms (lease, then ssh).`,
+    "Every VM, the floor's and ours, trusts the same CA certificate (caCertificate), installed by cloud-init at first boot.",
   ];
   if (r.coldPreview) {
     notes.push(
-      "Before the first up, one `pulumi preview` of the fresh project copy fills ts-node's compile cache (kept in the run's sandbox), so every up and no-op run finds it warm, as on a user's second run.",
+      "Before the first up, one `pulumi preview` of the fresh project copy compiles the program (into the copy's .tools/program/), so every up and no-op run finds it compiled, as on a user's second run.",
     );
   }
   for (const u of r.ups) {
@@ -499,12 +538,12 @@ function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Res
     }
   }
   const busy = [
-    ...(r.floor && Math.max(...r.floor.otherVms) > 0 ? [`floor ${r.floor.otherVms.join("→")}`] : []),
+    ...r.floors.filter((f) => Math.max(...f.otherVms) > 0).map((f) => `floor of ${f.n} ${f.otherVms.join("→")}`),
     ...[
       r.coldPreview,
-      ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : []),
+      ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns, ...r.empty.refreshRuns] : []),
       ...r.ups.flatMap((u) => [u.up, u.destroy]),
-      ...(r.noop ? [...r.noop.upRuns, ...r.noop.previewRuns] : []),
+      ...(r.noop ? [...r.noop.upRuns, ...r.noop.previewRuns, ...r.noop.refreshRuns] : []),
     ]
       .filter((c): c is CommandRun => c !== undefined && Math.max(...c.otherVms) > 0)
       .map((c) => `${c.label} ${c.otherVms.join("→")}`),
@@ -515,7 +554,7 @@ function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Res
     );
   }
   return {
-    schema: 1,
+    schema: 2,
     startedAt: r.startedAt!,
     finishedAt: new Date().toISOString(),
     complete: r.complete ?? false,
@@ -523,7 +562,7 @@ function finish(r: Partial<Results> & { ups: UpResult[]; notes: string[] }): Res
     machine: r.machine!,
     settings: r.settings!,
     image: r.image!,
-    floor: r.floor,
+    floors: r.floors,
     coldPreview: r.coldPreview,
     empty: r.empty,
     ups: r.ups,

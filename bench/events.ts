@@ -114,8 +114,8 @@ export interface EngineRun {
   firstCustomStep?: number;
   /**
    * The program's own load: from the Stack's step (the SDK registers it before it loads the
-   * program) to the step of the first resource the program registers (ts-node transpiling the
-   * project, requiring its modules and running its top level). The SDK's debug log messages would
+   * program) to the step of the first resource the program registers (requiring the compiled
+   * project's modules and running its top level). The SDK's debug log messages would
    * say it more directly, but they can arrive late: the load blocks the program's event loop.
    */
   programLoadMs?: number;
@@ -270,7 +270,7 @@ export function criticalPath(t: Timeline, slackMs = 50): PathSegment[] {
   }
   const head = chain[0]!.start - main.start;
   const load = main.programLoadMs !== undefined && main.programLoadMs < head ? main.programLoadMs : 0;
-  if (load > 0) out.push({ kind: "head", label: "update: program load (ts-node transpiles and requires the project)", start: main.start, ms: load });
+  if (load > 0) out.push({ kind: "head", label: "update: program load (requires the compiled project and runs its top level)", start: main.start, ms: load });
   out.push({
     kind: "head",
     label: "update: language host + SDK start, registration, provider checks until the first step",

@@ -1,8 +1,9 @@
-// The floor: one VM from the same test image and the same kind of NoCloud seed, made with plain
-// virsh and no Pulumi, in the daemon's network namespace on a throw-away NAT network and dir pool
-// of its own, timed from nothing to SSH-ready (ssh answers with the key and `cloud-init status
-// --wait` returns). It polls tightly (BENCH_FLOOR_POLL_MS, 250 ms) so that it shows what the
-// guest needs, not what a poller adds. Everything it makes is removed again, even on failure.
+// The floor: N VMs from the same test image and the same NoCloud seed as ours (host keys, CA
+// certificate), made with plain virsh and no Pulumi, all at once, in the daemon's network namespace
+// on a throw-away NAT network and dir pool of its own, timed from nothing to every VM SSH-ready
+// (ssh answers with the key and `cloud-init status --wait` returns). It polls each VM tightly
+// (BENCH_FLOOR_POLL_MS, 250 ms) so that it shows what the guests need, not what a poller adds.
+// Everything it makes is removed again, even on failure.
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
@@ -25,38 +26,51 @@ export interface FloorOptions {
   userKeyFile: string;
   /** Third octet of 10.231.X.0/24. */
   subnet: number;
+  /** The VMs' names: one VM each, all started at once. */
+  vms: string[];
   memoryMiB: number;
   diskBytes: number;
+  /** The CA certificate (PEM) every VM trusts, as the cluster's caCertificate. */
+  caPem?: string;
   pollMs: number;
   timeoutMs: number;
   domainType: "kvm" | "qemu";
 }
 
+/** One VM of the floor, times in ms from the floor's start. */
+export interface FloorVm {
+  vm: string;
+  /** `virsh start` returned. */
+  startedAt: number;
+  leasedAt: number;
+  loggedInAt: number;
+  /** `cloud-init status --wait` returned: SSH-ready. */
+  readyAt: number;
+  /** ssh attempts until one logged in. */
+  sshAttempts: number;
+}
+
 export interface FloorResult {
-  /** ms from the start of each phase's first command to its end. */
+  /** How many VMs, all at once. */
+  n: number;
+  /** ms from the start of each shared phase's first command to its end. */
   phases: {
     network: number;
     pool: number;
     baseCopy: number;
-    overlay: number;
-    seed: number;
+    /** Every VM's overlay and seed (ISO + upload). */
+    volumes: number;
+    /** Every VM defined and started. */
     defineStart: number;
-    /** `virsh start` returned → the DHCP lease shows. */
-    lease: number;
-    /** lease → ssh with the key logs in. */
-    ssh: number;
-    /** ssh logged in → `cloud-init status --wait` returns. */
-    cloudInit: number;
   };
-  /** Nothing → SSH-ready. */
+  vms: FloorVm[];
+  /** Nothing → every VM SSH-ready. */
   totalMs: number;
-  /** `virsh start` returned → SSH-ready: the guest's boot. */
+  /** The last `virsh start` returned → every VM SSH-ready: the guests' boot. */
   bootMs: number;
-  /** Everything before `virsh start` returned: pool, network, copy, overlay, seed, define, start. */
+  /** Everything before the last `virsh start` returned: pool, network, copy, overlays, seeds, define, start. */
   setupMs: number;
   disk: { overlayBytes: number; seedBytes: number; overlayActualBytes: number; baseBytes: number };
-  /** ssh attempts until one logged in. */
-  sshAttempts: number;
 }
 
 export const FLOOR_NAME = "vmcbfloor";
@@ -74,12 +88,15 @@ export async function qemuImgInfo(file: string): Promise<{ actualSize: number; v
 export async function runFloor(o: FloorOptions, log: (msg: string) => void): Promise<FloorResult> {
   const name = FLOOR_NAME;
   const net = `10.231.${o.subnet}`;
-  const ip = `${net}.10`;
-  const mac = "52:54:00:b3:0c:01";
-  const domain = `${name}-vm`;
   const poolName = `${name}-pool`;
   const poolDir = `/var/lib/libvirt/images/${name}`;
-  const consoleLog = `/var/log/libvirt/qemu/${domain}-console.log`;
+  const guests = o.vms.map((vm, i) => ({
+    vm,
+    ip: `${net}.${10 + i}`,
+    mac: `52:54:00:b3:0c:${(i + 1).toString(16).padStart(2, "0")}`,
+    domain: `${name}-${vm}`,
+    consoleLog: `/var/log/libvirt/qemu/${name}-${vm}-console.log`,
+  }));
   const files = path.join(o.workDir, "floor");
   mkdirSync(files, { recursive: true });
   const xmlFile = (file: string, xml: string) => {
@@ -88,16 +105,12 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     return p;
   };
 
-  for (const [kind, what] of [
-    ["net-info", name],
-    ["pool-info", poolName],
-    ["dominfo", domain],
-  ] as const) {
+  for (const [kind, what] of [["net-info", name] as const, ["pool-info", poolName] as const, ...guests.map((g) => ["dominfo", g.domain] as const)]) {
     if ((await virshTry(kind, what)).code === 0) throw new Error(`the floor's ${what} exists already (a killed earlier run?): remove it with virsh first`);
   }
   if ((await run(["test", "-e", poolDir])).code === 0) throw new Error(`${poolDir} exists already (a killed earlier run?): remove it first`);
 
-  const made = { network: false, pool: false, domain: false };
+  const made = { network: false, pool: false, domains: new Set<string>() };
   let cleaned = false;
   const cleanup = async () => {
     cleaned = true;
@@ -107,9 +120,9 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
       if (!okCodes.includes(r.code)) errors.push(`${what}: ${(r.stderr || r.stdout).trim()}`);
     };
     const v = (...args: string[]) => ["virsh", "-q", "-c", "qemu:///system", ...args];
-    if (made.domain) {
-      await step("destroy", v("destroy", domain), [0, 1]);
-      await step("undefine", v("undefine", domain, "--nvram"));
+    for (const domain of made.domains) {
+      await step(`destroy ${domain}`, v("destroy", domain), [0, 1]);
+      await step(`undefine ${domain}`, v("undefine", domain, "--nvram"));
     }
     if (made.pool) {
       await step("pool-destroy", v("pool-destroy", poolName), [0, 1]);
@@ -120,14 +133,12 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
       await step("net-destroy", v("net-destroy", name), [0, 1]);
       await step("net-undefine", v("net-undefine", name));
     }
-    await step("rm logs", ["rm", "-f", "--", consoleLog, `/var/log/libvirt/qemu/${domain}.log`]);
+    await step("rm logs", ["rm", "-f", "--", ...guests.flatMap((g) => [g.consoleLog, `/var/log/libvirt/qemu/${g.domain}.log`])]);
     if (errors.length) throw new Error(`the floor's cleanup left something behind:\n${errors.join("\n")}`);
   };
 
-  const userKeys = [o.userPublicKey, generateHostKey("provisioner@floor").publicKey];
-  const hostKey = generateHostKey("root@floor");
-  const knownHosts = xmlFile("known_hosts", `${ip} ${hostKey.publicKey}\n`);
-
+  const provisionerKey = generateHostKey("provisioner@floor").publicKey;
+  const ca = o.caPem === undefined ? undefined : { name, pem: o.caPem };
   const mark: Record<string, number> = {};
   const t0 = now();
   try {
@@ -139,7 +150,11 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
         buildNetworkXml({
           name,
           bridge: { name: `vmc-${name}` },
-          ip: { address: `${net}.1`, netmask: "255.255.255.0", dhcp: { range: { start: `${net}.2`, end: `${net}.254` }, hosts: [{ mac, name: "floor", ip }] } },
+          ip: {
+            address: `${net}.1`,
+            netmask: "255.255.255.0",
+            dhcp: { range: { start: `${net}.2`, end: `${net}.254` }, hosts: guests.map((g) => ({ mac: g.mac, name: g.vm, ip: g.ip })) },
+          },
         }),
       ),
     );
@@ -157,110 +172,141 @@ export async function runFloor(o: FloorOptions, log: (msg: string) => void): Pro
     const base = `${poolDir}/${name}-base.qcow2`;
     await ok(["cp", "--reflink=auto", o.image, base]);
     await virsh("pool-refresh", poolName);
-    mark.overlay = now();
-    await virsh(
-      "vol-create",
-      poolName,
-      xmlFile(
-        "overlay.xml",
-        buildVolumeXml({
-          name: `${domain}.qcow2`,
-          capacity: o.diskBytes,
-          target: { format: { type: "qcow2" } },
-          backingStore: { path: base, format: { type: "qcow2" } },
-        }),
-      ),
-    );
-    mark.seed = now();
-    const iso = await seedIso(
-      {
-        userData: userData({ hostname: "floor", fqdn: "floor.bench.internal", rootAuthorizedKeys: userKeys, hostKeys: { ed25519: hostKey } }),
-        metaData: metaData({ instanceId: domain, hostname: "floor" }),
-        networkConfig: networkConfig({ macAddress: mac }),
-      },
-      files,
-    );
-    const seedVol = `${domain}-cidata.iso`;
-    const isoBytes = (await ok(["stat", "-c", "%s", iso])).trim();
-    await virsh("vol-create-as", poolName, seedVol, isoBytes, "--format", "iso");
-    await virsh("vol-upload", "--pool", poolName, seedVol, iso);
-    mark.defineStart = now();
-    await virsh(
-      "define",
-      xmlFile(
-        "domain.xml",
-        buildDomainXml({
-          type: o.domainType,
-          name: domain,
-          memory: o.memoryMiB,
-          vcpu: 1,
-          devices: {
-            disks: [
-              { driver: { type: "qcow2" }, source: { file: `${poolDir}/${domain}.qcow2` }, target: { dev: "vda" }, readonly: false },
-              { driver: { type: "raw" }, source: { file: `${poolDir}/${seedVol}` }, target: { dev: "vdb" }, readonly: true },
-            ],
-            interfaces: [{ mac: { address: mac }, source: { network: name } }],
-            serials: [{ log: { file: consoleLog } }],
+
+    // Each VM's overlay and seed, all at once: what a script that backgrounds its per-VM steps does.
+    mark.volumes = now();
+    const knownHosts: Record<string, string> = {};
+    await Promise.all(
+      guests.map(async (g) => {
+        const hostKey = generateHostKey(`root@${g.vm}`);
+        knownHosts[g.vm] = xmlFile(`known_hosts-${g.vm}`, `${g.ip} ${hostKey.publicKey}\n`);
+        await virsh(
+          "vol-create",
+          poolName,
+          xmlFile(
+            `overlay-${g.vm}.xml`,
+            buildVolumeXml({
+              name: `${g.domain}.qcow2`,
+              capacity: o.diskBytes,
+              target: { format: { type: "qcow2" } },
+              backingStore: { path: base, format: { type: "qcow2" } },
+            }),
+          ),
+        );
+        const seedDir = path.join(files, g.vm);
+        mkdirSync(seedDir, { recursive: true });
+        const iso = await seedIso(
+          {
+            userData: userData({
+              hostname: g.vm,
+              fqdn: `${g.vm}.bench.internal`,
+              rootAuthorizedKeys: [o.userPublicKey, provisionerKey],
+              hostKeys: { ed25519: hostKey },
+              ...(ca !== undefined && { caCertificate: ca }),
+            }),
+            metaData: metaData({ instanceId: g.domain, hostname: g.vm }),
+            networkConfig: networkConfig({ macAddress: g.mac }),
           },
-        }),
-      ),
+          seedDir,
+        );
+        const seedVol = `${g.domain}-cidata.iso`;
+        const isoBytes = (await ok(["stat", "-c", "%s", iso])).trim();
+        await virsh("vol-create-as", poolName, seedVol, isoBytes, "--format", "iso");
+        await virsh("vol-upload", "--pool", poolName, seedVol, iso);
+      }),
     );
-    made.domain = true;
-    await virsh("start", domain);
+
+    mark.defineStart = now();
+    const startedAt: Record<string, number> = {};
+    for (const g of guests) {
+      await virsh(
+        "define",
+        xmlFile(
+          `domain-${g.vm}.xml`,
+          buildDomainXml({
+            type: o.domainType,
+            name: g.domain,
+            memory: o.memoryMiB,
+            vcpu: 1,
+            devices: {
+              disks: [
+                { driver: { type: "qcow2" }, source: { file: `${poolDir}/${g.domain}.qcow2` }, target: { dev: "vda" }, readonly: false },
+                { driver: { type: "raw" }, source: { file: `${poolDir}/${g.domain}-cidata.iso` }, target: { dev: "vdb" }, readonly: true },
+              ],
+              interfaces: [{ mac: { address: g.mac }, source: { network: name } }],
+              serials: [{ log: { file: g.consoleLog } }],
+            },
+          }),
+        ),
+      );
+      made.domains.add(g.domain);
+      await virsh("start", g.domain);
+      startedAt[g.vm] = now();
+    }
     mark.started = now();
-    log(`floor: started after ${((mark.started - t0) / 1000).toFixed(1)} s; waiting for the lease, SSH and cloud-init`);
+    log(`floor: ${guests.length} VM(s) started after ${((mark.started - t0) / 1000).toFixed(1)} s; waiting for the leases, SSH and cloud-init`);
 
     const deadline = mark.started + o.timeoutMs;
-    const timedOut = async (what: string) =>
-      new Error(`the floor VM was not ready within ${o.timeoutMs / 1000} s: ${what}\n${(await run(["tail", "-n", "25", consoleLog])).stdout}`);
-    for (;;) {
-      checkInterrupted();
-      const leases = await virsh("net-dhcp-leases", name, "--mac", mac);
-      if (leasedIp(leases, mac) !== undefined) break;
-      if (now() > deadline) throw await timedOut("no DHCP lease");
-      await sleep(o.pollMs);
-    }
-    mark.leased = now();
+    const vms = await Promise.all(
+      guests.map(async (g): Promise<FloorVm> => {
+        const timedOut = async (what: string) =>
+          new Error(`floor VM ${g.vm} was not ready within ${o.timeoutMs / 1000} s: ${what}\n${(await run(["tail", "-n", "25", g.consoleLog])).stdout}`);
+        for (;;) {
+          checkInterrupted();
+          const leases = await virsh("net-dhcp-leases", name, "--mac", g.mac);
+          if (leasedIp(leases, g.mac) !== undefined) break;
+          if (now() > deadline) throw await timedOut("no DHCP lease");
+          await sleep(o.pollMs);
+        }
+        const leasedAt = now();
+        // One ssh per attempt, as readiness does: it prints a line once logged in, then waits for cloud-init.
+        let attempts = 0;
+        let loggedInAt: number | undefined;
+        for (;;) {
+          checkInterrupted();
+          attempts++;
+          const r = await sshOnce(o, g.ip, knownHosts[g.vm]!);
+          loggedInAt ??= r.loggedInAt;
+          if (r.code === 0) break;
+          if (r.code !== 255) throw new Error(`cloud-init in floor VM ${g.vm} finished with errors (exit ${r.code}):\n${r.out}`);
+          if (now() > deadline) throw await timedOut(`ssh did not log in (last: ${r.out.trim() || "no answer"})`);
+          await sleep(o.pollMs);
+        }
+        const readyAt = now();
+        return {
+          vm: g.vm,
+          startedAt: startedAt[g.vm]! - t0,
+          leasedAt: leasedAt - t0,
+          loggedInAt: (loggedInAt ?? readyAt) - t0,
+          readyAt: readyAt - t0,
+          sshAttempts: attempts,
+        };
+      }),
+    );
+    const ready = Math.max(...vms.map((v) => v.readyAt));
 
-    // One ssh per attempt, as readiness does: it prints a line once logged in, then waits for cloud-init.
-    let attempts = 0;
-    for (;;) {
-      checkInterrupted();
-      attempts++;
-      const r = await sshOnce(o, ip, knownHosts);
-      if (r.loggedInAt !== undefined) mark.loggedIn = r.loggedInAt;
-      if (r.code === 0) break;
-      if (r.code !== 255) throw new Error(`cloud-init in the floor VM finished with errors (exit ${r.code}):\n${r.out}`);
-      if (now() > deadline) throw await timedOut(`ssh did not log in (last: ${r.out.trim() || "no answer"})`);
-      await sleep(o.pollMs);
-    }
-    mark.ready = now();
-    const loggedIn = mark.loggedIn ?? mark.ready;
-
-    const overlayFile = `${poolDir}/${domain}.qcow2`;
+    const first = guests[0]!;
+    const overlayFile = `${poolDir}/${first.domain}.qcow2`;
     const disk = {
       overlayBytes: await fileBytes(overlayFile),
-      seedBytes: await fileBytes(`${poolDir}/${seedVol}`),
+      seedBytes: await fileBytes(`${poolDir}/${first.domain}-cidata.iso`),
       overlayActualBytes: (await qemuImgInfo(overlayFile)).actualSize,
       baseBytes: await fileBytes(base),
     };
     return {
+      n: guests.length,
       phases: {
         network: mark.pool - mark.network,
         pool: mark.baseCopy - mark.pool,
-        baseCopy: mark.overlay - mark.baseCopy,
-        overlay: mark.seed - mark.overlay,
-        seed: mark.defineStart - mark.seed,
+        baseCopy: mark.volumes - mark.baseCopy,
+        volumes: mark.defineStart - mark.volumes,
         defineStart: mark.started - mark.defineStart,
-        lease: mark.leased - mark.started,
-        ssh: loggedIn - mark.leased,
-        cloudInit: mark.ready - loggedIn,
       },
-      totalMs: mark.ready - t0,
-      bootMs: mark.ready - mark.started,
+      vms,
+      totalMs: ready,
+      bootMs: ready - (mark.started - t0),
       setupMs: mark.started - t0,
       disk,
-      sshAttempts: attempts,
     };
   } catch (err) {
     await cleanup().catch((e: Error) => log(`floor: ${e.message}`));

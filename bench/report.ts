@@ -31,6 +31,8 @@ function vms(...runs: CommandRun[]): string {
   return String(most);
 }
 
+const vmsOf = (n: number): string => `${n} VM${n > 1 ? "s" : ""}`;
+
 function perVmDisk(u: UpResult): number {
   const sum = u.disk.perVm.reduce((a, v) => a + v.overlayBytes + v.seedBytes, 0);
   return sum / u.disk.perVm.length;
@@ -55,8 +57,8 @@ export function renderMarkdown(r: Results): string {
   if (r.settings) {
     out.push(
       `**Settings:** domain type \`${r.settings.domainType}\`${r.settings.domainType === "qemu" ? " (software emulation)" : ""}; VMs of ${r.settings.memoryMiB} MiB, ` +
-        `${r.settings.vcpus} vCPU, ${r.settings.disk} disk (qcow2 overlay on the base image); **CA certificate off** ` +
-        `(with one, update-ca-certificates costs ~33 s per VM under emulation); sizes ${r.settings.sizes.join(", ")}; ` +
+        `${r.settings.vcpus} vCPU, ${r.settings.disk} disk (qcow2 overlay on the base image); CA certificate ${r.settings.caCertificate ? "on" : "off"} ` +
+        `(the floor's VMs and ours alike); sizes ${r.settings.sizes.join(", ")}; ` +
         `${r.settings.repeats} repeats for no-op runs; the floor polls every ${r.settings.floorPollMs} ms, the product every ${r.settings.productReadinessPollMs} ms. ` +
         `Test image ${mib(r.image?.bytes)} (qcow2, ${mib(r.image?.virtualBytes)} virtual); image cache on the host ` +
         `${r.ups.map((u) => `${u.imageCacheWarm ? "warm" : "cold"} for N=${u.n}`).join(", ") || "—"}.`,
@@ -67,17 +69,22 @@ export function renderMarkdown(r: Results): string {
   out.push("## Summary");
   out.push("");
   const rows: (string | number)[][] = [];
-  if (r.floor) {
-    rows.push(["Floor: 1 VM with plain virsh, nothing → SSH + cloud-init done", s(r.floor.totalMs), "1.00 × (floor)", String(Math.max(...r.floor.otherVms))]);
-    rows.push(["  of which the guest's boot (`virsh start` → ready)", s(r.floor.bootMs), "", ""]);
-  }
-  for (const u of r.ups)
+  for (const u of r.ups) {
+    const floor = r.floors.find((f) => f.n === u.n);
+    if (floor)
+      rows.push([
+        `Floor: ${vmsOf(u.n)} with plain virsh, all at once, nothing → SSH + cloud-init done`,
+        s(floor.totalMs),
+        "1.00 × (floor)",
+        String(Math.max(...floor.otherVms)),
+      ]);
     rows.push([
-      `\`pulumi up --yes\`, ${u.n} VM${u.n > 1 ? "s" : ""}, nothing → all ready`,
+      `\`pulumi up --yes\`, ${vmsOf(u.n)}, nothing → all ready`,
       s(u.up.wallMs),
-      `${x(r.ratios.upOverFloor[String(u.n)])} floor`,
+      `${x(r.ratios.upOverFloor[String(u.n)])} the floor of ${u.n}`,
       vms(u.up),
     ]);
+  }
   if (r.noop) {
     rows.push([
       `No-op \`pulumi up --yes\` on the ready ${r.noop.n}-VM cluster (median)`,
@@ -91,12 +98,18 @@ export function renderMarkdown(r: Results): string {
       `${x(r.ratios.previewOverEmptyPreview)} empty-program preview`,
       vms(...r.noop.previewRuns),
     ]);
+    rows.push([
+      `\`pulumi refresh --yes\` on it (median; reads every object on the host)`,
+      s(r.noop.refreshMedianMs),
+      `${x(r.ratios.refreshOverEmptyRefresh)} empty-program refresh`,
+      vms(...r.noop.refreshRuns),
+    ]);
   }
   if (r.coldPreview) {
     const load = r.coldPreview.timeline.runs[0]?.programLoadMs;
     const warm = r.noop?.previewRuns.map((p) => p.timeline.runs[0]?.programLoadMs).find((x) => x !== undefined);
     rows.push([
-      `First \`pulumi preview\` of a fresh project copy (ts-node's compile cache cold; not in the ups above)`,
+      `First \`pulumi preview\` of a fresh project copy (the program compiled first; not in the ups above)`,
       s(r.coldPreview.wallMs),
       `program load ${s(load)}${warm === undefined ? "" : ` vs ${s(warm)} warm`}`,
       vms(r.coldPreview),
@@ -105,8 +118,9 @@ export function renderMarkdown(r: Results): string {
   if (r.empty) {
     rows.push(["Empty program (no resources): `pulumi up --yes` (median) — the engine's own start", s(r.empty.upMedianMs), "1.00 ×", vms(...r.empty.upRuns)]);
     rows.push(["Empty program: `pulumi preview` (median)", s(r.empty.previewMedianMs), "", vms(...r.empty.previewRuns)]);
+    rows.push(["Empty program: `pulumi refresh --yes` (median)", s(r.empty.refreshMedianMs), "", vms(...r.empty.refreshRuns)]);
   }
-  for (const u of r.ups) if (u.destroy) rows.push([`\`pulumi destroy --yes\`, ${u.n} VM${u.n > 1 ? "s" : ""}`, s(u.destroy.wallMs), "", vms(u.destroy)]);
+  for (const u of r.ups) if (u.destroy) rows.push([`\`pulumi destroy --yes\`, ${vmsOf(u.n)}`, s(u.destroy.wallMs), "", vms(u.destroy)]);
   if (largest) {
     rows.push([`Disk added per VM after up (overlay + seed, du -B1; N=${largest.n})`, mib(perVmDisk(largest)), "", ""]);
     rows.push([`Base image copy in each cluster's pool (du -B1), besides the host's cache copy`, mib(largest.disk.baseBytes), "", ""]);
@@ -116,26 +130,43 @@ export function renderMarkdown(r: Results): string {
   out.push(table(["Measure", "Time / size", "Ratio", "other VMs (most seen)"], rows, ["l", "r", "l", "r"]));
   out.push("");
 
-  if (r.floor) {
-    const p = r.floor.phases;
-    out.push("## Floor: plain virsh, one VM");
+  if (r.floors.length > 0) {
+    out.push("## Floor: plain virsh, N VMs all at once");
     out.push("");
     out.push(
       table(
-        ["network", "pool", "base copy", "overlay", "seed (ISO + upload)", "define + start", "lease", "ssh login", "cloud-init", "total"],
-        [[s(p.network), s(p.pool), s(p.baseCopy), s(p.overlay), s(p.seed), s(p.defineStart), s(p.lease), s(p.ssh), s(p.cloudInit), s(r.floor.totalMs)]],
-        Array(10).fill("r"),
+        ["N", "network", "pool", "base copy", "overlays + seeds", "define + start", "boot (last start → all ready)", "total"],
+        r.floors.map((f) => [
+          f.n,
+          s(f.phases.network),
+          s(f.phases.pool),
+          s(f.phases.baseCopy),
+          s(f.phases.volumes),
+          s(f.phases.defineStart),
+          s(f.bootMs),
+          s(f.totalMs),
+        ]),
+        Array(8).fill("r"),
       ),
     );
     out.push("");
     out.push(
-      `Overlay ${mib(r.floor.disk.overlayBytes)} (qemu-img actual ${mib(r.floor.disk.overlayActualBytes)}), seed ${mib(r.floor.disk.seedBytes)}, base copy ${mib(r.floor.disk.baseBytes)}; ${r.floor.sshAttempts} ssh attempt(s).`,
+      table(
+        ["N", "VM", "started", "lease", "ssh login", "ready", "ssh attempts"],
+        r.floors.flatMap((f) => f.vms.map((v) => [f.n, v.vm, s(v.startedAt), s(v.leasedAt), s(v.loggedInAt), s(v.readyAt), v.sshAttempts])),
+        ["r", "l", "r", "r", "r", "r", "r"],
+      ),
+    );
+    out.push("");
+    const f = r.floors[r.floors.length - 1]!;
+    out.push(
+      `Times from the floor's start. Overlay ${mib(f.disk.overlayBytes)} (qemu-img actual ${mib(f.disk.overlayActualBytes)}), seed ${mib(f.disk.seedBytes)}, base copy ${mib(f.disk.baseBytes)} (N=${f.n}).`,
     );
     out.push("");
   }
 
   for (const u of r.ups) {
-    out.push(`## \`pulumi up\`, ${u.n} VM${u.n > 1 ? "s" : ""}: ${s(u.up.wallMs)}`);
+    out.push(`## \`pulumi up\`, ${vmsOf(u.n)}: ${s(u.up.wallMs)}`);
     out.push("");
     out.push(`Phases: ${phases(u.up)}. During the update, ${s(u.updateIdleMs)} passed with no resource step in flight (engine and program alone).`);
     out.push("");
@@ -151,7 +182,7 @@ export function renderMarkdown(r: Results): string {
     out.push("");
     const own = r.ownCosts[String(u.n)] ?? [];
     if (own.length) {
-      out.push("Ours, not the guests' (the path above without the floor's boot), largest first:");
+      out.push(`Ours, not the guests' (the path above without the boot of the floor of ${u.n}), largest first:`);
       out.push("");
       out.push(
         table(
@@ -173,6 +204,8 @@ export function renderMarkdown(r: Results): string {
     );
     out.push("");
     if (u === largest) {
+      out.push(`![Timeline of the ${u.n}-VM up](latest-timeline.svg)`);
+      out.push("");
       out.push("<details><summary>Every step of the update</summary>");
       out.push("");
       const steps = u.up.timeline.steps.filter((st) => st.custom);
@@ -207,7 +240,12 @@ export function renderMarkdown(r: Results): string {
   if (r.noop) {
     out.push(`## No-op runs on the ${r.noop.n}-VM cluster`);
     out.push("");
-    const lines = [...r.noop.upRuns, ...r.noop.previewRuns, ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns] : [])];
+    const lines = [
+      ...r.noop.upRuns,
+      ...r.noop.previewRuns,
+      ...r.noop.refreshRuns,
+      ...(r.empty ? [r.empty.firstUp, ...r.empty.upRuns, ...r.empty.previewRuns, ...r.empty.refreshRuns] : []),
+    ];
     out.push(
       table(
         ["run", "time", "phases"],
@@ -221,16 +259,16 @@ export function renderMarkdown(r: Results): string {
   out.push("## What the figures mean");
   out.push("");
   out.push(
-    "- **Floor**: the least this host needs for one VM: a NAT network, a dir pool, the base image copied in, a qcow2 overlay, the NoCloud seed (ISO via xorriso, vol-upload), define, start, then polling for the DHCP lease and ssh with the key until `cloud-init status --wait` returns. Plain virsh, no Pulumi.",
+    "- **Floor of N**: the least this host needs for N VMs at once: a NAT network, a dir pool, the base image copied in, each VM's qcow2 overlay and NoCloud seed (ISO via xorriso, vol-upload; the same user-data as ours, CA certificate included), define, start, then polling each VM for its DHCP lease and ssh with the key until `cloud-init status --wait` returns. Plain virsh, no Pulumi.",
   );
   out.push(
-    "- **`pulumi up`, N VMs**: the literal CLI on a fresh stack, from no libvirt object to the command's exit (every VM answered SSH and finished cloud-init; firewall rules in place). The ratio divides by the 1-VM floor, so for N > 1 it includes the guests sharing the cores.",
+    "- **`pulumi up`, N VMs**: the literal CLI on a fresh stack, from no libvirt object to the command's exit (every VM answered SSH and finished cloud-init; firewall rules in place). The ratio divides by the floor of the same N, run just before it: both pay for the guests sharing the cores.",
   );
   out.push(
-    "- **No-op up / preview**: the same command on the ready cluster with nothing to change; the ratio divides by the same command on a program with no resources, i.e. what the engine, language host and SDK cost by themselves.",
+    "- **No-op up / preview / refresh**: the same command on the ready cluster with nothing to change; the ratio divides by the same command on a program with no resources, i.e. what the engine, language host and SDK cost by themselves.",
   );
   out.push(
-    "- **Critical path**: the steps and gaps that decided the up's wall time. *Ours* is all of it except the guest's boot (taken as the floor's boot); *program load* is ts-node transpiling and requiring the project, between the SDK's Stack registration and the program's first resource.",
+    "- **Critical path**: the steps and gaps that decided the up's wall time. *Ours* is all of it except the guests' boot (taken as the boot of the floor of the same N); *program load* is requiring the compiled project and running its top level, between the SDK's Stack registration and the program's first resource. The picture (latest-timeline.svg) shows the largest up's steps, its critical path outlined, and dashed lines where the floor's VMs were ready.",
   );
   out.push(
     "- **Disk**: allocated bytes (`du -B1`) right after up; the overlay grows with what the guest writes. Each cluster also copies the base image into its pool.",

@@ -61,43 +61,48 @@ export interface UpResult {
   destroy?: CommandRun;
   leftovers?: string[];
 }
-export interface NoopResult {
-  n: number;
+export type FloorRun = FloorResult & { otherVms: [number, number] };
+/** Repeated runs of the commands that change nothing: `up --yes`, `preview` and `refresh --yes`. */
+export interface RepeatedRuns {
   upRuns: CommandRun[];
   previewRuns: CommandRun[];
+  refreshRuns: CommandRun[];
   upMedianMs: number;
   previewMedianMs: number;
+  refreshMedianMs: number;
 }
-export interface EmptyResult {
+export interface NoopResult extends RepeatedRuns {
+  n: number;
+}
+export interface EmptyResult extends RepeatedRuns {
   firstUp: CommandRun;
-  upRuns: CommandRun[];
-  previewRuns: CommandRun[];
-  upMedianMs: number;
-  previewMedianMs: number;
 }
 export interface OwnCost {
   what: string;
   ms: number;
 }
 export interface Results {
-  schema: 1;
+  schema: 2;
   startedAt: string;
   finishedAt: string;
   complete: boolean;
   error?: string;
   machine: Machine;
-  settings: Settings & { memoryMiB: number; vcpus: number; disk: string; caCertificate: false; productReadinessPollMs: number; netns: string };
+  settings: Settings & { memoryMiB: number; vcpus: number; disk: string; caCertificate: boolean; productReadinessPollMs: number; netns: string };
   image: { bytes: number; virtualBytes: number; sha512: string; cachedOnHost: string };
-  floor?: FloorResult & { otherVms: [number, number] };
-  /** The first `pulumi preview` of the fresh project copy: ts-node compiles every module. */
+  /** One floor per cluster size, in the order of `sizes`. */
+  floors: FloorRun[];
+  /** The first `pulumi preview` of the fresh project copy: the language host compiles the program first. */
   coldPreview?: CommandRun;
   empty?: EmptyResult;
   ups: UpResult[];
   noop?: NoopResult;
   ratios: {
+    /** Each N's up over the floor of the same N. */
     upOverFloor: Record<string, number>;
     noopUpOverEmptyUp?: number;
     previewOverEmptyPreview?: number;
+    refreshOverEmptyRefresh?: number;
   };
   /** Ours, not the guests': the critical path of each up without the guest's boot, largest first. */
   ownCosts: Record<string, OwnCost[]>;

@@ -36,7 +36,8 @@ export interface ReadinessInputs {
 
 export type ReadinessArgs = InputsOf<ReadinessInputs>;
 
-const POLL_MS = 2000;
+/** How often the lease and SSH are tried: a VM is seen ready within this of it being so (each try is one virsh or ssh run). */
+export const POLL_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The lease for `mac` in `virsh net-dhcp-leases` output, if any. */

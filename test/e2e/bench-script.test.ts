@@ -24,12 +24,24 @@ describe("the benchmark script", () => {
     expect(results.complete, results.error).toBe(true);
     expect(results.settings.sizes).toEqual([1]);
     expect(results.noop.upRuns).toHaveLength(1);
-    expect(results.floor.totalMs).toBeGreaterThan(0);
+    // The floor of the same size, with the same CA certificate as the cluster's VMs.
+    expect(results.floors.map((f: { n: number }) => f.n)).toEqual([1]);
+    expect(results.floors[0].totalMs).toBeGreaterThan(0);
+    expect(results.settings.caCertificate).toBe(true);
+    expect(results.noop.refreshRuns).toHaveLength(1);
+    expect(results.empty.refreshRuns).toHaveLength(1);
     expect(results.ups.map((u: { n: number }) => u.n)).toEqual([1]);
     expect(results.ups[0].up.wallMs).toBeGreaterThan(0);
     // The run removes what it made: its clusters' leftovers are recorded after each destroy.
     expect(results.ups[0].leftovers).toEqual([]);
     const table = readFileSync(path.join(resultsDir, "latest.md"), "utf8");
-    expect(table).toMatch(/\| `pulumi up --yes`, 1 VM, nothing → all ready \| [\d.]+ s \|/);
+    expect(table).toMatch(/\| `pulumi up --yes`, 1 VM, nothing → all ready \| [\d.]+ s \| [\d.]+ × the floor of 1 \|/);
+    // The picture of the largest up: one bar per resource step, the floor's VM as a reference line.
+    const svg = readFileSync(path.join(resultsDir, "latest-timeline.svg"), "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/class="(critical|step)"/g)?.length).toBe(
+      results.ups[0].up.timeline.steps.filter((s: { custom: boolean; end?: number }) => s.custom && s.end !== undefined).length,
+    );
+    expect(svg).toContain("floor: boreas ready");
   }, 1_200_000);
 });
