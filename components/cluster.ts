@@ -3,7 +3,7 @@
 // host's firewall rules last.
 // Each step depends on the one before by data or dependsOn, so destroy runs it backwards.
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { ConsolePassword } from "../secrets/console-password";
 import { SshKeyPair } from "../secrets/ssh-key-pair";
 import type { Owner } from "../libvirt/xml";

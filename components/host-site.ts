@@ -2,7 +2,7 @@
 // image, and (once its VMs are up) its firewall rules and routes to the other hosts. Its resources
 // are the Cluster's children, named `<cluster>-...` for a single host (as they always were) and
 // `<cluster>-<host>-...` for an entry of `hosts`, so hosts never wait on each other.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { FirewallRules, PeerRoutes } from "../host";
 import { BaseImage } from "../libvirt/base-image";
 import { NatNetwork } from "../libvirt/network";

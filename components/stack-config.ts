@@ -3,7 +3,7 @@
 // so a bad config changes nothing on the host.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { CONFIG_NAMESPACE, parseClusterConfig, STACK_CONFIG, type ClusterModel, type ConfigIo, type ConfigSource } from "../model";
 
 /** Files (`file:` keys, `~/`) are read on the machine that runs Pulumi. */

@@ -2,7 +2,7 @@
 // and the readiness wait. The domain depends on disk, seed and network; readiness on the domain.
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { caCertificateFiles, metaData, networkConfig, userData, type CaCertificate } from "../cloudinit";
 import { SshKeyPair } from "../secrets/ssh-key-pair";
 import { GuestSettings } from "../guest/guest-settings";

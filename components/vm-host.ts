@@ -1,7 +1,7 @@
 // The VM host, prepared in the seed's order: the virtualization check first (it changes nothing,
 // so a host that cannot run the guests is told before anything changes), then packages, the
 // libvirt daemon, IPv4 forwarding and libvirt's firewall backend.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { FirewallBackend, HostPackages, IpForward, LibvirtDaemon, VirtualizationCheck } from "../host";
 import type { ConnectionSpec } from "../transport/connection";
 import type { DomainType } from "../libvirt/xml";

@@ -6,7 +6,7 @@
 // values), unless the disk predates that record (a stack from an older vm-cluster, whose guests may
 // lag behind the config): then create applies every setting once. Update applies what changed, in
 // one SSH session; while the VM is kept shut down, when it runs again.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { etcHosts } from "../cloudinit/user-data";
 import { CA_DIR, CLOUD_INIT_DISABLED_FILE, ETC_HOSTS } from "../model/guest-paths";
 import { shellQuote } from "../transport/command";

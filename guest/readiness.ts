@@ -2,7 +2,7 @@
 // and the VM's known host key (strict checking, no trust on first use), then cloud-init done.
 // Every wait is bounded; on timeout the error names the VM, what was awaited, and shows the
 // tail of its serial console log.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect, isCommandError } from "../transport/connection";
 import { virsh, type LibvirtTarget } from "../libvirt/virsh";
 import { withGuest } from "./guest-ssh";

@@ -3,7 +3,7 @@
 // The setting exists from libvirt 10.4 (older releases always use iptables): skipped, with a
 // warning, where it does not. Shared by every stack: the last one restores network.conf.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";

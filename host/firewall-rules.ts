@@ -3,7 +3,7 @@
 // the next up adds it again; destroy deletes this cluster's rules and nothing else.
 import { deleteFirst } from "../provider/delete-first";
 import { isDeepStrictEqual } from "node:util";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { CLUSTER_NAME, INTERFACE_NAME } from "../model/identifiers";
 import { parseCidr } from "../model/ipv4";

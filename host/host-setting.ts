@@ -1,7 +1,7 @@
 // What the host settings (packages, the libvirt daemon, ip_forward, libvirt's firewall backend) share:
 // a provider made of inspect (what the host has), apply (make it what a cluster needs), restore (undo
 // this stack's part on destroy) and drift (a refresh found it undone: the next up applies it again).
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { hostDiff, hostIdentity } from "./host-diff";

@@ -3,7 +3,7 @@
 // value and the file as they were before the first one came.
 import { deleteFirst } from "../provider/delete-first";
 import { posix } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists, removeFile, writeFile } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";

@@ -2,7 +2,7 @@
 // test bed) virtlogd and libvirtd are started directly. Destroy leaves them running: other stacks
 // and other software on the host use the same daemons.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { readFileIfExists } from "../transport/files";
 import { hostSettingProvider, settingProps } from "./host-setting";

@@ -2,7 +2,7 @@
 // Destroy leaves them installed: other software may use them, and removing packages is the
 // host owner's call, not a cluster's.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import type { ConnectionSpec, HostConnection } from "../transport/connection";
 import { distroFamily, installCommands, installedQuery, missingPackages, parseOsRelease, PACKAGES, type DistroFamily } from "./distro";
 import { readFileIfExists } from "../transport/files";

@@ -3,7 +3,7 @@
 // `ip route replace` (an up never doubles one), refresh reports one deleted by hand, the next up
 // sets it again, and destroy deletes only a route that still goes where ours went.
 import { isDeepStrictEqual } from "node:util";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { deleteFirst } from "../provider/delete-first";
 import { withClearErrors } from "../provider/clear-errors";
 import { UNKNOWN } from "../provider/unknown";

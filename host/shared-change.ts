@@ -2,7 +2,7 @@
 // Each stack leaves a marker file; the first records what was there before, on the host itself
 // (the stack that joined first may leave first); only the last one to leave puts it back.
 import { posix } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import type { HostConnection } from "../transport/connection";
 import { fileExists, listDir, readFileIfExists, removeEmptyDirs, removeFile, writeFile } from "../transport/files";
 

@@ -1,7 +1,7 @@
 // Can this host run the guests? The seed's lscpu check (VT-x / AMD-V) plus a usable /dev/kvm.
 // It changes nothing on the host, so everything else depends on it and runs only after it passed.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect, type ConnectionSpec, type HostConnection } from "../transport/connection";
 import { hostDiff, hostIdentity } from "./host-diff";
 import { showWarnings } from "./warnings";

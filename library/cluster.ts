@@ -1,7 +1,7 @@
 // The Cluster component for another Pulumi program: the stack config's keys as typed args, checked
 // when it is constructed. It is the stack program's own component (same type, same children), so a
 // program that builds a cluster through it plans what `pulumi up` of the stack would.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { Cluster as ClusterComponent } from "../components/cluster";
 import { checkedModel, defaultIo } from "../components/stack-config";
 import type { ClusterArgs } from "./cluster-args";

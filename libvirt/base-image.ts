@@ -2,7 +2,7 @@
 // against SHA512, cached on the host by checksum so other stacks reuse it without downloading,
 // and copied into the cluster's pool as a volume that the VM disks are overlays of.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect, type HostConnection } from "../transport/connection";
 import { poolPath } from "./pool";
 import { isCommandError } from "../transport/command";

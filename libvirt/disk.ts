@@ -3,7 +3,7 @@
 // place, under a running guest too (blockresize; the guest's root file system is grown over SSH by
 // guest/guest-settings.ts); it never shrinks.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { defineXml, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { deleteOwnedVolume, leftoverVolume, volumePath } from "./volume";
 import { buildVolumeXml, parseVolumeXml, type Owner } from "./xml";

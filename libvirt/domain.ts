@@ -5,7 +5,7 @@
 // so in `pulumi preview`. Delete is a bounded graceful shutdown, then destroy and undefine.
 // Nothing here waits without a bound.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, nameTakenError, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildDiskXml, buildDomainXml, parseDomainXml, pcieRootPortCount, sameOwner, type DomainDisk, type DomainType, type Owner } from "./xml";

@@ -2,7 +2,7 @@
 // libvirt allows one domain of its type. libvirt would take such a domain and fail only at start
 // (or QEMU would page the host to a halt), so the check is made at preview, where it names the
 // config key. More vCPUs than the host has CPUs is allowed: overcommit is normal for a lab.
-import type * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "../provider/pulumi";
 import { isUnknown } from "../provider/unknown";
 import { parseInfo, virsh, type LibvirtTarget } from "./virsh";
 

@@ -2,7 +2,7 @@
 // (`net-update --live --config`): adding or removing a VM never restarts the network or touches
 // the other VMs. Everything else about the network is fixed for its life (a change replaces it).
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect, isCommandError } from "../transport/connection";
 import { formatIpv4, netmask } from "../model/ipv4";
 import { defineXml, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";

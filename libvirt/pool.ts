@@ -1,7 +1,7 @@
 // A dir storage pool: defined, built, started and autostarted; its directory is removed on delete
 // only when this resource created it.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { connect } from "../transport/connection";
 import { defineXml, exists, nameTakenError, parseInfo, virsh, virshIfExists, targetChange, type LibvirtTarget } from "./virsh";
 import { buildPoolXml, ownerUuid, parsePoolXml, type Owner } from "./xml";

@@ -1,7 +1,7 @@
 // A VM's cloud-init NoCloud seed: the ISO is built here (xorriso) and uploaded into the pool, so a
 // remote VM host needs no ISO tool. Its documents hold the VM's private host key: secret inputs.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -4,7 +4,7 @@
 // its own: by default its path is relative to the project folder, the same input in every checkout;
 // an absolute path that another checkout wrote is never removed by this one.
 import { deleteFirst } from "../provider/delete-first";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { withClearErrors } from "../provider/clear-errors";
 import type { InputsOf } from "../provider/args";
 import { DynamicResource } from "../provider/dynamic-resource";

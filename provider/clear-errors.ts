@@ -1,7 +1,7 @@
 // What reaches the user when a provider operation fails: always a message. The engine prints only
 // an error's message, so a thrown non-Error, or an Error without a message, would show as
 // "error: undefined"; here it becomes a sentence naming the resource kind and the operation.
-import type * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "./pulumi";
 
 /** The Error the engine gets for `err`, thrown by `operation` of a `kind` provider. */
 export function clearError(kind: string, operation: string, err: unknown): Error {

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 
 /** Set by our language host when it runs the program compiled: that compile's folder. */
 export const COMPILED_PROGRAM_ENV = "VM_CLUSTER_COMPILED_PROGRAM";

@@ -2,7 +2,7 @@
 // state only as a secret; the guests get just its SHA-512 crypt hash. SSH password login stays off.
 // Ours, not @pulumi/random's: that plugin cannot be had here.
 import { randomInt, randomUUID } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { CRYPT_ALPHABET, sha512Crypt } from "./sha512-crypt";
 import { withClearErrors } from "../provider/clear-errors";
 import { DynamicResource } from "../provider/dynamic-resource";

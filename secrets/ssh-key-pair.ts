@@ -1,7 +1,7 @@
 // An ed25519 key pair made once by the program (not by the guest) and kept in state: the private
 // half only as a secret. Used for each VM's host key, so known_hosts can be written before boot and
 // users keep strict host key checking, and for the stack's provisioner key that readiness uses.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../provider/pulumi";
 import { generateHostKey } from "./host-key";
 import { withClearErrors } from "../provider/clear-errors";
 import { DynamicResource } from "../provider/dynamic-resource";
