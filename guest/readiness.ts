@@ -50,6 +50,27 @@ export function leasedIp(leases: string, mac: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The last lease read of each network, shared by the VMs waiting on it: one `virsh net-dhcp-leases`
+ * per network and poll, not one per VM (each costs the host a process and a libvirt call while the
+ * guests need the cores). A plain object, not a Map: the provider's closure is serialized with it.
+ */
+const leaseReads: Record<string, { at: number; leases: Promise<string> }> = {};
+
+/** The network's leases, read at most POLL_MS ago. */
+export function networkLeases(t: LibvirtTarget, network: string, now: number = Date.now()): Promise<string> {
+  const key = JSON.stringify([t.connection, t.uri ?? "", network]);
+  const last = leaseReads[key];
+  if (last !== undefined && now - last.at < POLL_MS) return last.leases;
+  const leases = virsh(t, ["net-dhcp-leases", network]).then((r) => r.stdout);
+  leaseReads[key] = { at: now, leases };
+  // A failed read is not shared: the next poll asks again.
+  leases.catch(() => {
+    if (leaseReads[key]?.leases === leases) delete leaseReads[key];
+  });
+  return leases;
+}
+
 async function consoleTail(i: ReadinessInputs): Promise<string> {
   const r = await connect(i.target.connection).run(["tail", "-n", "25", i.consoleLog], { okCodes: [0, 1] });
   return r.stdout.trim() || `(the console log ${i.consoleLog} is empty or unreadable)`;
@@ -64,7 +85,7 @@ async function waitReady(i: ReadinessInputs): Promise<void> {
 
   let ip: string | undefined;
   while (ip === undefined) {
-    ip = leasedIp((await virsh(i.target, ["net-dhcp-leases", i.network, "--mac", i.mac])).stdout, i.mac);
+    ip = leasedIp(await networkLeases(i.target, i.network), i.mac);
     if (ip !== undefined) break;
     if (Date.now() > deadline) throw await timedOut(`no DHCP lease for ${i.mac} on network ${i.network}`);
     await sleep(POLL_MS);
