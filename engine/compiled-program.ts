@@ -41,11 +41,16 @@ export function programSources(dir: string): string[] {
   return out.sort();
 }
 
-/** The key of one state of the sources: their paths and contents, tsconfig.json and the compiler's version. */
+/**
+ * The key of one state of the sources: their paths and contents, tsconfig.json, package-lock.json
+ * (the SDK whose serializer wrote the providers' code kept with the compile) and the compiler's version.
+ */
 export function sourceKey(dir: string, files: readonly string[], compilerVersion: string): string {
   const hash = createHash("sha256").update(`${FORMAT}\0${compilerVersion}\0`);
-  const tsconfig = path.join(dir, "tsconfig.json");
-  hash.update(fs.existsSync(tsconfig) ? fs.readFileSync(tsconfig) : "");
+  for (const manifest of ["tsconfig.json", "package-lock.json"]) {
+    const file = path.join(dir, manifest);
+    hash.update(fs.existsSync(file) ? fs.readFileSync(file) : "").update("\0");
+  }
   for (const file of files) hash.update(`\0${file}\0`).update(fs.readFileSync(path.join(dir, file)));
   return hash.digest("hex").slice(0, 32);
 }

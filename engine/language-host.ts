@@ -94,6 +94,8 @@ function main(): void {
         if (compiled !== undefined) Object.assign(fields, { entryPoint: compiled.entry, typescript: false });
         const env = { ...process.env, [COMPILED_PROGRAM_ENV]: compiled?.dir };
         cmd = programCommand(fields, env, (id, from) => require.resolve(id, { paths: [from] }));
+        // A .ts module the compile left out is still loaded, transpiled when required.
+        if (compiled !== undefined) cmd.args.unshift("-r", require.resolve("./ts-require-hook"));
       } catch (err) {
         const res = new languagePb.RunResponse();
         res.setError((err as Error).message);

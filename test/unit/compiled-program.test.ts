@@ -38,7 +38,7 @@ describe("programSources", () => {
 });
 
 describe("sourceKey", () => {
-  it("changes with a source's content, a file's name, tsconfig.json and the compiler's version, and only then", () => {
+  it("changes with a source's content, a file's name, tsconfig.json, package-lock.json and the compiler's version, and only then", () => {
     const files = programSources(dir);
     const key = sourceKey(dir, files, "5.9.3");
     expect(sourceKey(dir, files, "5.9.3")).toBe(key);
@@ -47,7 +47,10 @@ describe("sourceKey", () => {
     const edited = sourceKey(dir, files, "5.9.3");
     expect(edited).not.toBe(key);
     write("tsconfig.json", JSON.stringify({ compilerOptions: { target: "es2020" } }));
-    expect(sourceKey(dir, files, "5.9.3")).not.toBe(edited);
+    const retargeted = sourceKey(dir, files, "5.9.3");
+    expect(retargeted).not.toBe(edited);
+    write("package-lock.json", "{}");
+    expect(sourceKey(dir, files, "5.9.3")).not.toBe(retargeted);
     expect(sourceKey(dir, [...files, "index.ts"].sort(), "5.9.3")).not.toBe(sourceKey(dir, files, "5.9.3"));
   });
 });
