@@ -33,7 +33,7 @@ const MENTIONS: Record<string, string> = {
   "iptables -C": "says how up checks a rule before adding it (host/iptables.ts)",
   "sudo -n": "says how host commands run with sudo: true (transport/command.ts)",
   "virsh start": "names the floor's step in the benchmark table",
-  "npm run bench": "the full benchmark (1, 2 and 4 VMs, ~10 min) is not part of the tests; its quick run `BENCH_SIZES=1 npm run bench` is",
+  "npm run bench": "the full benchmark (1, 2 and 4 VMs, ~17 min) is not part of the tests; its quick run `BENCH_SIZES=1 npm run bench` is",
 };
 
 /** Source text without comments, so a commented-out call does not count. */
