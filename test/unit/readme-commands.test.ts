@@ -32,7 +32,8 @@ const MENTIONS: Record<string, string> = {
   "kill -9": "names the signal that kills pulumi; test/faults/cluster.test.ts sends it",
   "iptables -C": "says how up checks a rule before adding it (host/iptables.ts)",
   "sudo -n": "says how host commands run with sudo: true (transport/command.ts)",
-  "virsh start": "names the floor's step in the benchmark table",
+  "virsh start": "names the floor's step in the benchmark section",
+  "pulumi refresh --yes": "names the no-op refresh row of the benchmark's table (copied from bench/results/latest.md), which the benchmark runs",
   "npm run bench": "the full benchmark (1, 2 and 4 VMs, ~17 min) is not part of the tests; its quick run `BENCH_SIZES=1 npm run bench` is",
 };
 
