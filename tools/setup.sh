@@ -103,11 +103,11 @@ write_exec "$tools/cli/pulumi-language-nodejs" <<SH
 #!/bin/sh
 exec node "$tools/engine/language-host.js" "\$@"
 SH
-# The engine runs dynamic providers through this launcher; the program's own @pulumi/pulumi serves them.
-# Resolved from the working folder first (a project's own SDK), else from this project.
+# The engine runs dynamic providers through this launcher; the program's own @pulumi/pulumi serves them
+# (engine/provider-host.ts).
 write_exec "$tools/cli/pulumi-resource-pulumi-nodejs" <<SH
 #!/bin/sh
-exec node "\$(node -p 'const id="@pulumi/pulumi/cmd/dynamic-provider"; try { require.resolve(id, { paths: [process.cwd()] }) } catch { require.resolve(id, { paths: ["$root"] }) }')" "\$@"
+exec node "$tools/engine/provider-host.js" "\$@"
 SH
 # Our language host is used only where no official one is beside the engine or on PATH.
 extra_path=""

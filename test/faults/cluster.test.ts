@@ -415,7 +415,7 @@ describe("interrupted hard (case 1)", () => {
     await untilReadinessWaits(run, X, "zephyrus");
     const plugins = childrenOf(run.pid);
     for (const p of plugins) orphans.add(p);
-    const provider = plugins.find((p) => commandLine(p).includes("dynamic-provider"));
+    const provider = plugins.find((p) => commandLine(p).includes("provider-host.js"));
     run.child.kill("SIGKILL");
     logs.push((await run.done).out);
     expect(provider, plugins.map(commandLine).join("\n")).toBeDefined();
