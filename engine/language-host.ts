@@ -2,6 +2,7 @@
 // registries, and the engine needs one to run `pulumi preview/up/destroy` in a project folder.
 // It serves the LanguageRuntime gRPC service and runs the program through @pulumi/pulumi's own
 // `cmd/run`, the way the official host does, so the SDK sees the same flags and environment.
+import "./compile-cache-preload";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
@@ -96,6 +97,7 @@ function main(): void {
         cmd = programCommand(fields, env, (id, from) => require.resolve(id, { paths: [from] }));
         // A .ts module the compile left out is still loaded, transpiled when required.
         if (compiled !== undefined) cmd.args.unshift("-r", require.resolve("./ts-require-hook"));
+        cmd.args.unshift("-r", require.resolve("./compile-cache-preload"));
       } catch (err) {
         const res = new languagePb.RunResponse();
         res.setError((err as Error).message);

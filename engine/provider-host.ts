@@ -4,6 +4,7 @@
 // runtime index at start: the index brings in the closure serializer (the TypeScript compiler and
 // npm's arborist, ~0.4 s of every start on 2 cores), which serving a provider never uses. Of the
 // index the server reads only `grpcChannelOptions`; anything else asked of it loads it for real.
+import "./compile-cache-preload";
 import Module from "node:module";
 import * as path from "node:path";
 
