@@ -2,7 +2,7 @@
 // the taps a recreated network plugs back in, the pool UUID that proves ownership, and messages
 // that name the cause when the host cannot be reached.
 import { describe, expect, it, vi } from "vitest";
-import { SECRET_SIGNATURE, WITHHELD, withholdSecretsFromDebugLog } from "../../components/debug-log";
+import { MAX_DEBUG_CHARS, SECRET_SIGNATURE, WITHHELD, withholdSecretsFromDebugLog } from "../../components/debug-log";
 import { tooSmall } from "../../libvirt/disk";
 import { commandError } from "../../transport/command";
 import { linkNames, tapsOn } from "../../libvirt/network";
@@ -149,6 +149,21 @@ describe("the SDK's debug log", () => {
     await log.debug(`RegisterResource RPC finished: resp: password,,,4dabf18193072939515e22adb298388d,,,${SECRET_SIGNATURE},value,,,hunter2`);
     await log.debug("Registering resource: t=vm-cluster:index:Cluster");
     expect(seen).toEqual([WITHHELD, "Registering resource: t=vm-cluster:index:Cluster"]);
+  });
+
+  it("cuts a long message (the SDK dumps whole responses, providers' code and all), saying how much it left out", async () => {
+    const seen: string[] = [];
+    const log = { debug: async (msg: string) => void seen.push(msg) };
+    withholdSecretsFromDebugLog(log);
+    const dump = `RegisterResource RPC finished: resource:demo-domain; err: null, resp: ${"x".repeat(80_000)}`;
+    await log.debug(dump);
+    await log.debug("x".repeat(MAX_DEBUG_CHARS));
+    expect(seen[0]).toBe(`${dump.slice(0, MAX_DEBUG_CHARS)}… (${dump.length - MAX_DEBUG_CHARS} more characters left out by vm-cluster)`);
+    expect(seen[0]).toMatch(/^RegisterResource RPC finished: resource:demo-domain; err: null, resp: x+…/);
+    expect(seen[1]).toBe("x".repeat(MAX_DEBUG_CHARS));
+    // A secret anywhere in a long message still withholds all of it.
+    await log.debug(`${"x".repeat(80_000)}${SECRET_SIGNATURE}`);
+    expect(seen[2]).toBe(WITHHELD);
   });
 
   it("is the SDK's own log module that the runtime calls", () => {
