@@ -19,7 +19,7 @@ on_exit() {
   if [ -n "$cli_build" ]; then kill -- "-$cli_build" 2>/dev/null || true; fi
   rm -f "$cli_out" "$cli_log"
   if [ "$rc" -ne 0 ] && [ -n "$current_step" ]; then echo "setup: step \"$current_step\" failed (exit $rc); see the output above" >&3; fi
-}
+} 2>/dev/null # bash 5.2 prints "wait_for: No record of process" here after a reaped background job
 trap 'on_exit $?' EXIT
 step() { current_step=$1; echo "setup: $1" >&2; }
 # Runs a command in the foreground (Ctrl-C reaches it), saying every 10 s what set-up waits for and
