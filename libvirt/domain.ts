@@ -161,15 +161,23 @@ async function readDomain(t: LibvirtTarget, name: string) {
   };
 }
 
-/** ACPI shutdown, waiting at most `seconds`; then the power is cut. An already stopped domain is fine. */
+/**
+ * ACPI shutdown, waiting at most `seconds`; then the power is cut. An already stopped domain is fine.
+ * A paused (virsh suspend), crashed or suspended-to-memory guest cannot act on ACPI: it is switched off
+ * at once, since undefining it while its qemu runs would leave that qemu running, transient.
+ */
 async function stopDomain(t: LibvirtTarget, name: string, seconds: number): Promise<void> {
   const state = async () => (await virshIfExists(t, ["domstate", name]))?.trim();
-  if ((await state()) !== "running") return;
-  await virsh(t, ["shutdown", name]).catch(() => undefined); // a guest without ACPI: destroy below
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    if ((await state()) !== "running") return;
-    await new Promise((r) => setTimeout(r, 500));
+  const off = (s: string | undefined) => s === undefined || s === "shut off";
+  const now = await state();
+  if (off(now)) return;
+  if (now === "running" || now === "in shutdown") {
+    await virsh(t, ["shutdown", name]).catch(() => undefined); // a guest without ACPI: destroy below
+    const until = Date.now() + seconds * 1000;
+    while (Date.now() < until) {
+      if (off(await state())) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
   await virsh(t, ["destroy", name], { okCodes: [0, 1] });
 }

@@ -235,6 +235,17 @@ describe("domain", () => {
     expect((await domainProvider.diff!(NAME, state, inputs({ type: "kvm", memoryMiB: 96 }))).replaces).toEqual(["type"]);
   });
 
+  it("deletes a domain paused by hand (virsh suspend), whose guest cannot take an ACPI shutdown: none of it keeps running", async () => {
+    virshSync("suspend", NAME);
+    expect(virshSync("domstate", NAME).trim()).toBe("paused");
+    await domainProvider.delete!(NAME, state);
+    // Not even a transient domain: undefined while its qemu ran, it would have stayed running.
+    expect(virshOk("dominfo", NAME)).toBe(false);
+    expect(virshSync("list", "--all", "--name")).not.toContain(NAME);
+    state = (await domainProvider.create(inputs({ memoryMiB: 96 }))).outs as DomainState;
+    expect(virshSync("domstate", NAME).trim()).toBe("running");
+  });
+
   it("deletes it (stopping it first), sees it gone, and a second delete succeeds", async () => {
     await domainProvider.delete!(NAME, state);
     expect(virshOk("dominfo", NAME)).toBe(false);
