@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { COMPILED_PROGRAM_ENV, keptPath, serializedProvider } from "../../provider/dynamic-resource";
+import { COMPILED_PROGRAM_ENV, keptPath, packedProvider, serializedProvider } from "../../provider/dynamic-resource";
 import { COMPILED_PROGRAM_ENV as LANGUAGE_HOST_ENV } from "../../engine/compiled-program";
 
 const closure = createRequire(__filename)("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: unknown };
@@ -45,7 +45,7 @@ describe("serializedProvider", () => {
     const type = freshType();
     serializeAs("exports.handler = 1;");
     const first = await serializedProvider(provider, type, env);
-    expect(first).toEqual({ text: "exports.handler = 1;", containsSecrets: false });
+    expect(first).toEqual({ text: packedProvider("exports.handler = 1;"), containsSecrets: false });
     expect(await serializedProvider(provider, type, env)).toEqual(first);
     expect(calls).toEqual([provider]);
     expect(JSON.parse(readFileSync(keptPath(env, type)!, "utf8"))).toEqual(first);
@@ -65,18 +65,34 @@ describe("serializedProvider", () => {
     mkdirSync(path.join(dir, ".providers"));
     writeFileSync(keptPath(env, type)!, "{ half a fi");
     serializeAs("exports.handler = 'fresh';");
-    expect((await serializedProvider({}, type, env)).text).toBe("exports.handler = 'fresh';");
+    expect((await serializedProvider({}, type, env)).text).toBe(packedProvider("exports.handler = 'fresh';"));
     expect(calls).toHaveLength(1);
   });
 
   it("never writes a provider whose code holds a secret, and keeps nothing without a compile", async () => {
     const secretType = freshType();
     serializeAs("exports.handler = 's3cret';", true);
-    expect(await serializedProvider({}, secretType, env)).toEqual({ text: "exports.handler = 's3cret';", containsSecrets: true });
+    expect(await serializedProvider({}, secretType, env)).toEqual({ text: packedProvider("exports.handler = 's3cret';"), containsSecrets: true });
     expect(existsSync(keptPath(env, secretType)!)).toBe(false);
 
     serializeAs("exports.handler = 2;");
-    expect((await serializedProvider({}, freshType(), {})).text).toBe("exports.handler = 2;");
+    expect((await serializedProvider({}, freshType(), {})).text).toBe(packedProvider("exports.handler = 2;"));
     expect(existsSync(path.join(dir, ".providers"))).toBe(false);
+  });
+});
+
+describe("packedProvider", () => {
+  it("is a module that the SDK's dynamic provider loads as the code itself, a fraction of its size", () => {
+    // How the SDK's dynamic provider loads a resource's __provider.
+    const requireFromString = createRequire(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"))("require-from-string") as (code: string) => {
+      handler(): { hash: string; size: number };
+    };
+    const code = `const crypto = require("crypto");
+      const text = ${JSON.stringify("serialized closures repeat themselves; ".repeat(2000))};
+      exports.handler = () => ({ hash: crypto.createHash("sha256").update(text).digest("hex"), size: text.length });`;
+    const packed = packedProvider(code);
+    expect(packed.length).toBeLessThan(code.length / 10);
+    expect(requireFromString(packed).handler()).toEqual(requireFromString(code).handler());
+    expect(requireFromString(packed).handler().size).toBe(78_000);
   });
 });
