@@ -4,7 +4,6 @@
 // runtime index at start: the index brings in the closure serializer (the TypeScript compiler and
 // npm's arborist, ~0.4 s of every start on 2 cores), which serving a provider never uses. Of the
 // index the server reads only `grpcChannelOptions`; anything else asked of it loads it for real.
-import "./compile-cache-preload";
 import Module from "node:module";
 import * as path from "node:path";
 
@@ -65,6 +64,8 @@ export function deferRuntimeIndex(server: string): void {
 }
 
 if (require.main === module) {
+  // First, so that every module after it loads through the code cache (not on import: tests import us).
+  require("./compile-cache-preload");
   const server = resolveServer(process.cwd(), path.resolve(__dirname, "../.."));
   deferRuntimeIndex(server);
   // The server, and the providers' code in it, see the argv they would have had if the engine had
