@@ -2,7 +2,6 @@
 // registries, and the engine needs one to run `pulumi preview/up/destroy` in a project folder.
 // It serves the LanguageRuntime gRPC service and runs the program through @pulumi/pulumi's own
 // `cmd/run`, the way the official host does, so the SDK sees the same flags and environment.
-import "./compile-cache-preload";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";

@@ -64,8 +64,6 @@ export function deferRuntimeIndex(server: string): void {
 }
 
 if (require.main === module) {
-  // First, so that every module after it loads through the code cache (not on import: tests import us).
-  require("./compile-cache-preload");
   const server = resolveServer(process.cwd(), path.resolve(__dirname, "../.."));
   deferRuntimeIndex(server);
   // The server, and the providers' code in it, see the argv they would have had if the engine had

@@ -101,13 +101,13 @@ write_exec() { # atomically write an executable script
 }
 write_exec "$tools/cli/pulumi-language-nodejs" <<SH
 #!/bin/sh
-exec node "$tools/engine/language-host.js" "\$@"
+exec node -r "$tools/engine/compile-cache-preload.js" "$tools/engine/language-host.js" "\$@"
 SH
 # The engine runs dynamic providers through this launcher; the program's own @pulumi/pulumi serves them
 # (engine/provider-host.ts).
 write_exec "$tools/cli/pulumi-resource-pulumi-nodejs" <<SH
 #!/bin/sh
-exec node "$tools/engine/provider-host.js" "\$@"
+exec node -r "$tools/engine/compile-cache-preload.js" "$tools/engine/provider-host.js" "\$@"
 SH
 # Our language host is used only where no official one is beside the engine or on PATH.
 extra_path=""
