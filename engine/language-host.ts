@@ -96,6 +96,7 @@ function main(): void {
         cmd = programCommand(fields, env, (id, from) => require.resolve(id, { paths: [from] }));
         // A .ts module the compile left out is still loaded, transpiled when required.
         if (compiled !== undefined) cmd.args.unshift("-r", require.resolve("./ts-require-hook"));
+        cmd.args.unshift("-r", require.resolve("./closure-hooks-preload"));
         cmd.args.unshift("-r", require.resolve("./compile-cache-preload"));
       } catch (err) {
         const res = new languagePb.RunResponse();

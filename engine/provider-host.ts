@@ -6,6 +6,7 @@
 // index the server reads only `grpcChannelOptions`; anything else asked of it loads it for real.
 import Module from "node:module";
 import * as path from "node:path";
+import { answerStartProvider } from "./start-provider";
 
 const SERVER = "@pulumi/pulumi/cmd/dynamic-provider";
 
@@ -66,6 +67,7 @@ export function deferRuntimeIndex(server: string): void {
 if (require.main === module) {
   const server = resolveServer(process.cwd(), path.resolve(__dirname, "../.."));
   deferRuntimeIndex(server);
+  answerStartProvider(server);
   // The server, and the providers' code in it, see the argv they would have had if the engine had
   // started the SDK's server itself: the engine's address after it, and the server as the script
   // (the providers' process guard, transport/process-guard.ts, knows its process by that).

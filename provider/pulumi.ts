@@ -11,3 +11,4 @@ export { RunError } from "@pulumi/pulumi/errors";
 export * as log from "@pulumi/pulumi/log";
 export * as dynamic from "@pulumi/pulumi/dynamic";
 export * as runtime from "@pulumi/pulumi/runtime/config";
+export { invoke } from "@pulumi/pulumi/runtime/invoke";

@@ -1,7 +1,7 @@
 // Commands on a remote VM host over SSH (the ssh2 library: no ssh binary, no agent needed).
 // Key authentication only, and the host key must match the one configured: no trust on first use.
 import { createHash } from "node:crypto";
-import { Client } from "ssh2";
+import type { Client as SshClient } from "ssh2";
 import {
   commandError,
   commandSeconds,
@@ -80,6 +80,9 @@ export class SshConnection implements HostConnection {
     const bounded = ["timeout", `--kill-after=${KILL_AFTER_SECONDS}`, String(seconds + REMOTE_GRACE_SECONDS), ...argv];
     const command = shellQuote(["env", "LC_ALL=C", ...wrapArgv(this.spec, bounded)]);
     return new Promise((resolve, reject) => {
+      // Loaded on first use: most runs manage only the local host, and every run of the program and
+      // of each provider process would pay for loading the library (~30 ms here).
+      const { Client } = require("ssh2") as { Client: typeof SshClient };
       const client = new Client();
       let hostKeyRejected = false;
       const fail = (message: string) => {

@@ -7,6 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot, toolsRoot } from "../../testbed/engine";
 import { resolveServer } from "../../engine/provider-host";
+import { START_PROVIDER_TOKEN } from "../../engine/start-provider";
 import { isProviderProcess } from "../../transport/process-guard";
 
 const providerGrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -74,6 +75,19 @@ describe("the provider host", () => {
     const res = await call<{ getId(): string; getProperties(): { toJavaScript(): Record<string, unknown> } }>("create", req);
     expect(res.getId()).toBe("made-one");
     expect(res.getProperties().toJavaScript()).toMatchObject({ serializer: "function" });
+  });
+
+  it("answers the program's first invoke (engine/start-provider.ts) with nothing, and no other function", async () => {
+    const invoke = (tok: string) => {
+      const req = new providerPb.InvokeRequest();
+      req.setTok(tok);
+      req.setArgs(structPb.Struct.fromJavaScript({}));
+      return call<{ getFailuresList(): unknown[]; getReturn(): unknown }>("invoke", req);
+    };
+    const res = await invoke(START_PROVIDER_TOKEN);
+    expect(res.getFailuresList()).toEqual([]);
+    expect(res.getReturn()).toBeUndefined();
+    await expect(invoke("pulumi-nodejs:vm-cluster:noSuchFunction")).rejects.toThrow(/unknown function pulumi-nodejs:vm-cluster:noSuchFunction/);
   });
 
   it("takes the project's own SDK first, else its own", () => {

@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Lower layers first; a folder may import its own files and those of lower layers only. */
 const LAYERS: readonly (readonly string[])[] = [
-  ["model", "provider"], // the typed model and what every dynamic provider shares: import nothing of ours
+  ["model", "provider", "engine"], // the typed model, what every dynamic provider shares, the language and provider hosts (built on their own): import nothing of ours
   ["transport"], // commands on the VM host: local, in a namespace, with sudo, over SSH
   ["secrets"], // key pairs, the console password
   ["cloudinit"], // the guest's first-boot documents
@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["guest"], // what runs in a booted guest
   ["components"], // the Pulumi components
   ["testbed"], // a real libvirtd, image mirror and engine sandbox, for the tests and the benchmark
-  [".", "library", "engine", "tools", "bench"], // the stack program and library entry, the language host, scripts, the benchmark
+  [".", "library", "tools", "bench"], // the stack program and library entry, scripts, the benchmark
   ["test"],
 ];
 const SKIP = new Set(["node_modules", ".tools", ".state", ".git", "fixtures"]);
