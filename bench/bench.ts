@@ -1,11 +1,14 @@
 // `npm run bench`: how long vm-cluster takes on this host, against a floor of plain virsh, in one run.
 //
+//   0. set-up (BENCH_SETUP=1, the default): tools/setup.sh in a fresh copy of the project with empty
+//      CLI, Go and npm caches, then again (bench/setup-run.ts)
 //   1. the empty program (a project with no resources): `pulumi up --yes`, `preview` and `refresh
 //      --yes`, median of BENCH_REPEATS each: the engine's own cost
 //   2. for each N in BENCH_SIZES (default 1,2,4): the floor, N VMs with plain virsh all at once (same
 //      image, seed, CA certificate and readiness condition) → SSH + cloud-init done; then `pulumi up
 //      --yes` from nothing to all-ready on a stack of N, with a per-resource timeline from the
-//      engine's events; the ratio of the two
+//      engine's events; the ratio of the two. The largest size runs BENCH_PAIRS such pairs, one
+//      after the other, and its ratio is their median: with more VMs than cores its boots vary most
 //   3. on the largest cluster: no-op `pulumi up --yes`, `preview` and `refresh --yes`, as ratios to
 //      the empty program's
 //   4. `pulumi destroy --yes` of every cluster
@@ -28,9 +31,23 @@ import { POLL_MS as PRODUCT_POLL_MS } from "../guest/readiness";
 import { throwawayCa } from "../testbed/ca";
 import { byType, criticalPath, EventSink, idleMs, timeline, workSteps, type PathSegment } from "./events";
 import { fileBytes, qemuImgInfo, runFloor } from "./floor";
+import { runSetup } from "./setup-run";
 import { renderMarkdown } from "./report";
 import { renderTimelineSvg } from "./timeline-svg";
-import type { Settings, Machine, CommandRun, VmDisk, ClusterDisk, UpResult, OwnCost, Results, FloorRun, RepeatedRuns } from "./results";
+import {
+  floorOf,
+  shownUps,
+  type Settings,
+  type Machine,
+  type CommandRun,
+  type VmDisk,
+  type ClusterDisk,
+  type UpResult,
+  type OwnCost,
+  type Results,
+  type FloorRun,
+  type RepeatedRuns,
+} from "./results";
 import { interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
 
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
@@ -59,11 +76,14 @@ function readSettings(kvmUsable: boolean): Settings {
   }
   const repeats = Number(process.env.BENCH_REPEATS ?? "3");
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`BENCH_REPEATS=${process.env.BENCH_REPEATS}: a whole number from 1 to 20`);
+  const setup = (process.env.BENCH_SETUP ?? "1") !== "0";
+  const pairs = Number(process.env.BENCH_PAIRS ?? "3");
+  if (!Number.isInteger(pairs) || pairs < 1 || pairs > 10) throw new Error(`BENCH_PAIRS=${process.env.BENCH_PAIRS}: a whole number from 1 to 10`);
   const floorPollMs = Number(process.env.BENCH_FLOOR_POLL_MS ?? "250");
   if (!Number.isInteger(floorPollMs) || floorPollMs < 50) throw new Error(`BENCH_FLOOR_POLL_MS=${process.env.BENCH_FLOOR_POLL_MS}: at least 50`);
   const domainType = (process.env.BENCH_DOMAIN_TYPE ?? (kvmUsable ? "kvm" : "qemu")) as Settings["domainType"];
   if (domainType !== "kvm" && domainType !== "qemu") throw new Error(`BENCH_DOMAIN_TYPE=${domainType}: kvm or qemu`);
-  return { sizes, repeats, floorPollMs, domainType };
+  return { sizes, repeats, setup, pairs, floorPollMs, domainType };
 }
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -268,7 +288,7 @@ export async function main(): Promise<number> {
   const settings = readSettings(machine.kvm.usable);
   const largest = settings.sizes[settings.sizes.length - 1]!;
   const results: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; notes: string[] } = {
-    schema: 2,
+    schema: 3,
     startedAt,
     complete: false,
     machine,
@@ -287,7 +307,7 @@ export async function main(): Promise<number> {
     const netns = daemon.netns;
     results.settings = { ...settings, memoryMiB: MEMORY_MIB, vcpus: 1, disk: DISK, caCertificate: true, productReadinessPollMs: PRODUCT_POLL_MS, netns };
     log(
-      `libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, domain type ${settings.domainType}`,
+      `libvirtd in network namespace ${netns}${daemon.startedPids.length ? " (started by this run)" : " (reused)"}; sizes ${settings.sizes.join(",")}, ${settings.repeats} repeats, ${settings.pairs} floor/up pair(s) of ${largest}, domain type ${settings.domainType}`,
     );
     await checkSubnetsFree(netns, [FLOOR_SUBNET, ...settings.sizes.map(subnetOf)]);
     for (const n of settings.sizes) {
@@ -316,6 +336,17 @@ export async function main(): Promise<number> {
     cleanups.push({ what: "image mirror", fn: () => mirror.stop() });
     const sink = await EventSink.start();
     cleanups.push({ what: "event sink", fn: () => sink.stop() });
+
+    // 0. set-up, before anything else loads the machine; a failure is recorded, the rest still runs
+    if (settings.setup) {
+      try {
+        results.setup = await runSetup(projectRoot, path.join(sandbox.dir, "setup"), log);
+        log(`set-up: cold ${secs(results.setup.cold.wallMs)}, warm ${secs(results.setup.warm.wallMs)}`);
+      } catch (err) {
+        results.setup = { error: String((err as Error)?.message ?? err) };
+        results.notes.push(`set-up could not be measured: ${results.setup.error}`);
+      }
+    }
 
     // 1. the empty program: the engine's and the language host's own cost
     const empty = path.join(sandbox.dir, "empty");
@@ -362,93 +393,101 @@ export async function main(): Promise<number> {
     for (const n of settings.sizes) {
       const stack = stackOf(n);
       const cluster = clusterOf(n);
-      log(`floor: ${n} VM(s) with plain virsh, all at once`);
-      const floorOthersBefore = await runningDomains();
-      const floorRun = await runFloor(
-        {
-          netns,
-          image,
-          workDir: sandbox.dir,
-          userPublicKey: readFileSync(`${keyFile}.pub`, "utf8").trim(),
-          userKeyFile: keyFile,
-          subnet: FLOOR_SUBNET,
-          vms: VM_NAMES.slice(0, n),
-          memoryMiB: MEMORY_MIB,
-          diskBytes: DISK_BYTES,
-          caPem,
-          pollMs: settings.floorPollMs,
-          timeoutMs: 900_000,
-          domainType: settings.domainType,
-        },
-        log,
-      );
-      const floor: FloorRun = { ...floorRun, otherVms: [floorOthersBefore, await runningDomains()] };
-      results.floors.push(floor);
-      log(`floor, ${n} VM(s): ${secs(floor.totalMs)} from nothing (setup ${secs(floor.setupMs)}, boot ${secs(floor.bootMs)})`);
-
-      writeStackFile(project, n, mirror.url, keyFile, caFile, netns, settings.domainType);
-      must(await pulumi(sink, sandbox, project, `${stack}-init`, ["stack", "init", stack]));
-      let up = true;
-      cleanups.push({
-        what: `stack ${stack}`,
-        fn: async () => {
-          if (!up) return;
-          const d = await pulumi(sink, sandbox, project, `${stack}-cleanup-destroy`, ["--stack", stack, "destroy", "--yes"]);
-          if (d.code !== 0) {
-            log(`destroy of ${stack} failed; removing ${cluster}'s libvirt objects by name`);
-            await sweep(cluster);
-          }
-          const left = await leftovers(cluster, netns);
-          if (left.length) throw new Error(`${cluster} left behind: ${left.join(", ")}`);
-        },
-      });
-      if (results.coldPreview === undefined) {
-        // The first program run of a fresh project copy compiles the program (.tools/program/);
-        // later runs reuse it. Pay that once here, untimed in the ups, so all sizes compare.
-        log(`${stack}: first preview of the fresh project copy (the program compiled first)`);
-        results.coldPreview = strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-cold-cache`, ["--stack", stack, "preview"])));
-      }
-      const imageCacheWarm = existsSync(cachedOnHost);
-      const loadAverage = os.loadavg().map((x) => Number(x.toFixed(2)));
-      log(`${stack}: pulumi up, ${n} VM(s) (image cache ${imageCacheWarm ? "warm" : "cold"}, load ${loadAverage.join(" ")})`);
-      const upRun = must(await pulumi(sink, sandbox, project, `${stack}-up`, ["--stack", stack, "up", "--yes"]));
-      log(`${stack}: up took ${secs(upRun.wallMs)}`);
-      const disk = await clusterDisk(cluster, VM_NAMES.slice(0, n));
-      const main = upRun.timeline.runs[upRun.timeline.runs.length - 1];
-      const result: UpResult = {
-        n,
-        stack,
-        cluster,
-        imageCacheWarm,
-        loadAverage,
-        up: strip(upRun),
-        updateIdleMs: main ? idleMs(workSteps(upRun.timeline), main.start, main.summary ?? main.end) : NaN,
-        criticalPath: criticalPath(upRun.timeline),
-        byType: byType(upRun.timeline),
-        disk,
-      };
-      results.ups.push(result);
-
-      if (n === largest) {
-        log(`${stack}: no-op up, preview and refresh, ${settings.repeats} each`);
-        results.noop = { n, ...(await repeated(project, stack, `${stack}-noop`)) };
-        for (const r of [...results.noop.upRuns, ...results.noop.refreshRuns]) {
-          const changes = r.timeline.runs[r.timeline.runs.length - 1]?.changes ?? {};
-          if (Object.keys(changes).some((k) => k !== "same")) results.notes.push(`${r.label} was not a no-op: ${JSON.stringify(changes)}`);
-        }
-        log(
-          `${stack}: no-op up ${secs(results.noop.upMedianMs)}, preview ${secs(results.noop.previewMedianMs)}, refresh ${secs(results.noop.refreshMedianMs)} (medians)`,
+      const pairs = n === largest ? settings.pairs : 1;
+      let up = false;
+      for (let pair = 1; pair <= pairs; pair++) {
+        const ofPair = pairs > 1 ? ` (pair ${pair} of ${pairs})` : "";
+        log(`floor: ${n} VM(s) with plain virsh, all at once${ofPair}`);
+        const floorOthersBefore = await runningDomains();
+        const floorRun = await runFloor(
+          {
+            netns,
+            image,
+            workDir: sandbox.dir,
+            userPublicKey: readFileSync(`${keyFile}.pub`, "utf8").trim(),
+            userKeyFile: keyFile,
+            subnet: FLOOR_SUBNET,
+            vms: VM_NAMES.slice(0, n),
+            memoryMiB: MEMORY_MIB,
+            diskBytes: DISK_BYTES,
+            caPem,
+            pollMs: settings.floorPollMs,
+            timeoutMs: 900_000,
+            domainType: settings.domainType,
+          },
+          log,
         );
-      }
+        const floor: FloorRun = { ...floorRun, otherVms: [floorOthersBefore, await runningDomains()], pair };
+        results.floors.push(floor);
+        log(`floor, ${n} VM(s): ${secs(floor.totalMs)} from nothing (setup ${secs(floor.setupMs)}, boot ${secs(floor.bootMs)})`);
 
-      log(`${stack}: destroy`);
-      const destroyRun = await pulumi(sink, sandbox, project, `${stack}-destroy`, ["--stack", stack, "destroy", "--yes"]);
-      must(destroyRun);
-      up = false;
-      result.destroy = strip(destroyRun);
-      result.leftovers = await leftovers(cluster, netns);
-      if (result.leftovers.length) results.notes.push(`destroy of ${stack} left: ${result.leftovers.join(", ")}`);
-      log(`${stack}: destroy took ${secs(destroyRun.wallMs)}`);
+        if (pair === 1) {
+          writeStackFile(project, n, mirror.url, keyFile, caFile, netns, settings.domainType);
+          must(await pulumi(sink, sandbox, project, `${stack}-init`, ["stack", "init", stack]));
+          cleanups.push({
+            what: `stack ${stack}`,
+            fn: async () => {
+              if (!up) return;
+              const d = await pulumi(sink, sandbox, project, `${stack}-cleanup-destroy`, ["--stack", stack, "destroy", "--yes"]);
+              if (d.code !== 0) {
+                log(`destroy of ${stack} failed; removing ${cluster}'s libvirt objects by name`);
+                await sweep(cluster);
+              }
+              const left = await leftovers(cluster, netns);
+              if (left.length) throw new Error(`${cluster} left behind: ${left.join(", ")}`);
+            },
+          });
+        }
+        if (results.coldPreview === undefined) {
+          // The first program run of a fresh project copy compiles the program (.tools/program/);
+          // later runs reuse it. Pay that once here, untimed in the ups, so all sizes compare.
+          log(`${stack}: first preview of the fresh project copy (the program compiled first)`);
+          results.coldPreview = strip(must(await pulumi(sink, sandbox, project, `${stack}-preview-cold-cache`, ["--stack", stack, "preview"])));
+        }
+        const imageCacheWarm = existsSync(cachedOnHost);
+        const loadAverage = os.loadavg().map((x) => Number(x.toFixed(2)));
+        log(`${stack}: pulumi up, ${n} VM(s)${ofPair} (image cache ${imageCacheWarm ? "warm" : "cold"}, load ${loadAverage.join(" ")})`);
+        up = true;
+        const upRun = must(await pulumi(sink, sandbox, project, `${stack}-up${pairs > 1 ? `-${pair}` : ""}`, ["--stack", stack, "up", "--yes"]));
+        log(`${stack}: up took ${secs(upRun.wallMs)}`);
+        const disk = await clusterDisk(cluster, VM_NAMES.slice(0, n));
+        const main = upRun.timeline.runs[upRun.timeline.runs.length - 1];
+        const result: UpResult = {
+          n,
+          pair,
+          stack,
+          cluster,
+          imageCacheWarm,
+          loadAverage,
+          up: strip(upRun),
+          updateIdleMs: main ? idleMs(workSteps(upRun.timeline), main.start, main.summary ?? main.end) : NaN,
+          criticalPath: criticalPath(upRun.timeline),
+          byType: byType(upRun.timeline),
+          disk,
+        };
+        results.ups.push(result);
+
+        if (n === largest && pair === pairs) {
+          log(`${stack}: no-op up, preview and refresh, ${settings.repeats} each`);
+          results.noop = { n, ...(await repeated(project, stack, `${stack}-noop`)) };
+          for (const r of [...results.noop.upRuns, ...results.noop.refreshRuns]) {
+            const changes = r.timeline.runs[r.timeline.runs.length - 1]?.changes ?? {};
+            if (Object.keys(changes).some((k) => k !== "same")) results.notes.push(`${r.label} was not a no-op: ${JSON.stringify(changes)}`);
+          }
+          log(
+            `${stack}: no-op up ${secs(results.noop.upMedianMs)}, preview ${secs(results.noop.previewMedianMs)}, refresh ${secs(results.noop.refreshMedianMs)} (medians)`,
+          );
+        }
+
+        log(`${stack}: destroy`);
+        const destroyRun = await pulumi(sink, sandbox, project, `${stack}-destroy${pairs > 1 ? `-${pair}` : ""}`, ["--stack", stack, "destroy", "--yes"]);
+        must(destroyRun);
+        up = false;
+        result.destroy = strip(destroyRun);
+        result.leftovers = await leftovers(cluster, netns);
+        if (result.leftovers.length) results.notes.push(`destroy of ${stack} left: ${result.leftovers.join(", ")}`);
+        log(`${stack}: destroy took ${secs(destroyRun.wallMs)}`);
+      }
     }
     results.complete = true;
   } catch (err) {
@@ -473,15 +512,8 @@ export async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(full, null, 2) + "\n");
   writeFileSync(path.join(resultsDir, "latest.md"), renderMarkdown(full));
-  const pictured = full.ups[full.ups.length - 1];
-  if (pictured)
-    writeFileSync(
-      path.join(resultsDir, "latest-timeline.svg"),
-      timelinePicture(
-        pictured,
-        full.floors.find((f) => f.n === pictured.n),
-      ),
-    );
+  const pictured = shownUps(full).at(-1);
+  if (pictured) writeFileSync(path.join(resultsDir, "latest-timeline.svg"), timelinePicture(pictured, floorOf(full, pictured)));
   log(
     `wrote ${path.relative(process.cwd(), path.join(resultsDir, "latest.md"))}, latest.json and latest-timeline.svg${full.complete ? "" : " (incomplete: see error)"}`,
   );
@@ -504,14 +536,17 @@ function timelinePicture(u: UpResult, floor: FloorRun | undefined): string {
 
 /** Ratios, own costs and notes from the raw measurements. */
 function finish(r: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; notes: string[] }): Results {
-  const upOverFloor: Record<string, number> = {};
-  const own: Record<string, OwnCost[]> = {};
+  const upOverFloorPairs: Record<string, number[]> = {};
   for (const u of r.ups) {
-    const floor = r.floors.find((f) => f.n === u.n);
-    if (floor) upOverFloor[String(u.n)] = u.up.wallMs / floor.totalMs;
-    own[String(u.n)] = ownCosts(u.criticalPath, floor?.bootMs);
+    const floor = floorOf(r, u);
+    if (floor) (upOverFloorPairs[String(u.n)] ??= []).push(u.up.wallMs / floor.totalMs);
   }
-  const ratios: Results["ratios"] = { upOverFloor };
+  const upOverFloor = Object.fromEntries(Object.entries(upOverFloorPairs).map(([n, list]) => [n, median(list)]));
+  const own: Record<string, OwnCost[]> = {};
+  for (const u of shownUps({ ups: r.ups, floors: r.floors, ratios: { upOverFloor, upOverFloorPairs } })) {
+    own[String(u.n)] = ownCosts(u.criticalPath, floorOf(r, u)?.bootMs);
+  }
+  const ratios: Results["ratios"] = { upOverFloor, upOverFloorPairs };
   if (r.noop && r.empty) {
     ratios.noopUpOverEmptyUp = r.noop.upMedianMs / r.empty.upMedianMs;
     ratios.previewOverEmptyPreview = r.noop.previewMedianMs / r.empty.previewMedianMs;
@@ -554,7 +589,7 @@ function finish(r: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; not
     );
   }
   return {
-    schema: 2,
+    schema: 3,
     startedAt: r.startedAt!,
     finishedAt: new Date().toISOString(),
     complete: r.complete ?? false,
@@ -562,6 +597,7 @@ function finish(r: Partial<Results> & { ups: UpResult[]; floors: FloorRun[]; not
     machine: r.machine!,
     settings: r.settings!,
     image: r.image!,
+    ...(r.setup ? { setup: r.setup } : {}),
     floors: r.floors,
     coldPreview: r.coldPreview,
     empty: r.empty,

@@ -1,5 +1,6 @@
 // latest.md: the results as tables a reader can take in at a glance; latest.json has everything.
-import type { CommandRun, Results, UpResult } from "./results";
+import { floorOf, shownUps, type CommandRun, type FloorRun, type Results, type UpResult } from "./results";
+import type { SetupPass } from "./setup-run";
 
 const s = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? "—" : `${(ms / 1000).toFixed(1)} s`);
 const x = (r: number | undefined): string => (r === undefined || Number.isNaN(r) ? "—" : `${r.toFixed(2)} ×`);
@@ -41,7 +42,10 @@ function perVmDisk(u: UpResult): number {
 export function renderMarkdown(r: Results): string {
   const out: string[] = [];
   const m = r.machine;
-  const largest = r.ups[r.ups.length - 1];
+  const shown = shownUps(r);
+  const largest = shown.at(-1);
+  const pairsOf = (n: number) => r.ups.filter((u) => u.n === n).length;
+  const ofPair = (u: UpResult | FloorRun) => (pairsOf(u.n) > 1 ? ` (pair ${u.pair})` : "");
   out.push(`# vm-cluster benchmark`);
   out.push("");
   out.push(`${r.startedAt} → ${r.finishedAt}${r.complete ? "" : " — **incomplete**, see the error at the end"}`);
@@ -59,9 +63,9 @@ export function renderMarkdown(r: Results): string {
       `**Settings:** domain type \`${r.settings.domainType}\`${r.settings.domainType === "qemu" ? " (software emulation)" : ""}; VMs of ${r.settings.memoryMiB} MiB, ` +
         `${r.settings.vcpus} vCPU, ${r.settings.disk} disk (qcow2 overlay on the base image); CA certificate ${r.settings.caCertificate ? "on" : "off"} ` +
         `(the floor's VMs and ours alike); sizes ${r.settings.sizes.join(", ")}; ` +
-        `${r.settings.repeats} repeats for no-op runs; the floor polls every ${r.settings.floorPollMs} ms, the product every ${r.settings.productReadinessPollMs} ms. ` +
+        `${r.settings.repeats} repeats for no-op runs; ${r.settings.pairs} floor/up pair${r.settings.pairs > 1 ? "s" : ""} of the largest size, one after the other (its ratio is their median); the floor polls every ${r.settings.floorPollMs} ms, the product every ${r.settings.productReadinessPollMs} ms. ` +
         `Test image ${mib(r.image?.bytes)} (qcow2, ${mib(r.image?.virtualBytes)} virtual); image cache on the host ` +
-        `${r.ups.map((u) => `${u.imageCacheWarm ? "warm" : "cold"} for N=${u.n}`).join(", ") || "—"}.`,
+        `${shown.map((u) => `${u.imageCacheWarm ? "warm" : "cold"} for N=${u.n}`).join(", ") || "—"}.`,
     );
     out.push("");
   }
@@ -69,21 +73,28 @@ export function renderMarkdown(r: Results): string {
   out.push("## Summary");
   out.push("");
   const rows: (string | number)[][] = [];
-  for (const u of r.ups) {
-    const floor = r.floors.find((f) => f.n === u.n);
+  for (const [i, u] of r.ups.entries()) {
+    const floor = floorOf(r, u);
     if (floor)
       rows.push([
-        `Floor: ${vmsOf(u.n)} with plain virsh, all at once, nothing → SSH + cloud-init done`,
+        `Floor: ${vmsOf(u.n)} with plain virsh, all at once, nothing → SSH + cloud-init done${ofPair(u)}`,
         s(floor.totalMs),
         "1.00 × (floor)",
         String(Math.max(...floor.otherVms)),
       ]);
     rows.push([
-      `\`pulumi up --yes\`, ${vmsOf(u.n)}, nothing → all ready`,
+      `\`pulumi up --yes\`, ${vmsOf(u.n)}, nothing → all ready${ofPair(u)}`,
       s(u.up.wallMs),
-      `${x(r.ratios.upOverFloor[String(u.n)])} the floor of ${u.n}`,
+      floor ? `${x(u.up.wallMs / floor.totalMs)} the floor of ${u.n}${ofPair(u)}` : "",
       vms(u.up),
     ]);
+    if (pairsOf(u.n) > 1 && r.ups[i + 1]?.n !== u.n)
+      rows.push([
+        `**\`pulumi up --yes\`, ${vmsOf(u.n)}, over the floor of ${u.n}: median of the ${pairsOf(u.n)} pairs**`,
+        "",
+        `**${x(r.ratios.upOverFloor[String(u.n)])} the floor of ${u.n}**`,
+        "",
+      ]);
   }
   if (r.noop) {
     rows.push([
@@ -120,7 +131,17 @@ export function renderMarkdown(r: Results): string {
     rows.push(["Empty program: `pulumi preview` (median)", s(r.empty.previewMedianMs), "", vms(...r.empty.previewRuns)]);
     rows.push(["Empty program: `pulumi refresh --yes` (median)", s(r.empty.refreshMedianMs), "", vms(...r.empty.refreshRuns)]);
   }
-  for (const u of r.ups) if (u.destroy) rows.push([`\`pulumi destroy --yes\`, ${vmsOf(u.n)}`, s(u.destroy.wallMs), "", vms(u.destroy)]);
+  if (r.setup && "cold" in r.setup) {
+    const silence = (p: SetupPass) => `longest wait without a line ${s(p.longestSilenceMs)}`;
+    rows.push([
+      "First set-up of a fresh copy, `bash tools/setup.sh`, with empty CLI, Go and npm caches (the CLI built from Go modules; Debian packages already installed)",
+      s(r.setup.cold.wallMs),
+      silence(r.setup.cold),
+      "",
+    ]);
+    rows.push(["Set-up again in that copy (warm)", s(r.setup.warm.wallMs), silence(r.setup.warm), ""]);
+  }
+  for (const u of r.ups) if (u.destroy) rows.push([`\`pulumi destroy --yes\`, ${vmsOf(u.n)}${ofPair(u)}`, s(u.destroy.wallMs), "", vms(u.destroy)]);
   if (largest) {
     rows.push([`Disk added per VM after up (overlay + seed, du -B1; N=${largest.n})`, mib(perVmDisk(largest)), "", ""]);
     rows.push([`Base image copy in each cluster's pool (du -B1), besides the host's cache copy`, mib(largest.disk.baseBytes), "", ""]);
@@ -137,7 +158,7 @@ export function renderMarkdown(r: Results): string {
       table(
         ["N", "network", "pool", "base copy", "overlays + seeds", "define + start", "boot (last start → all ready)", "total"],
         r.floors.map((f) => [
-          f.n,
+          `${f.n}${ofPair(f)}`,
           s(f.phases.network),
           s(f.phases.pool),
           s(f.phases.baseCopy),
@@ -153,7 +174,7 @@ export function renderMarkdown(r: Results): string {
     out.push(
       table(
         ["N", "VM", "started", "lease", "ssh login", "ready", "ssh attempts"],
-        r.floors.flatMap((f) => f.vms.map((v) => [f.n, v.vm, s(v.startedAt), s(v.leasedAt), s(v.loggedInAt), s(v.readyAt), v.sshAttempts])),
+        r.floors.flatMap((f) => f.vms.map((v) => [`${f.n}${ofPair(f)}`, v.vm, s(v.startedAt), s(v.leasedAt), s(v.loggedInAt), s(v.readyAt), v.sshAttempts])),
         ["r", "l", "r", "r", "r", "r", "r"],
       ),
     );
@@ -165,8 +186,8 @@ export function renderMarkdown(r: Results): string {
     out.push("");
   }
 
-  for (const u of r.ups) {
-    out.push(`## \`pulumi up\`, ${vmsOf(u.n)}: ${s(u.up.wallMs)}`);
+  for (const u of shown) {
+    out.push(`## \`pulumi up\`, ${vmsOf(u.n)}${ofPair(u)}: ${s(u.up.wallMs)}`);
     out.push("");
     out.push(`Phases: ${phases(u.up)}. During the update, ${s(u.updateIdleMs)} passed with no resource step in flight (engine and program alone).`);
     out.push("");

@@ -1,10 +1,15 @@
 // What a benchmark run measures: the shape of latest.json, which bench.ts writes and report.ts renders.
 import type { byType, PathSegment, Timeline } from "./events";
 import type { FloorResult } from "./floor";
+import type { SetupResult } from "./setup-run";
 
 export interface Settings {
   sizes: number[];
   repeats: number;
+  /** Whether the run measures set-up (a fresh copy with empty caches, then again). */
+  setup: boolean;
+  /** Floor/up pairs of the largest size (one for the others): on 2 cores its boots vary by ±10 % from run to run. */
+  pairs: number;
   floorPollMs: number;
   domainType: "kvm" | "qemu";
 }
@@ -48,6 +53,8 @@ export interface ClusterDisk {
 }
 export interface UpResult {
   n: number;
+  /** Which floor/up pair of this size, from 1. */
+  pair: number;
   stack: string;
   cluster: string;
   imageCacheWarm: boolean;
@@ -61,7 +68,7 @@ export interface UpResult {
   destroy?: CommandRun;
   leftovers?: string[];
 }
-export type FloorRun = FloorResult & { otherVms: [number, number] };
+export type FloorRun = FloorResult & { otherVms: [number, number]; pair: number };
 /** Repeated runs of the commands that change nothing: `up --yes`, `preview` and `refresh --yes`. */
 export interface RepeatedRuns {
   upRuns: CommandRun[];
@@ -82,7 +89,7 @@ export interface OwnCost {
   ms: number;
 }
 export interface Results {
-  schema: 2;
+  schema: 3;
   startedAt: string;
   finishedAt: string;
   complete: boolean;
@@ -90,16 +97,20 @@ export interface Results {
   machine: Machine;
   settings: Settings & { memoryMiB: number; vcpus: number; disk: string; caCertificate: boolean; productReadinessPollMs: number; netns: string };
   image: { bytes: number; virtualBytes: number; sha512: string; cachedOnHost: string };
-  /** One floor per cluster size, in the order of `sizes`. */
+  /** The floors in the order run: one per cluster size, `pairs` of the largest. */
   floors: FloorRun[];
+  /** tools/setup.sh in a fresh copy, cold then warm, or why it failed. */
+  setup?: SetupResult | { error: string };
   /** The first `pulumi preview` of the fresh project copy: the language host compiles the program first. */
   coldPreview?: CommandRun;
   empty?: EmptyResult;
   ups: UpResult[];
   noop?: NoopResult;
   ratios: {
-    /** Each N's up over the floor of the same N. */
+    /** Each N's up over the floor of the same N: the median over its pairs. */
     upOverFloor: Record<string, number>;
+    /** Each pair's up over its own floor, in the order run. */
+    upOverFloorPairs: Record<string, number[]>;
     noopUpOverEmptyUp?: number;
     previewOverEmptyPreview?: number;
     refreshOverEmptyRefresh?: number;
@@ -107,4 +118,24 @@ export interface Results {
   /** Ours, not the guests': the critical path of each up without the guest's boot, largest first. */
   ownCosts: Record<string, OwnCost[]>;
   notes: string[];
+}
+
+/** The floor run in the same pair as up `u`. */
+export function floorOf(r: Pick<Results, "floors">, u: UpResult): FloorRun | undefined {
+  return r.floors.find((f) => f.n === u.n && f.pair === u.pair);
+}
+
+/**
+ * One up per size, in the order run: the only one, or of several pairs the one whose ratio to its
+ * floor is nearest the median (what the tables and the picture show in detail).
+ */
+export function shownUps(r: Pick<Results, "ups" | "floors" | "ratios">): UpResult[] {
+  const off = (u: UpResult) => Math.abs(u.up.wallMs / (floorOf(r, u)?.totalMs ?? NaN) - (r.ratios.upOverFloor[String(u.n)] ?? NaN));
+  const shown = new Map<number, UpResult>();
+  for (const u of r.ups) {
+    const best = shown.get(u.n);
+    // A pair without a floor (a failed run) is shown only when there is no other.
+    if (best === undefined || off(u) < off(best) || (Number.isNaN(off(best)) && !Number.isNaN(off(u)))) shown.set(u.n, u);
+  }
+  return [...shown.values()];
 }

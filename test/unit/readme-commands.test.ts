@@ -34,7 +34,8 @@ const MENTIONS: Record<string, string> = {
   "sudo -n": "says how host commands run with sudo: true (transport/command.ts)",
   "virsh start": "names the floor's step in the benchmark section",
   "pulumi refresh --yes": "names the no-op refresh row of the benchmark's table (copied from bench/results/latest.md), which the benchmark runs",
-  "npm run bench": "the full benchmark (1, 2 and 4 VMs, ~17 min) is not part of the tests; its quick run `BENCH_SIZES=1 npm run bench` is",
+  "npm run bench":
+    "the full benchmark (set-up cold and warm, 1, 2 and 4 VMs, three pairs of 4: ~35 min) is not part of the tests; its quick run `BENCH_SIZES=1 BENCH_SETUP=0 npm run bench` is",
 };
 
 /** Source text without comments, so a commented-out call does not count. */
