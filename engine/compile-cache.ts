@@ -32,9 +32,13 @@ export function defaultCacheDir(engineDir: string): string {
   return path.join(engineDir, "..", "compile-cache", `${process.version}-${process.arch}`);
 }
 
-/** The cache file of a module's source text. */
-export function cacheKey(content: string): string {
-  return crypto.createHash("sha256").update(content).digest("hex").slice(0, 40);
+/**
+ * The cache file of a module's source text at `filename`. The file's name is part of the key: V8's
+ * cached data carries the name of the script it was made from, and two modules of the same text
+ * (a copy of a file, a package installed twice) would otherwise name each other in stack traces.
+ */
+export function cacheKey(filename: string, content: string): string {
+  return crypto.createHash("sha256").update(filename).update("\0").update(content).digest("hex").slice(0, 40);
 }
 
 /**
@@ -58,7 +62,7 @@ export function installCompileCache(dir: string, env: NodeJS.ProcessEnv = proces
   Modules.prototype._compile = function (this: CompilingModule, content: string, filename: string) {
     // A hashbang line is valid only at the very start of a script, not inside the module wrapper.
     const source = content.startsWith("#!") ? `//${content.slice(2)}` : content;
-    const file = path.join(dir, cacheKey(source));
+    const file = path.join(dir, cacheKey(filename, source));
     let cachedData: Buffer | undefined;
     try {
       cachedData = fs.readFileSync(file);

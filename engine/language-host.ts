@@ -7,6 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import { programCommand, runOutcome, type RunRequestFields } from "./run-command";
 import { COMPILED_PROGRAM_ENV, compiledProgram, programTranspiler } from "./compiled-program";
+import { sendStartInvoke, startsDynamicProvider } from "./start-provider";
 
 // The stubs ship inside @pulumi/pulumi without type declarations for their paths; load them at run time.
 const languageGrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
@@ -111,6 +112,14 @@ function main(): void {
       });
       programs.add(child);
       child.on("exit", () => programs.delete(child));
+      // While the program's node and SDK start (engine/start-provider.ts).
+      if (startsDynamicProvider(info?.getOptions()?.toJavaScript())) {
+        try {
+          sendStartInvoke(fields.monitorAddress, fields.programDirectory);
+        } catch {
+          // Only time is lost: the program sends it again.
+        }
+      }
       const reply = (outcome: { error: string; bail: boolean }) => {
         const res = new languagePb.RunResponse();
         res.setError(outcome.error);

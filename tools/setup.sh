@@ -80,7 +80,7 @@ if [ -z "$engine" ]; then
   # bash may warn "No record of process" for a build that ended long ago, though it still has its
   # status (127 when it has not, which fails this step as it should).
   wait_build() { wait "$cli_build" 2>/dev/null; }
-  if ! with_progress "building the pulumi CLI v$pin from Go modules (cold: about 3 min on 2 cores)" wait_build; then
+  if ! with_progress "building the pulumi CLI v$pin from Go modules (cold: about 5 min on 2 cores)" wait_build; then
     cli_build=""
     cat "$cli_log" >&2
     exit 1

@@ -1,7 +1,7 @@
 // The engine processes' code cache (engine/compile-cache.ts), in node processes of their own: it
 // changes how every later module is compiled, which a test must not do to its own process.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,7 +82,29 @@ describe("the compile cache", () => {
     const r = run();
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).sum).toBe(6);
-    expect(entries()).toContain(cacheKey(text));
+    expect(entries()).toContain(cacheKey(helper, text));
+  });
+
+  it("keeps each module's own file name in stack traces when another module has the same text", () => {
+    const where = `module.exports = () => new Error("here").stack.split("\\n")[1];\n`;
+    mkdirSync(path.join(app, "twin"), { recursive: true });
+    writeFileSync(path.join(app, "lib", "where.js"), where);
+    writeFileSync(path.join(app, "twin", "where.js"), where);
+    const main = path.join(app, "main.js");
+    const saved = readFileSync(main, "utf8");
+    writeFileSync(main, `module.exports = { lib: require("./lib/where")(), twin: require("./twin/where")() };\n`);
+    try {
+      // The first run compiles both and keeps their data; the second compiles from it.
+      for (const pass of ["compiled", "from the cache"]) {
+        const r = run();
+        expect(r.code, `${pass}: ${r.err}`).toBe(0);
+        const seen = JSON.parse(r.out) as { lib: string; twin: string };
+        expect(seen.lib, pass).toContain(path.join(app, "lib", "where.js"));
+        expect(seen.twin, pass).toContain(path.join(app, "twin", "where.js"));
+      }
+    } finally {
+      writeFileSync(main, saved);
+    }
   });
 
   it("reports a syntax error as Node does", () => {
