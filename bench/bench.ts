@@ -18,7 +18,7 @@
 // against its floor). Guests are 384 MiB, 1 vCPU, with a CA certificate.
 // Everything runs in the libvirt daemon's network namespace (reused when one runs, as the tests do),
 // and everything the run makes is removed again, also on failure or Ctrl-C.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -48,7 +48,7 @@ import {
   type FloorRun,
   type RepeatedRuns,
 } from "./results";
-import { interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
+import { checkInterrupted, interrupt, median, now, ok, run, secs, virsh, virshTry } from "./sh";
 
 const VM_NAMES = ["boreas", "zephyrus", "notus", "eurus"];
 const MEMORY_MIB = 384;
@@ -117,7 +117,8 @@ async function machineInfo(): Promise<Machine> {
 
 // ---- the CLI, with its events ----
 
-let currentChild: ChildProcess | undefined;
+/** What SIGINT is passed on to: the running command (a process, or set-up's process group). */
+let currentChild: { kill(signal: NodeJS.Signals): unknown } | undefined;
 
 async function pulumi(
   sink: EventSink,
@@ -340,9 +341,11 @@ export async function main(): Promise<number> {
     // 0. set-up, before anything else loads the machine; a failure is recorded, the rest still runs
     if (settings.setup) {
       try {
-        results.setup = await runSetup(projectRoot, path.join(sandbox.dir, "setup"), log);
+        results.setup = await runSetup(projectRoot, path.join(sandbox.dir, "setup"), log, (child) => (currentChild = child));
         log(`set-up: cold ${secs(results.setup.cold.wallMs)}, warm ${secs(results.setup.warm.wallMs)}`);
       } catch (err) {
+        // Ctrl-C stops the whole run, as in every other phase.
+        checkInterrupted();
         results.setup = { error: String((err as Error)?.message ?? err) };
         results.notes.push(`set-up could not be measured: ${results.setup.error}`);
       }

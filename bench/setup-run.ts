@@ -3,9 +3,9 @@
 // more in the same copy (warm). The machine's Debian packages stay installed: they are not removed
 // for this. Every line set-up prints is stamped on arrival, for its longest silence.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { now } from "./sh";
+import { checkInterrupted, now } from "./sh";
 
 export interface SetupPass {
   wallMs: number;
@@ -35,22 +35,29 @@ export function longestSilence(stamps: number[], wallMs: number): number {
 function pathWithoutPulumi(pathVar: string): string {
   return pathVar
     .split(":")
-    .filter((dir) => {
-      try {
-        execFileSync("test", ["-e", path.join(dir, "pulumi")]);
-        return false;
-      } catch {
-        return true;
-      }
-    })
+    .filter((dir) => !existsSync(path.join(dir, "pulumi")))
     .join(":");
 }
 
-function pass(copy: string, env: NodeJS.ProcessEnv): Promise<SetupPass> {
+/** What stops a running set-up, given while it runs (undefined after), so that Ctrl-C can reach it. */
+type Track = (running: { kill(signal: NodeJS.Signals): void } | undefined) => void;
+
+function pass(copy: string, env: NodeJS.ProcessEnv, track: Track): Promise<SetupPass> {
   return new Promise((resolve, reject) => {
     const t0 = now();
     const lines: SetupPass["lines"] = [];
-    const child = spawn("bash", ["tools/setup.sh"], { cwd: copy, env, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own, signalled whole: bash acts on a SIGINT of its own only once its
+    // foreground command (npm ci) ends, and then only if that command died of it too.
+    const child = spawn("bash", ["tools/setup.sh"], { cwd: copy, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    track({
+      kill: (signal) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch {
+          // Ended already.
+        }
+      },
+    });
     let partial = "";
     const take = (chunk: Buffer) => {
       partial += chunk.toString();
@@ -62,6 +69,7 @@ function pass(copy: string, env: NodeJS.ProcessEnv): Promise<SetupPass> {
     child.stderr.on("data", take);
     child.on("error", reject);
     child.on("close", (exitCode) => {
+      track(undefined);
       const wallMs = now() - t0;
       if (partial.trim()) lines.push({ ms: wallMs, text: partial });
       resolve({
@@ -78,7 +86,7 @@ function pass(copy: string, env: NodeJS.ProcessEnv): Promise<SetupPass> {
 }
 
 /** Copies the project's tracked files into `dir`/project and runs set-up there twice: cold, then warm. */
-export async function runSetup(projectRoot: string, dir: string, log: (msg: string) => void): Promise<SetupResult> {
+export async function runSetup(projectRoot: string, dir: string, log: (msg: string) => void, track: Track): Promise<SetupResult> {
   const copy = path.join(dir, "project");
   mkdirSync(copy, { recursive: true });
   execFileSync("bash", ["-c", `git ls-files -z | tar cf - --null -T - | tar xf - -C '${copy}'`], { cwd: projectRoot });
@@ -92,10 +100,11 @@ export async function runSetup(projectRoot: string, dir: string, log: (msg: stri
   };
   try {
     log("set-up: cold (empty CLI, Go and npm caches)");
-    const cold = await pass(copy, env);
+    const cold = await pass(copy, env, track);
+    checkInterrupted();
     if (cold.exitCode !== 0) throw new Error(`cold set-up failed (exit ${cold.exitCode}):\n${cold.lines.map((l) => l.text).join("\n")}`);
     log("set-up: warm (again in the same copy)");
-    const warm = await pass(copy, env);
+    const warm = await pass(copy, env, track);
     if (warm.exitCode !== 0) throw new Error(`warm set-up failed (exit ${warm.exitCode}):\n${warm.lines.map((l) => l.text).join("\n")}`);
     return { cold, warm };
   } finally {
